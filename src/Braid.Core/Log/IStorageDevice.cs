@@ -1,0 +1,64 @@
+namespace Braid.Core.Log;
+
+/// <summary>
+/// One directory of files, as the log sees it: the seam between the pure core and a disk
+/// (DESIGN.md, "storage through a small device interface"). The host implements it with real
+/// files (<c>Braid.Node.Storage.FileDevice</c>), the simulator with <see cref="SimulatedDevice"/>.
+/// Synchronous on purpose: the log's caller decides which thread waits for the disk, and a
+/// synchronous contract is what a deterministic simulator can honour exactly.
+/// </summary>
+/// <remarks>
+/// Durability contract (POSIX, the weakest common model): data written through a handle is
+/// volatile until <see cref="IStorageHandle.Sync"/>; creating, deleting and renaming a name is
+/// volatile until <see cref="SyncDirectory"/>. Names are flat (no separators).
+/// </remarks>
+public interface IStorageDevice
+{
+    /// <summary>The names of the files currently in the directory, in no particular order.</summary>
+    IReadOnlyList<string> ListNames();
+
+    /// <summary>True when <paramref name="name"/> currently exists.</summary>
+    bool Exists(string name);
+
+    /// <summary>
+    /// Opens <paramref name="name"/> for positional reads and writes, creating it empty when
+    /// <paramref name="create"/> is true and it does not exist. A new name is durable only after
+    /// <see cref="SyncDirectory"/>.
+    /// </summary>
+    IStorageHandle Open(string name, bool create);
+
+    /// <summary>Removes <paramref name="name"/>; a no-op when absent. Durable after <see cref="SyncDirectory"/>.</summary>
+    void Delete(string name);
+
+    /// <summary>
+    /// Atomically renames <paramref name="sourceName"/> to <paramref name="destinationName"/>,
+    /// replacing it if present (rename(2)): a crash leaves either the old or the new file under
+    /// <paramref name="destinationName"/>, never a mix. Durable after <see cref="SyncDirectory"/>.
+    /// </summary>
+    void Rename(string sourceName, string destinationName);
+
+    /// <summary>Makes every create, delete and rename so far durable (fsync of the directory).</summary>
+    void SyncDirectory();
+}
+
+/// <summary>An open file with positional I/O; not thread-safe.</summary>
+public interface IStorageHandle : IDisposable
+{
+    /// <summary>The current length in bytes, unsynced writes included.</summary>
+    long Length { get; }
+
+    /// <summary>
+    /// Reads up to <c>destination.Length</c> bytes at <paramref name="offset"/>; returns how many
+    /// were read, fewer only at the end of the file. Sees unsynced writes (the page cache).
+    /// </summary>
+    int ReadAt(long offset, Span<byte> destination);
+
+    /// <summary>Writes <paramref name="source"/> at <paramref name="offset"/>, extending the file as needed. Volatile until <see cref="Sync"/>.</summary>
+    void WriteAt(long offset, ReadOnlySpan<byte> source);
+
+    /// <summary>Truncates or extends (with zeros) the file to <paramref name="length"/> bytes. Volatile until <see cref="Sync"/>.</summary>
+    void SetLength(long length);
+
+    /// <summary>Makes every write and length change of this file so far durable (fsync).</summary>
+    void Sync();
+}

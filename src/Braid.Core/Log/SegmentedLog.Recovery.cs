@@ -1,0 +1,147 @@
+namespace Braid.Core.Log;
+
+/// <summary>Opening a log: finding the segments, checking them and rebuilding the index.</summary>
+public sealed partial class SegmentedLog
+{
+    /// <summary>
+    /// Opens (or starts) the log kept on <paramref name="device"/>. A torn final entry is cut
+    /// away; any other damage raises <see cref="LogCorruptionException"/> naming the entry, file
+    /// and offset; a file that is not a Braid segment raises <see cref="LogFormatException"/>.
+    /// Content errors raise only <see cref="LogException"/> subtypes (issue 3).
+    /// </summary>
+    /// <remarks>
+    /// What is recovered is fsynced before open returns, so <see cref="LastDurableIndex"/> can
+    /// honestly start at <see cref="LastIndex"/>: after a process crash (not a power loss) the
+    /// recovered tail may still sit only in the page cache.
+    /// </remarks>
+    public static SegmentedLog Open(IStorageDevice device, LogOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(device);
+        options ??= new LogOptions();
+        options.Validate();
+        var segments = new List<Segment>();
+        var log = new SegmentedLog(device, options, segments);
+        log.Recover();
+        return log;
+    }
+
+    private void Recover()
+    {
+        List<(ulong BaseIndex, string Name)> found = FindSegmentFiles();
+        bool repaired = false;
+        for (int i = 0; i < found.Count; i++)
+        {
+            bool isLast = i == found.Count - 1;
+            repaired |= RecoverSegment(found[i].Name, found[i].BaseIndex, isLast);
+        }
+
+        if (segments.Count > 0)
+        {
+            activeHandle = device.Open(segments[^1].Name, create: false);
+            activeHandle.Sync();
+        }
+
+        if (repaired || segments.Count > 0)
+        {
+            device.SyncDirectory();
+        }
+
+        LastDurableIndex = LastIndex;
+    }
+
+    private List<(ulong BaseIndex, string Name)> FindSegmentFiles()
+    {
+        var found = new List<(ulong BaseIndex, string Name)>();
+        foreach (string name in device.ListNames())
+        {
+            if (SegmentFormat.TryParseFileName(name, out ulong baseIndex))
+            {
+                if (baseIndex == 0)
+                {
+                    throw new LogFormatException(name, "segment base index 0 (indices start at 1)");
+                }
+
+                found.Add((baseIndex, name));
+            }
+        }
+
+        found.Sort((a, b) => a.BaseIndex.CompareTo(b.BaseIndex));
+        return found;
+    }
+
+    /// <summary>Checks one segment and adds it to the index; returns true when it repaired a torn tail.</summary>
+    private bool RecoverSegment(string name, ulong baseIndex, bool isLast)
+    {
+        using IStorageHandle handle = device.Open(name, create: false);
+        if (IsTornHeader(handle, name, isLast))
+        {
+            handle.Dispose();
+            device.Delete(name);
+            return true;
+        }
+
+        CheckHeader(handle, name, baseIndex);
+        ulong previousTerm = segments.Count == 0 ? 0 : LastTerm;
+        var segment = new Segment(name, baseIndex);
+        SegmentScanner.Result result = SegmentScanner.Scan(handle, segment, isLast, previousTerm, options);
+        segments.Add(segment);
+        if (result.TornTail)
+        {
+            handle.SetLength(segment.EndOffset);
+            handle.Sync();
+        }
+
+        return result.TornTail;
+    }
+
+    /// <summary>
+    /// A last segment whose header never fully reached the disk (short or all zeros) is the
+    /// trace of a crash while rolling: nothing in it was ever synced, so it is dropped. Anywhere
+    /// else a short header is corruption.
+    /// </summary>
+    private static bool IsTornHeader(IStorageHandle handle, string name, bool isLast)
+    {
+        Span<byte> header = stackalloc byte[SegmentFormat.HeaderBytes];
+        int read = ReadFully(handle, 0, header);
+        bool torn = read < SegmentFormat.HeaderBytes || !header.ContainsAnyExcept((byte)0);
+        if (torn && !isLast)
+        {
+            throw new LogCorruptionException(name, 0, 0, $"segment header missing ({read} of {SegmentFormat.HeaderBytes} bytes)");
+        }
+
+        return torn;
+    }
+
+    private void CheckHeader(IStorageHandle handle, string name, ulong baseIndex)
+    {
+        Span<byte> header = stackalloc byte[SegmentFormat.HeaderBytes];
+        ReadFully(handle, 0, header);
+        ulong headerBase = SegmentFormat.ReadHeader(header, name);
+        if (headerBase != baseIndex)
+        {
+            throw new LogCorruptionException(name, 0, baseIndex, $"header says base index {headerBase}");
+        }
+
+        if (segments.Count > 0 && baseIndex != LastIndex + 1)
+        {
+            throw new LogCorruptionException(name, 0, LastIndex + 1, $"segment starts at {baseIndex}, expected {LastIndex + 1} (missing or extra entries)");
+        }
+    }
+
+    private static int ReadFully(IStorageHandle handle, long offset, Span<byte> destination)
+    {
+        int total = 0;
+        while (total < destination.Length)
+        {
+            int read = handle.ReadAt(offset + total, destination[total..]);
+            if (read <= 0)
+            {
+                break;
+            }
+
+            total += read;
+        }
+
+        return total;
+    }
+}
