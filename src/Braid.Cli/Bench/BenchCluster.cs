@@ -1,0 +1,43 @@
+using Braid.Cli.Cluster;
+
+namespace Braid.Cli.Bench;
+
+/// <summary>A cluster started for one benchmark and always stopped afterwards, in its own folder.</summary>
+internal sealed class BenchCluster : IAsyncDisposable
+{
+    private BenchCluster(ClusterManager manager, ClusterState state)
+    {
+        Manager = manager;
+        State = state;
+    }
+
+    public ClusterManager Manager { get; }
+    public ClusterState State { get; }
+    public NodeClients Clients { get; } = new();
+
+    public static async Task<BenchCluster> StartAsync(string topology, string directory, int basePort, TextWriter log, CancellationToken cancellationToken)
+    {
+        if (Directory.Exists(directory)) Directory.Delete(directory, recursive: true);
+        var manager = new ClusterManager(directory, log);
+        try
+        {
+            var state = await manager.UpAsync(topology, basePort, allowFaultInjection: true, TimeSpan.FromSeconds(60), cancellationToken).ConfigureAwait(false);
+            return new BenchCluster(manager, state);
+        }
+        catch
+        {
+            manager.Dispose();
+            throw;
+        }
+    }
+
+    public string Address(string id) => State.Node(id).Address;
+
+    public ValueTask DisposeAsync()
+    {
+        Clients.Dispose();
+        Manager.Down();
+        Manager.Dispose();
+        return ValueTask.CompletedTask;
+    }
+}

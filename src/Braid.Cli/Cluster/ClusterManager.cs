@@ -1,0 +1,135 @@
+using System.Diagnostics;
+using Braid.Core.Topology;
+
+namespace Braid.Cli.Cluster;
+
+/// <summary>
+/// Starts, watches and stops the node processes of a local cluster. Every process it starts is
+/// recorded (pid and start time) before anything else can fail, so down, and the clean-up of a
+/// failed up, stop exactly those processes: no orphans, and never a stranger's process.
+/// </summary>
+internal sealed partial class ClusterManager(string directory, TextWriter output) : IDisposable
+{
+    private static readonly TimeSpan StopGrace = TimeSpan.FromSeconds(5);
+    private readonly NodeClients clients = new();
+
+    public string Directory => directory;
+
+    /// <summary>Starts one process per node and waits until every node serves and routes to every other.</summary>
+    public async Task<ClusterState> UpAsync(string topologyPath, int? basePort, bool allowFaultInjection, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        var existing = ClusterState.TryLoad(directory);
+        if (existing is not null && existing.Nodes.Any(n => ProcessControl.IsAlive(n.Pid, n.StartTime)))
+            throw new CliException($"a cluster is already running in {Path.GetFullPath(directory)}; stop it first with: braid cluster down --dir {directory}");
+        var resolved = TopologyFiles.Resolve(topologyPath);
+        var topology = TopologyFiles.Load(resolved, basePort);
+        var state = new ClusterState(resolved, basePort, allowFaultInjection, []);
+        try
+        {
+            foreach (var node in topology.Nodes)
+            {
+                state.Nodes.Add(Start(state, node));
+                state.Save(directory);
+            }
+            await WaitReadyAsync(state, state.Nodes, timeout, cancellationToken).ConfigureAwait(false);
+            output.WriteLine($"cluster {topology.Name} up: {string.Join(" ", state.Nodes.Select(n => $"{n.Id}={n.Address}(pid {n.Pid})"))}");
+            return state;
+        }
+        catch
+        {
+            StopAll(state);
+            File.Delete(ClusterState.PathIn(directory));
+            throw;
+        }
+    }
+
+    /// <summary>Stops every recorded process that is still ours (SIGTERM, then SIGKILL after a grace period).</summary>
+    public int Down()
+    {
+        var state = ClusterState.TryLoad(directory);
+        if (state is null)
+        {
+            output.WriteLine($"no cluster in {Path.GetFullPath(directory)}; nothing to stop");
+            return 0;
+        }
+        var stopped = StopAll(state);
+        File.Delete(ClusterState.PathIn(directory));
+        output.WriteLine($"cluster down: stopped {stopped} of {state.Nodes.Count} node processes");
+        return 0;
+    }
+
+    private NodeProcess Start(ClusterState state, NodeInfo node)
+    {
+        var dataDirectory = Path.GetFullPath(Path.Combine(directory, node.Id));
+        System.IO.Directory.CreateDirectory(dataDirectory);
+        var logFile = Path.Combine(dataDirectory, "node.log");
+        var arguments = new List<string> { "node", "--topology", state.TopologyPath, "--id", node.Id, "--data", dataDirectory };
+        if (state.BasePort is { } port) arguments.AddRange(["--base-port", port.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+        if (state.AllowFaultInjection) arguments.Add("--allow-fault-injection");
+        using var process = SelfLauncher.StartDetached(arguments, logFile);
+        var startTime = WaitForStartTime(process.Id);
+        return new NodeProcess(node.Id, node.Address, process.Id, startTime, dataDirectory, logFile);
+    }
+
+    private static long WaitForStartTime(int pid)
+    {
+        for (var i = 0; i < 100; i++)
+        {
+            if (ProcessControl.StartTime(pid) is { } t) return t;
+            Thread.Sleep(10);
+        }
+        throw new CliException($"process {pid} vanished right after start");
+    }
+
+    /// <summary>Waits until each node answers status with its own pid and has a route to every other node.</summary>
+    private async Task WaitReadyAsync(ClusterState state, IReadOnlyList<NodeProcess> nodes, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        var clock = Stopwatch.StartNew();
+        var pending = nodes.ToList();
+        var lastProblem = new Dictionary<string, string>();
+        while (pending.Count > 0)
+        {
+            foreach (var node in pending.ToList())
+            {
+                if (!ProcessControl.IsAlive(node.Pid, node.StartTime))
+                    throw new CliException($"node {node.Id} exited during start-up; last lines of {node.LogFile}:\n{Tail(node.LogFile, 15)}");
+                var status = await clients.TryStatusAsync(node.Address, TimeSpan.FromSeconds(1), cancellationToken).ConfigureAwait(false);
+                if (status is null) { lastProblem[node.Id] = "not answering yet"; continue; }
+                if (status.ProcessId != node.Pid)
+                    throw new CliException($"{node.Address} is served by process {status.ProcessId}, not by node {node.Id} (pid {node.Pid}): is another cluster using these ports? Pick others with --base-port.");
+                if (status.Unreachable.Count > 0) { lastProblem[node.Id] = $"no route yet to {string.Join(",", status.Unreachable)}"; continue; }
+                pending.Remove(node);
+            }
+            if (pending.Count == 0) break;
+            if (clock.Elapsed > timeout)
+                throw new CliException($"cluster not ready after {timeout.TotalSeconds:F0} s: " + string.Join("; ", pending.Select(n => $"{n.Id}: {lastProblem.GetValueOrDefault(n.Id, "?")}")));
+            await Task.Delay(100, cancellationToken).ConfigureAwait(false);
+        }
+        _ = state;
+    }
+
+    private int StopAll(ClusterState state)
+    {
+        var ours = state.Nodes.Where(n => ProcessControl.IsAlive(n.Pid, n.StartTime)).ToList();
+        foreach (var n in ours)
+        {
+            ProcessControl.Signal(n.Pid, ProcessControl.SigTerm);
+            ProcessControl.Signal(n.Pid, ProcessControl.SigCont); // a paused node must run to handle SIGTERM
+        }
+        foreach (var n in ours)
+        {
+            if (ProcessControl.WaitForExit(n.Pid, n.StartTime, StopGrace)) continue;
+            ProcessControl.Signal(n.Pid, ProcessControl.SigKill);
+            ProcessControl.WaitForExit(n.Pid, n.StartTime, StopGrace);
+        }
+        return ours.Count;
+    }
+
+    internal static string Tail(string file, int lines)
+    {
+        try { return string.Join('\n', File.ReadLines(file).TakeLast(lines)); }
+        catch (IOException) { return "(no log)"; }
+    }
+
+    public void Dispose() => clients.Dispose();
+}

@@ -1,0 +1,57 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace Braid.Cli.Cluster;
+
+/// <summary>One node process started by <c>braid cluster</c>.</summary>
+internal sealed record NodeProcess(string Id, string Address, int Pid, long StartTime, string DataDirectory, string LogFile);
+
+/// <summary>
+/// What <c>braid cluster up</c> started, kept in DIR/cluster.json so that down, kill, pause and
+/// status act on exactly those processes (checked by pid and start time) and nothing else.
+/// </summary>
+internal sealed record ClusterState(string TopologyPath, int? BasePort, bool AllowFaultInjection, List<NodeProcess> Nodes)
+{
+    public const string FileName = "cluster.json";
+
+    private static readonly JsonSerializerOptions Json = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.CamelCase, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull };
+
+    public static string PathIn(string directory) => Path.Combine(directory, FileName);
+
+    public static ClusterState? TryLoad(string directory)
+    {
+        var path = PathIn(directory);
+        if (!File.Exists(path)) return null;
+        try
+        {
+            return JsonSerializer.Deserialize<ClusterState>(File.ReadAllText(path), Json)
+                ?? throw new CliException($"{path} is empty");
+        }
+        catch (JsonException e)
+        {
+            throw new CliException($"{path} is not a cluster state file: {e.Message}");
+        }
+    }
+
+    public static ClusterState Load(string directory) =>
+        TryLoad(directory) ?? throw new CliException($"no cluster in {Path.GetFullPath(directory)} (start one with: braid cluster up --dir {directory})");
+
+    /// <summary>Written to a temporary file and renamed, so a crash never leaves half a file.</summary>
+    public void Save(string directory)
+    {
+        Directory.CreateDirectory(directory);
+        var path = PathIn(directory);
+        var temp = path + ".tmp";
+        File.WriteAllText(temp, JsonSerializer.Serialize(this, Json));
+        File.Move(temp, path, overwrite: true);
+    }
+
+    public NodeProcess Node(string id) =>
+        Nodes.FirstOrDefault(n => n.Id == id) ?? throw new CliException($"unknown node '{id}' (the cluster has {string.Join(", ", Nodes.Select(n => n.Id))})");
+}
+
+/// <summary>A user-facing error: printed without a stack trace, exit code 1 (or the given code).</summary>
+internal sealed class CliException(string message, int exitCode = 1) : Exception(message)
+{
+    public int ExitCode { get; } = exitCode;
+}

@@ -1,0 +1,45 @@
+using System.Diagnostics;
+using System.Reflection;
+
+namespace Braid.Cli.Cluster;
+
+/// <summary>Starts `braid` subcommands as new processes, the same way this process was started
+/// (the apphost directly, or <c>dotnet braid.dll</c>).</summary>
+internal static class SelfLauncher
+{
+    public static ProcessStartInfo StartInfo(IEnumerable<string> arguments)
+    {
+        var host = Environment.ProcessPath ?? "dotnet";
+        var assembly = Assembly.GetEntryAssembly()?.Location ?? throw new CliException("cannot locate the braid assembly");
+        var info = new ProcessStartInfo { UseShellExecute = false };
+        if (Path.GetFileNameWithoutExtension(host) == "dotnet")
+        {
+            info.FileName = host;
+            info.ArgumentList.Add(assembly);
+        }
+        else
+        {
+            info.FileName = host;
+        }
+        foreach (var a in arguments) info.ArgumentList.Add(a);
+        return info;
+    }
+
+    /// <summary>
+    /// A detached node process: its own session (so a terminal's Ctrl+C reaches only the command
+    /// that owns it), output appended to <paramref name="logFile"/>, no stdin. `setsid` execs in
+    /// place (the shell is not a group leader), so the pid we get is the node's own.
+    /// </summary>
+    public static Process StartDetached(IEnumerable<string> arguments, string logFile)
+    {
+        var inner = StartInfo(arguments);
+        var info = new ProcessStartInfo("/bin/sh") { UseShellExecute = false };
+        info.ArgumentList.Add("-c");
+        info.ArgumentList.Add("exec setsid \"$0\" \"$@\" >>\"$BRAID_NODE_LOG\" 2>&1 </dev/null");
+        info.ArgumentList.Add(inner.FileName);
+        foreach (var a in inner.ArgumentList) info.ArgumentList.Add(a);
+        info.Environment["BRAID_NODE_LOG"] = logFile;
+        info.Environment["DOTNET_gcServer"] = "0";
+        return Process.Start(info) ?? throw new CliException($"could not start {inner.FileName}");
+    }
+}

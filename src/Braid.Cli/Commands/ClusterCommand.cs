@@ -1,0 +1,67 @@
+using System.CommandLine;
+using Braid.Cli.Cluster;
+
+namespace Braid.Cli.Commands;
+
+internal static class ClusterCommand
+{
+    public static Command Create()
+    {
+        var cluster = new Command("cluster", "Run a local cluster: one OS process per node of a topology");
+        cluster.Subcommands.Add(Up());
+        cluster.Subcommands.Add(Simple("down", "Stop exactly the node processes that 'up' started", (m, _) => Task.FromResult(m.Down())));
+        cluster.Subcommands.Add(Simple("status", "Show each node's process, live neighbours and routes (exit 3 if a node does not answer)", (m, ct) => m.StatusAsync(ct)));
+        cluster.Subcommands.Add(OnNode("kill", "Kill a node with SIGKILL (no clean shutdown)", (m, id, _) => { m.Kill(id); return Task.CompletedTask; }));
+        cluster.Subcommands.Add(OnNode("pause", "Freeze a node with SIGSTOP (its connections stay open, it stops answering)", (m, id, _) => { m.Pause(id); return Task.CompletedTask; }));
+        cluster.Subcommands.Add(OnNode("resume", "Unfreeze a paused node with SIGCONT", (m, id, _) => { m.Resume(id); return Task.CompletedTask; }));
+        cluster.Subcommands.Add(OnNode("restart", "Start a node again (killing it first if it runs) and wait until it is ready", (m, id, ct) => m.RestartAsync(id, TimeSpan.FromSeconds(30), ct)));
+        return cluster;
+    }
+
+    private static Command Up()
+    {
+        var topology = Options.Topology();
+        var dir = Options.ClusterDirectory();
+        var basePort = Options.BasePort();
+        var faults = new Option<bool>("--allow-fault-injection") { Description = "Start nodes that accept link fault injection" };
+        var timeout = Options.TimeoutSeconds(60);
+        var command = new Command("up", "Start one process per node, wait until every node serves and routes to every other, then return")
+        {
+            topology, dir, basePort, faults, timeout,
+        };
+        command.SetAction((parse, ct) => CommandRunner.RunAsync(async () =>
+        {
+            using var manager = new ClusterManager(parse.GetValue(dir)!, Console.Out);
+            await manager.UpAsync(parse.GetValue(topology)!, parse.GetValue(basePort), parse.GetValue(faults),
+                TimeSpan.FromSeconds(parse.GetValue(timeout)), ct).ConfigureAwait(false);
+            return 0;
+        }));
+        return command;
+    }
+
+    private static Command Simple(string name, string description, Func<ClusterManager, CancellationToken, Task<int>> body)
+    {
+        var dir = Options.ClusterDirectory();
+        var command = new Command(name, description) { dir };
+        command.SetAction((parse, ct) => CommandRunner.RunAsync(async () =>
+        {
+            using var manager = new ClusterManager(parse.GetValue(dir)!, Console.Out);
+            return await body(manager, ct).ConfigureAwait(false);
+        }));
+        return command;
+    }
+
+    private static Command OnNode(string name, string description, Func<ClusterManager, string, CancellationToken, Task> body)
+    {
+        var dir = Options.ClusterDirectory();
+        var node = Options.NodeId();
+        var command = new Command(name, description) { node, dir };
+        command.SetAction((parse, ct) => CommandRunner.RunAsync(async () =>
+        {
+            using var manager = new ClusterManager(parse.GetValue(dir)!, Console.Out);
+            await body(manager, parse.GetValue(node)!, ct).ConfigureAwait(false);
+            return 0;
+        }));
+        return command;
+    }
+}

@@ -1,0 +1,39 @@
+using System.CommandLine;
+using Braid.Node;
+
+namespace Braid.Cli.Commands;
+
+internal static class NodeCommand
+{
+    public static Command Create()
+    {
+        var topology = Options.Topology();
+        var id = new Option<string>("--id") { Description = "This node's id in the topology", Required = true };
+        var data = new Option<string>("--data") { Description = "Data folder of this node", Required = true };
+        var basePort = Options.BasePort();
+        var faults = new Option<bool>("--allow-fault-injection") { Description = "Accept admin requests that drop or delay links (for tests)" };
+        var command = new Command("node", "Run one Braid node in the foreground (gRPC over HTTP/2 on the node's address)")
+        {
+            topology, id, data, basePort, faults,
+        };
+        command.SetAction((parse, cancellationToken) => CommandRunner.RunAsync(async () =>
+        {
+            var loaded = TopologyFiles.Load(parse.GetValue(topology)!, parse.GetValue(basePort));
+            var nodeId = parse.GetValue(id)!;
+            if (!loaded.Contains(nodeId))
+                throw new Cluster.CliException($"unknown node '{nodeId}' (topology {loaded.Name} has {string.Join(", ", loaded.NodeIds)})");
+            var options = new NodeOptions(loaded, nodeId, Path.GetFullPath(parse.GetValue(data)!), parse.GetValue(faults),
+                (ulong)DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
+            try
+            {
+                await NodeHost.RunAsync(options, cancellationToken).ConfigureAwait(false);
+            }
+            catch (IOException e) when (e.InnerException is System.Net.Sockets.SocketException || e.Message.Contains("address already in use", StringComparison.OrdinalIgnoreCase))
+            {
+                throw new Cluster.CliException($"cannot listen on {loaded.Node(nodeId).Address}: {e.Message}");
+            }
+            return 0;
+        }));
+        return command;
+    }
+}

@@ -1,0 +1,34 @@
+using System.CommandLine;
+
+namespace Braid.Cli.Commands;
+
+/// <summary>Options shared by several commands, built fresh for each (an option belongs to one command).</summary>
+internal static class Options
+{
+    public const string DefaultClusterDirectory = ".braid/cluster";
+
+    public static Option<string> Topology() => new("--topology", "-t")
+    {
+        Description = "Topology file, or the name of a shipped one (mini2, mini2-9, mesh3, grid3x3)",
+        DefaultValueFactory = _ => TopologyFiles.DefaultName,
+    };
+
+    public static Option<string> ClusterDirectory() => new("--dir")
+    {
+        Description = "Folder that holds the local cluster's state, logs and data",
+        DefaultValueFactory = _ => DefaultClusterDirectory,
+    };
+
+    public static Option<int?> BasePort() => new("--base-port")
+    {
+        Description = "Give the nodes ports BASE, BASE+1, ... instead of the topology's (to run clusters side by side)",
+    };
+
+    public static Option<double> TimeoutSeconds(double seconds) => new("--timeout")
+    {
+        Description = "Seconds to wait before giving up",
+        DefaultValueFactory = _ => seconds,
+    };
+
+    public static Argument<string> NodeId() => new("node") { Description = "Node id, e.g. B" };
+}

@@ -1,0 +1,12 @@
+using System.CommandLine;
+using Braid.Cli.Commands;
+
+var root = new RootCommand("Braid: fault-tolerant streaming of records over a gRPC overlay of nodes")
+{
+    NodeCommand.Create(),
+    ClusterCommand.Create(),
+    PingCommand.Create(),
+    FaultCommand.Create(),
+    BenchCommand.Create(),
+};
+return await root.Parse(args).InvokeAsync().ConfigureAwait(false);

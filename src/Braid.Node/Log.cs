@@ -1,0 +1,28 @@
+using Microsoft.Extensions.Logging;
+
+namespace Braid.Node;
+
+/// <summary>Source-generated log messages with stable event ids.</summary>
+internal static partial class Log
+{
+    [LoggerMessage(EventId = 1, Level = LogLevel.Information, Message = "node {NodeId} listening on {Address} (topology {Topology}, incarnation {Incarnation})")]
+    public static partial void Started(ILogger logger, string nodeId, string address, string topology, ulong incarnation);
+
+    [LoggerMessage(EventId = 2, Level = LogLevel.Information, Message = "overlay: {Event}")]
+    public static partial void OverlayEvent(ILogger logger, string @event);
+
+    [LoggerMessage(EventId = 3, Level = LogLevel.Information, Message = "routes: {Table}")]
+    public static partial void RoutesChanged(ILogger logger, string table);
+
+    [LoggerMessage(EventId = 4, Level = LogLevel.Debug, Message = "dial {Neighbour} failed: {Reason}")]
+    public static partial void DialFailed(ILogger logger, string neighbour, string reason);
+
+    [LoggerMessage(EventId = 5, Level = LogLevel.Warning, Message = "link to {Neighbour} refused: {Reason}")]
+    public static partial void LinkRefused(ILogger logger, string neighbour, string reason);
+
+    [LoggerMessage(EventId = 6, Level = LogLevel.Warning, Message = "outbound queue to {Neighbour} is full; closing the link")]
+    public static partial void OutboundFull(ILogger logger, string neighbour);
+
+    [LoggerMessage(EventId = 7, Level = LogLevel.Warning, Message = "fault injected on link to {Neighbour}: {Fault}")]
+    public static partial void FaultInjected(ILogger logger, string neighbour, string fault);
+}

@@ -1,0 +1,166 @@
+using System.Diagnostics;
+using System.Threading.Channels;
+using Braid.Core.Overlay;
+using Braid.Core.Topology;
+using Braid.Protocol.V1;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace Braid.Node.Overlay;
+
+/// <summary>
+/// Drives the pure <see cref="OverlayNode"/> with real links and the real clock. Every input
+/// (link up/down, frame, tick, admin request) is posted to one inbox and handled on a single
+/// loop, so the core never sees concurrency; after each input the loop performs the core's output.
+/// </summary>
+internal sealed partial class OverlayDriver : BackgroundService
+{
+    private static readonly TimeSpan TickInterval = TimeSpan.FromMilliseconds(20);
+    private readonly Channel<Action<TimeSpan>> inbox = Channel.CreateBounded<Action<TimeSpan>>(
+        new BoundedChannelOptions(65_536) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
+    private readonly Dictionary<string, LinkConnection> active = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, LinkFault> faults = new(StringComparer.Ordinal);
+    private readonly Dictionary<ulong, PendingProbe> probes = [];
+    private readonly TimeProvider clock;
+    private readonly long startTimestamp;
+    private readonly ILogger<OverlayDriver> logger;
+    private readonly NodeOptions options;
+    private long heartbeatSequence;
+
+    public OverlayDriver(NodeOptions options, TimeProvider clock, ILogger<OverlayDriver> logger)
+    {
+        this.options = options;
+        this.clock = clock;
+        this.logger = logger;
+        startTimestamp = clock.GetTimestamp();
+        Node = new OverlayNode(options.Topology, options.NodeId, options.Incarnation, OverlayOptions.Default);
+    }
+
+    public OverlayNode Node { get; }
+    public ClusterTopology Topology => options.Topology;
+    public string Self => options.NodeId;
+    public TimeSpan Now => clock.GetElapsedTime(startTimestamp);
+
+    public Hello HelloMessage => new() { NodeId = Self, Incarnation = options.Incarnation, TopologyHash = Topology.Hash };
+
+    /// <summary>Runs <paramref name="work"/> on the loop with the current time.</summary>
+    public ValueTask PostAsync(Action<TimeSpan> work, CancellationToken cancellationToken = default) =>
+        inbox.Writer.WriteAsync(work, cancellationToken);
+
+    /// <summary>Runs <paramref name="work"/> on the loop and returns its result.</summary>
+    public async Task<T> AskAsync<T>(Func<TimeSpan, T> work, CancellationToken cancellationToken)
+    {
+        var result = new TaskCompletionSource<T>(TaskCreationOptions.RunContinuationsAsynchronously);
+        await PostAsync(now =>
+        {
+            try { result.TrySetResult(work(now)); }
+            catch (Exception e) { result.TrySetException(e); }
+        }, cancellationToken).ConfigureAwait(false);
+        return await result.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    public ValueTask LinkUpAsync(LinkConnection connection) => PostAsync(now =>
+    {
+        if (active.Remove(connection.Neighbour, out var old)) old.Close();
+        active[connection.Neighbour] = connection;
+        if (faults.TryGetValue(connection.Neighbour, out var fault)) connection.DelayMs = fault.DelayMs;
+        Node.LinkConnected(connection.Neighbour, now);
+    });
+
+    public ValueTask LinkDownAsync(LinkConnection connection) => PostAsync(now =>
+    {
+        connection.Close();
+        if (!active.TryGetValue(connection.Neighbour, out var current) || current.Id != connection.Id) return;
+        active.Remove(connection.Neighbour);
+        Node.LinkDisconnected(connection.Neighbour, now);
+    });
+
+    public ValueTask FrameAsync(LinkConnection connection, LinkFrame frame, CancellationToken cancellationToken) => PostAsync(now =>
+    {
+        if (!active.TryGetValue(connection.Neighbour, out var current) || current.Id != connection.Id) return;
+        if (faults.TryGetValue(connection.Neighbour, out var fault) && fault.Drop) return;
+        Node.FrameReceived(connection.Neighbour, now);
+        foreach (var envelope in frame.Envelopes) Node.EnvelopeReceived(connection.Neighbour, envelope, now);
+    }, cancellationToken);
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var ticker = TickLoopAsync(stoppingToken);
+        try
+        {
+            await foreach (var work in inbox.Reader.ReadAllAsync(stoppingToken).ConfigureAwait(false))
+            {
+                work(Now);
+                Perform(Node.TakeOutput());
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+        foreach (var connection in active.Values) connection.Close();
+        await ticker.ConfigureAwait(false);
+    }
+
+    private async Task TickLoopAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(TickInterval, clock);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false))
+                inbox.Writer.TryWrite(now => Node.Tick(now));
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    private void Perform(OverlayOutput output)
+    {
+        if (output.IsEmpty) return;
+        foreach (var e in output.Events) Log.OverlayEvent(logger, e);
+        if (output.RoutesChanged) Log.RoutesChanged(logger, RouteTable());
+        var frames = new Dictionary<string, LinkFrame>(StringComparer.Ordinal);
+        foreach (var (neighbour, envelope) in output.Sends)
+        {
+            if (!frames.TryGetValue(neighbour, out var frame)) frames[neighbour] = frame = NewFrame();
+            frame.Envelopes.Add(envelope);
+        }
+        if (output.SendHeartbeats)
+            foreach (var neighbour in active.Keys)
+                if (!frames.ContainsKey(neighbour)) frames[neighbour] = NewFrame();
+        foreach (var (neighbour, frame) in frames) SendFrame(neighbour, frame);
+        foreach (var envelope in output.Delivered) Deliver(envelope);
+    }
+
+    private LinkFrame NewFrame() => new()
+    {
+        Heartbeat = new Heartbeat { SentMicros = (long)Now.TotalMicroseconds, Sequence = (ulong)++heartbeatSequence },
+    };
+
+    private void SendFrame(string neighbour, LinkFrame frame)
+    {
+        if (!active.TryGetValue(neighbour, out var connection)) return;
+        if (faults.TryGetValue(neighbour, out var fault) && fault.Drop) return;
+        if (connection.TrySend(frame)) return;
+        Log.OutboundFull(logger, neighbour);
+        connection.Close();
+    }
+
+    private void Deliver(Envelope envelope)
+    {
+        if (envelope.BodyCase != Envelope.BodyOneofCase.ProbeReply) return;
+        if (!probes.Remove(envelope.ProbeReply.ProbeId, out var pending)) return;
+        var reply = new PingReply { Ok = true, RttMs = clock.GetElapsedTime(pending.StartTimestamp).TotalMilliseconds };
+        reply.ForwardRoute.AddRange(envelope.ProbeReply.ForwardRoute);
+        reply.ReturnRoute.AddRange(envelope.Route);
+        pending.Completion.TrySetResult(reply);
+    }
+
+    private string RouteTable() =>
+        string.Join(" ", Node.Router.Routes.Values.OrderBy(r => r.Destination, StringComparer.Ordinal).Select(r => $"{r.Destination}>{r.NextHop}/{r.Hops}"))
+        + (Node.Unreachable().Any() ? " unreachable: " + string.Join(",", Node.Unreachable()) : "");
+
+    private sealed record PendingProbe(long StartTimestamp, TaskCompletionSource<PingReply> Completion);
+
+    private sealed record LinkFault(bool Drop, int DelayMs);
+}
