@@ -73,7 +73,7 @@ public sealed partial class SegmentedLog
     private bool RecoverSegment(string name, ulong baseIndex, bool isLast)
     {
         using IStorageHandle handle = device.Open(name, create: false);
-        if (IsTornHeader(handle, name, isLast))
+        if (IsTornHeader(handle, name, baseIndex, isLast))
         {
             handle.Dispose();
             device.Delete(name);
@@ -95,18 +95,23 @@ public sealed partial class SegmentedLog
     }
 
     /// <summary>
-    /// A last segment whose header never fully reached the disk (short or all zeros) is the
-    /// trace of a crash while rolling: nothing in it was ever synced, so it is dropped. Anywhere
-    /// else a short header is corruption.
+    /// A last segment whose header never fully reached the disk is the trace of a crash while
+    /// rolling: nothing in it was ever synced, so it is dropped. Torn means the header bytes are
+    /// a prefix of the header this file name calls for, followed by zeros or the end of the file
+    /// (what a lost or cut-short write leaves); anything else is a foreign file or corruption.
     /// </summary>
-    private static bool IsTornHeader(IStorageHandle handle, string name, bool isLast)
+    private static bool IsTornHeader(IStorageHandle handle, string name, ulong baseIndex, bool isLast)
     {
         Span<byte> header = stackalloc byte[SegmentFormat.HeaderBytes];
         int read = ReadFully(handle, 0, header);
-        bool torn = read < SegmentFormat.HeaderBytes || !header.ContainsAnyExcept((byte)0);
+        Span<byte> expected = stackalloc byte[SegmentFormat.HeaderBytes];
+        SegmentFormat.WriteHeader(expected, baseIndex);
+        int matching = header[..read].CommonPrefixLength(expected);
+        bool torn = !header[matching..read].ContainsAnyExcept((byte)0)
+            && (read < SegmentFormat.HeaderBytes || matching < SegmentFormat.HeaderBytes);
         if (torn && !isLast)
         {
-            throw new LogCorruptionException(name, 0, 0, $"segment header missing ({read} of {SegmentFormat.HeaderBytes} bytes)");
+            throw new LogCorruptionException(name, 0, baseIndex, $"segment header missing or cut short ({read} bytes)");
         }
 
         return torn;
