@@ -3,6 +3,7 @@ using Braid.Cli.Commands;
 
 var root = new RootCommand("Braid: fault-tolerant streaming of records over a gRPC overlay of nodes")
 {
+    DemoCommand.Create(),
     NodeCommand.Create(),
     ClusterCommand.Create(),
     PingCommand.Create(),

@@ -1,0 +1,85 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+
+namespace Braid.EndToEnd.Tests;
+
+/// <summary>The outcome of one `braid` command run by a test.</summary>
+internal sealed record CommandResult(int ExitCode, string Stdout, string Stderr)
+{
+    public override string ToString() => $"exit {ExitCode}\nstdout:\n{Stdout}\nstderr:\n{Stderr}";
+}
+
+/// <summary>Runs the real `braid` executable (built next to the tests) as a child process, with a timeout.</summary>
+internal static class BraidProcess
+{
+    public static string Dll => Path.Combine(AppContext.BaseDirectory, "braid.dll");
+
+    public static async Task<CommandResult> RunAsync(TimeSpan timeout, params string[] args)
+    {
+        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        info.ArgumentList.Add(Dll);
+        foreach (var a in args) info.ArgumentList.Add(a);
+        using var process = Process.Start(info)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        using var cts = new CancellationTokenSource(timeout);
+        try
+        {
+            await process.WaitForExitAsync(cts.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            throw new TimeoutException($"braid {string.Join(' ', args)} did not finish within {timeout.TotalSeconds} s");
+        }
+        return new CommandResult(process.ExitCode, await stdout, await stderr);
+    }
+
+    /// <summary>A block of consecutive free loopback ports, so tests never collide with each other or a dev cluster.</summary>
+    public static int FreePortBlock(int count)
+    {
+        var random = new Random();
+        for (var attempt = 0; attempt < 200; attempt++)
+        {
+            var start = random.Next(20_000, 40_000);
+            if (Enumerable.Range(start, count).All(IsFree)) return start;
+        }
+        throw new InvalidOperationException("no free port block found");
+    }
+
+    private static bool IsFree(int port)
+    {
+        try
+        {
+            var listener = new TcpListener(IPAddress.Loopback, port);
+            listener.Start();
+            listener.Stop();
+            return true;
+        }
+        catch (SocketException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>Pids of live processes whose command line mentions <paramref name="marker"/> (e.g. a test's own folder).</summary>
+    public static List<int> ProcessesMentioning(string marker)
+    {
+        var found = new List<int>();
+        foreach (var dir in Directory.GetDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(dir), out var pid) || pid == Environment.ProcessId) continue;
+            try
+            {
+                var cmdline = File.ReadAllText(Path.Combine(dir, "cmdline")).Replace('\0', ' ');
+                var stat = File.ReadAllText(Path.Combine(dir, "stat"));
+                var state = stat[stat.LastIndexOf(')') + 2];
+                if (cmdline.Contains(marker, StringComparison.Ordinal) && state != 'Z') found.Add(pid);
+            }
+            catch (IOException) { }
+            catch (UnauthorizedAccessException) { }
+        }
+        return found;
+    }
+}

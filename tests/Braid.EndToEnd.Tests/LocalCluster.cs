@@ -1,0 +1,71 @@
+using System.Text.Json;
+
+namespace Braid.EndToEnd.Tests;
+
+/// <summary>A `braid cluster` in a private folder and port block; disposing it runs `cluster down`
+/// and then kills, by pid, any process of this folder that is somehow left.</summary>
+internal sealed class LocalCluster : IAsyncDisposable
+{
+    private static readonly TimeSpan CommandTimeout = TimeSpan.FromSeconds(90);
+
+    private LocalCluster(string topology, int nodes)
+    {
+        Topology = topology;
+        Directory = Path.Combine(Path.GetTempPath(), "braid-e2e-" + Guid.NewGuid().ToString("N")[..10]);
+        BasePort = BraidProcess.FreePortBlock(nodes);
+    }
+
+    public string Topology { get; }
+    public string Directory { get; }
+    public int BasePort { get; }
+
+    public static async Task<LocalCluster> UpAsync(string topology, int nodes, bool faults = false)
+    {
+        var cluster = new LocalCluster(topology, nodes);
+        var args = new List<string> { "cluster", "up", "--topology", topology, "--dir", cluster.Directory, "--base-port", cluster.BasePort.ToString() };
+        if (faults) args.Add("--allow-fault-injection");
+        var up = await BraidProcess.RunAsync(CommandTimeout, [.. args]);
+        Assert.True(up.ExitCode == 0, $"cluster up failed: {up}");
+        return cluster;
+    }
+
+    public Task<CommandResult> RunAsync(params string[] args) => BraidProcess.RunAsync(CommandTimeout, [.. args, "--dir", Directory]);
+
+    /// <summary>Runs a command until <paramref name="accept"/> holds, or fails the test with the last result.</summary>
+    public async Task<CommandResult> EventuallyAsync(Func<CommandResult, bool> accept, TimeSpan within, params string[] args)
+    {
+        var deadline = DateTime.UtcNow + within;
+        CommandResult last;
+        do
+        {
+            last = await RunAsync(args);
+            if (accept(last)) return last;
+            await Task.Delay(100);
+        }
+        while (DateTime.UtcNow < deadline);
+        Assert.Fail($"braid {string.Join(' ', args)} did not reach the expected result within {within.TotalSeconds} s; last: {last}");
+        return last;
+    }
+
+    public IReadOnlyList<int> RecordedPids()
+    {
+        using var doc = JsonDocument.Parse(File.ReadAllText(Path.Combine(Directory, "cluster.json")));
+        return doc.RootElement.GetProperty("nodes").EnumerateArray().Select(n => n.GetProperty("pid").GetInt32()).ToList();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        try
+        {
+            await RunAsync("cluster", "down");
+        }
+        finally
+        {
+            foreach (var pid in BraidProcess.ProcessesMentioning(Directory))
+            {
+                try { System.Diagnostics.Process.GetProcessById(pid).Kill(); } catch (ArgumentException) { } catch (InvalidOperationException) { }
+            }
+            try { System.IO.Directory.Delete(Directory, recursive: true); } catch (IOException) { }
+        }
+    }
+}
