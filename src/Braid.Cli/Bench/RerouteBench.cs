@@ -44,7 +44,7 @@ internal static class RerouteBench
         {
             try
             {
-                var reply = await admin.PingAsync(new PingRequest { Destination = path[^1], TimeoutMs = 200 },
+                var reply = await admin.PingAsync(new PingRequest { Destination = path[^1], TimeoutMs = 50 },
                     deadline: DateTime.UtcNow.AddSeconds(1), cancellationToken: ct).ConfigureAwait(false);
                 if (reply.Ok && reply.ForwardRoute.SequenceEqual(path)) return;
             }

@@ -90,8 +90,16 @@ public sealed class OverlayNode
     {
         var link = Link(neighbour);
         if (!link.Connected) return;
+        if (!link.Alive)
+        {
+            // The silence that got the peer suspected is an outage, not a sample of its heartbeat
+            // rhythm: learning from it would blunt detection of the next outage for a long time.
+            link.Detector.Reset();
+            link.Detector.Heartbeat(now);
+            UpdateLiveness(now);
+            return;
+        }
         link.Detector.Heartbeat(now);
-        if (!link.Alive) UpdateLiveness(now);
     }
 
     public void EnvelopeReceived(string neighbour, Envelope envelope, TimeSpan now)

@@ -68,6 +68,9 @@ internal sealed class OverlayHarness
     /// so neighbours must notice through phi.</summary>
     public void CrashSilently(string id) => down.Add(id);
 
+    /// <summary>A silently crashed (paused) node runs again with its old state, like SIGCONT.</summary>
+    public void Resume(string id) => down.Remove(id);
+
     public void Restart(string id)
     {
         down.Remove(id);

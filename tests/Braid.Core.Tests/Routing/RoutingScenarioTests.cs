@@ -92,4 +92,23 @@ public sealed class RoutingScenarioTests
         foreach (var target in new[] { "B", "C", "D", "E", "F", "G", "H", "I" })
             Assert.Equal(target, Ping(h, "A", target)[^1]);
     }
+
+    [Fact]
+    public void A_second_silent_outage_is_detected_as_fast_as_the_first()
+    {
+        var h = Mini2();
+        var detection = new List<TimeSpan>();
+        for (var outage = 0; outage < 3; outage++)
+        {
+            h.CrashSilently("B");
+            var start = h.Now;
+            while (h.RoutesOf("A")["D"].NextHop == "B") h.Advance(TimeSpan.FromMilliseconds(10));
+            detection.Add(h.Now - start);
+            h.Advance(TimeSpan.FromSeconds(3));
+            h.Resume("B");
+            h.Advance(TimeSpan.FromSeconds(1));
+            Assert.Equal("B", h.RoutesOf("A")["D"].NextHop);
+        }
+        Assert.All(detection, d => Assert.InRange(d.TotalMilliseconds, 100, 1000));
+    }
 }
