@@ -12,7 +12,11 @@ internal sealed class Segment
 
     public Segment(string name, ulong baseIndex)
     {
-        Invariant.Check(baseIndex >= 1);
+        if (baseIndex == 0)
+        {
+            throw new InvariantViolationException($"segment base index {baseIndex} (indices start at 1)");
+        }
+
         Name = name;
         BaseIndex = baseIndex;
         EndOffset = SegmentFormat.HeaderBytes;
@@ -36,11 +40,22 @@ internal sealed class Segment
 
     public bool Contains(ulong index) => index >= BaseIndex && index <= LastIndex;
 
+    // Invariants below throw directly rather than through Invariant.Check so that their
+    // interpolated messages are built only on failure: these run once per entry.
+
     /// <summary>Records a frame just written (or found valid) at <see cref="EndOffset"/>.</summary>
     public void Add(ulong term, long frameBytes)
     {
-        Invariant.Check(frameBytes >= SegmentFormat.FrameHeaderBytes);
-        Invariant.Check(term >= LastTerm);
+        if (frameBytes < SegmentFormat.FrameHeaderBytes)
+        {
+            throw new InvariantViolationException($"frame of {frameBytes} bytes in {Name}");
+        }
+
+        if (term < LastTerm)
+        {
+            throw new InvariantViolationException($"term {term} after {LastTerm} in {Name}");
+        }
+
         if (termRuns.Count == 0 || termRuns[^1].Term != term)
         {
             termRuns.Add((LastIndex + 1, term));
@@ -52,7 +67,11 @@ internal sealed class Segment
 
     public long OffsetOf(ulong index)
     {
-        Invariant.Check(Contains(index));
+        if (!Contains(index))
+        {
+            throw new InvariantViolationException($"entry {index} is not in {Name}");
+        }
+
         return frameOffsets[(int)(index - BaseIndex)];
     }
 
@@ -61,7 +80,11 @@ internal sealed class Segment
 
     public ulong TermAt(ulong index)
     {
-        Invariant.Check(Contains(index));
+        if (!Contains(index))
+        {
+            throw new InvariantViolationException($"entry {index} is not in {Name}");
+        }
+
         int low = 0;
         int high = termRuns.Count - 1;
         while (low < high)
@@ -83,7 +106,11 @@ internal sealed class Segment
     /// <summary>Forgets <paramref name="index"/> and everything after it; the next frame goes where it was.</summary>
     public void TruncateFrom(ulong index)
     {
-        Invariant.Check(index >= BaseIndex && index <= LastIndex + 1);
+        if (index < BaseIndex || index > LastIndex + 1)
+        {
+            throw new InvariantViolationException($"truncation at {index} outside {Name}");
+        }
+
         if (index > LastIndex)
         {
             return;

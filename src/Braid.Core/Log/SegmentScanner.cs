@@ -148,7 +148,11 @@ internal sealed class SegmentScanner
     /// <summary>Bytes at [offset, offset + count) from a sliding window: bounded memory, few device reads.</summary>
     private ReadOnlySpan<byte> Get(long offset, int count)
     {
-        Invariant.Check(count <= window.Length && offset + count <= length);
+        if (count > window.Length || offset + count > length)
+        {
+            throw new InvariantViolationException($"scan read of {count} bytes at {offset} in {name}");
+        }
+
         if (offset < windowStart || offset + count > windowStart + windowCount)
         {
             Fill(offset);

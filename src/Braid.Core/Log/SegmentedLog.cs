@@ -254,7 +254,7 @@ public sealed partial class SegmentedLog : IDisposable
     private void TruncateSuffixOnDevice(ulong fromIndex)
     {
         int keep = segments.FindIndex(s => s.BaseIndex <= fromIndex && fromIndex <= s.LastIndex + 1);
-        Invariant.Check(keep >= 0);
+        Invariant.Check(keep >= 0, $"no segment holds entry {fromIndex}");
 
         // Later segments go first and durably: a crash then leaves an untruncated but contiguous
         // log, never a shortened segment followed by a gap.
