@@ -50,6 +50,21 @@ internal static partial class ProcessControl
         return null;
     }
 
+    /// <summary>Proportional set size in bytes (Pss in smaps_rollup): shared pages such as the .NET
+    /// framework's files are divided among the processes that map them.</summary>
+    public static long? PssBytes(int pid)
+    {
+        try
+        {
+            foreach (var line in File.ReadLines($"/proc/{pid}/smaps_rollup"))
+                if (line.StartsWith("Pss:", StringComparison.Ordinal))
+                    return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]) * 1024;
+        }
+        catch (IOException) { }
+        catch (UnauthorizedAccessException) { }
+        return null;
+    }
+
     /// <summary>User + system CPU time consumed so far, in clock ticks (usually 100 per second).</summary>
     public static long? CpuTicks(int pid)
     {

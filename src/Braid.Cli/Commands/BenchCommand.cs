@@ -10,6 +10,7 @@ internal static class BenchCommand
         var bench = new Command("bench", "Benchmarks that report figures (each starts and stops what it needs)");
         bench.Subcommands.Add(Reroute());
         bench.Subcommands.Add(Idle());
+        bench.Subcommands.Add(LogCommand());
         return bench;
     }
 
@@ -36,14 +37,30 @@ internal static class BenchCommand
     {
         var topology = Options.Topology();
         var seconds = new Option<int>("--seconds") { Description = "Sampling period", DefaultValueFactory = _ => 20 };
+        var warmup = new Option<int>("--warmup") { Description = "Seconds to wait after start-up before sampling", DefaultValueFactory = _ => 15 };
         var port = Port(7630);
         var dir = Dir("bench-idle");
         var command = new Command("idle", "CPU (share of one core) and resident memory of each node of an idle cluster")
         {
-            topology, seconds, port, dir,
+            topology, seconds, warmup, port, dir,
         };
         command.SetAction((p, ct) => CommandRunner.RunAsync(() =>
-            IdleBench.RunAsync(p.GetValue(topology)!, Math.Max(1, p.GetValue(seconds)), p.GetValue(dir)!, p.GetValue(port), Console.Out, ct)));
+            IdleBench.RunAsync(p.GetValue(topology)!, Math.Max(1, p.GetValue(seconds)), Math.Max(0, p.GetValue(warmup)), p.GetValue(dir)!, p.GetValue(port), Console.Out, ct)));
+        return command;
+    }
+
+    private static Command LogCommand()
+    {
+        var batch = new Option<int>("--batch-bytes") { Description = "Bytes per appended batch", DefaultValueFactory = _ => 10_240 };
+        var total = new Option<int>("--total-mib") { Description = "MiB written per run", DefaultValueFactory = _ => 64 };
+        var appenders = new Option<int>("--appenders") { Description = "Concurrent appenders sharing one fsync in the group-commit run", DefaultValueFactory = _ => 64 };
+        var dir = Dir("bench-log");
+        var command = new Command("log", "Partition log appends with group commit against a plain FileStream write+fsync loop of the same bytes")
+        {
+            batch, total, appenders, dir,
+        };
+        command.SetAction((p, ct) => CommandRunner.RunAsync(() =>
+            LogBench.RunAsync(p.GetValue(dir)!, Math.Max(16, p.GetValue(batch)), Math.Max(1, p.GetValue(total)), Math.Max(1, p.GetValue(appenders)), Console.Out, ct)));
         return command;
     }
 }

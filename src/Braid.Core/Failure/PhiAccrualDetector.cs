@@ -17,9 +17,9 @@ public sealed record PhiAccrualOptions(
 {
     public static PhiAccrualOptions Default { get; } = new(
         Threshold: 8.0,
-        ExpectedInterval: TimeSpan.FromMilliseconds(100),
+        ExpectedInterval: TimeSpan.FromMilliseconds(200),
         MinStdDeviation: TimeSpan.FromMilliseconds(50),
-        AcceptablePause: TimeSpan.FromMilliseconds(150),
+        AcceptablePause: TimeSpan.FromMilliseconds(200),
         WindowSize: 200);
 }
 

@@ -14,7 +14,7 @@ public sealed record OverlayOptions(
 {
     public static OverlayOptions Default { get; } = new(
         PhiAccrualOptions.Default,
-        HeartbeatInterval: TimeSpan.FromMilliseconds(100),
+        HeartbeatInterval: TimeSpan.FromMilliseconds(200),
         AdvertRefreshInterval: TimeSpan.FromSeconds(5),
         DefaultTtl: 16);
 }

@@ -15,7 +15,7 @@ namespace Braid.Node.Overlay;
 /// </summary>
 internal sealed partial class OverlayDriver : BackgroundService
 {
-    private static readonly TimeSpan TickInterval = TimeSpan.FromMilliseconds(20);
+    private static readonly TimeSpan TickInterval = TimeSpan.FromMilliseconds(50);
     private readonly Channel<Action<TimeSpan>> inbox = Channel.CreateBounded<Action<TimeSpan>>(
         new BoundedChannelOptions(65_536) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
     private readonly Dictionary<string, LinkConnection> active = new(StringComparer.Ordinal);

@@ -14,7 +14,7 @@ public sealed class PhiAccrualDetectorTests
     public void Phi_rises_monotonically_with_silence_and_crosses_the_threshold()
     {
         var detector = new PhiAccrualDetector(PhiAccrualOptions.Default);
-        for (var t = 0; t <= 5000; t += 100) detector.Heartbeat(Ms(t));
+        for (var t = 0; t <= 5000; t += 200) detector.Heartbeat(Ms(t));
         var previous = -1.0;
         for (var silence = 0; silence <= 2000; silence += 50)
         {
@@ -22,14 +22,14 @@ public sealed class PhiAccrualDetectorTests
             Assert.True(phi >= previous, $"phi fell from {previous} to {phi} at {silence} ms of silence");
             previous = phi;
         }
-        Assert.False(detector.IsSuspected(Ms(5000 + 200)));
+        Assert.False(detector.IsSuspected(Ms(5000 + 400)));
         Assert.True(detector.IsSuspected(Ms(5000 + 1000)));
     }
 
     [Fact]
     public void No_false_suspicion_under_bounded_jitter()
     {
-        // Heartbeats every 100 ms with up to +-60 ms of seeded jitter: the detector, checked
+        // Heartbeats every 200 ms (the default interval) with up to +-100 ms of seeded jitter: the detector, checked
         // every millisecond between arrivals, must never suspect the peer.
         var random = new Random(42);
         var detector = new PhiAccrualDetector(PhiAccrualOptions.Default);
@@ -37,7 +37,7 @@ public sealed class PhiAccrualDetectorTests
         detector.Heartbeat(Ms(arrival));
         for (var i = 0; i < 2000; i++)
         {
-            var next = arrival + 100 + (random.NextDouble() * 120 - 60);
+            var next = arrival + 200 + (random.NextDouble() * 200 - 100);
             for (var t = arrival; t < next; t += 1)
                 Assert.False(detector.IsSuspected(Ms(t)), $"false suspicion at beat {i}, {t - arrival:F0} ms after the last heartbeat (phi {detector.Phi(Ms(t)):F2})");
             arrival = next;
@@ -49,9 +49,9 @@ public sealed class PhiAccrualDetectorTests
     public void Detection_time_after_a_crash_is_under_a_second()
     {
         var detector = new PhiAccrualDetector(PhiAccrualOptions.Default);
-        for (var t = 0; t <= 3000; t += 100) detector.Heartbeat(Ms(t));
+        for (var t = 0; t <= 3000; t += 200) detector.Heartbeat(Ms(t));
         var detectedAt = Enumerable.Range(1, 5000).First(ms => detector.IsSuspected(Ms(3000 + ms)));
-        Assert.InRange(detectedAt, 250, 1000);
+        Assert.InRange(detectedAt, 400, 1000);
     }
 
     [Fact]
