@@ -9,5 +9,6 @@ var root = new RootCommand("Braid: fault-tolerant streaming of records over a gR
     PingCommand.Create(),
     FaultCommand.Create(),
     BenchCommand.Create(),
+    PlacementCommand.Create(),
 };
 return await root.Parse(args).InvokeAsync().ConfigureAwait(false);

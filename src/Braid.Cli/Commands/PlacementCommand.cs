@@ -1,0 +1,70 @@
+using System.CommandLine;
+using System.Text;
+using Braid.Cli.Cluster;
+using Braid.Core.Placement;
+
+namespace Braid.Cli.Commands;
+
+/// <summary>
+/// <c>braid placement</c>: prints the deterministic placement table for a topology and, for each
+/// single-node failure, which partitions keep a connected majority (issue 4, item 3). Offline:
+/// it reads only the topology file, so an operator can check a layout before starting nodes.
+/// </summary>
+internal static class PlacementCommand
+{
+    public static Command Create()
+    {
+        var topology = Options.Topology();
+        var partitions = new Option<int>("--partitions", "-p") { Description = "Number of partitions", DefaultValueFactory = _ => 12 };
+        var replicas = new Option<int>("--replicas", "-r") { Description = "Replicas per partition", DefaultValueFactory = _ => 3 };
+        var command = new Command("placement", "Print where each partition's replicas go and which partitions stay writable after each single-node failure")
+        {
+            topology, partitions, replicas,
+        };
+        command.SetAction((parse, _) => CommandRunner.RunAsync(() =>
+        {
+            var loaded = TopologyFiles.Load(parse.GetValue(topology)!);
+            PlacementTable table;
+            try
+            {
+                table = PlacementPlanner.Plan(loaded, parse.GetValue(partitions), parse.GetValue(replicas));
+            }
+            catch (ArgumentException e)
+            {
+                throw new CliException(e.Message.Replace($" (Parameter '{e.ParamName}')", "", StringComparison.Ordinal));
+            }
+            Console.Write(Render(table));
+            return Task.FromResult(0);
+        }));
+        return command;
+    }
+
+    /// <summary>The whole report as text (separate from printing so that it reads top to bottom).</summary>
+    internal static string Render(PlacementTable table)
+    {
+        var text = new StringBuilder();
+        var nodes = table.Topology.NodeIds.Order(StringComparer.Ordinal).ToArray();
+        text.AppendLine($"topology {table.Topology.Name}: {nodes.Length} nodes, {table.Partitions.Count} partitions x {table.ReplicaCount} replicas (quorum {table.Quorum})");
+        text.AppendLine();
+        text.AppendLine("partition  replicas         leader  sites");
+        foreach (var p in table.Partitions)
+        {
+            text.AppendLine($"{p.Partition,9}  {string.Join(" ", p.Replicas),-15}  {p.PreferredLeader,-6}  {string.Join(" ", table.SitesOf(p.Partition))}");
+        }
+        text.AppendLine();
+        text.AppendLine("replicas per node:  " + string.Join("  ", nodes.Select(n => $"{n} {table.ReplicasOn(n)}")));
+        text.AppendLine("leaders per node:   " + string.Join("  ", nodes.Select(n => $"{n} {table.PreferredLeadersOn(n)}")));
+        text.AppendLine();
+        foreach (var failed in nodes) text.AppendLine(FailureLine(table, failed));
+        return text.ToString();
+    }
+
+    private static string FailureLine(PlacementTable table, string failed)
+    {
+        var writable = table.WritableAfterFailure(failed);
+        var line = $"{failed} down: writable {writable.Count}/{table.Partitions.Count}";
+        if (writable.Count == table.Partitions.Count) return line;
+        var lost = table.Partitions.Select(p => p.Partition).Except(writable);
+        return line + "  (no connected majority: " + string.Join(", ", lost.Select(p => $"p{p}")) + ")";
+    }
+}
