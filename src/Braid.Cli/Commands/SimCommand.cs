@@ -1,0 +1,56 @@
+using System.CommandLine;
+using System.Globalization;
+using Braid.Cli.Cluster;
+using Braid.Simulation;
+
+namespace Braid.Cli.Commands;
+
+internal static class SimCommand
+{
+    public static Command Create()
+    {
+        var topology = Options.Topology();
+        var seeds = new Option<string>("--seeds") { Description = "A seed or a range FIRST-LAST", DefaultValueFactory = _ => "1-100" };
+        var groups = new Option<int>("--partitions") { Description = "Raft groups simulated", DefaultValueFactory = _ => 3 };
+        var trace = new Option<bool>("--trace") { Description = "Print the readable trace of each seed (use with one seed)" };
+        var noFaults = new Option<bool>("--no-faults") { Description = "Run without injected faults" };
+        var command = new Command("sim", "Run the deterministic cluster simulator over a range of seeds and check every invariant")
+        {
+            topology, seeds, groups, trace, noFaults,
+        };
+        command.SetAction((p, ct) => CommandRunner.RunAsync(() =>
+        {
+            var (first, last) = ParseSeeds(p.GetValue(seeds)!);
+            var loaded = TopologyFiles.Load(p.GetValue(topology)!);
+            var options = new SimOptions { Groups = Math.Max(1, p.GetValue(groups)), Trace = p.GetValue(trace), Faults = !p.GetValue(noFaults) };
+            var summary = SimRunner.RunMany(loaded, first, last, options, result =>
+            {
+                if (options.Trace) Console.Write(result.Trace);
+                if (!result.Ok)
+                {
+                    Console.WriteLine($"seed {result.Seed} FAILED:");
+                    foreach (var v in result.Violations) Console.WriteLine("  " + v);
+                    Console.WriteLine($"  replay: braid sim --topology {p.GetValue(topology)} --partitions {options.Groups} --seeds {result.Seed} --trace");
+                }
+                ct.ThrowIfCancellationRequested();
+            });
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"{summary.Seeds} seeds on {loaded.Name}, {options.Groups} partitions x {options.Replicas} replicas: {summary.Failures.Count} failed; " +
+                $"acked {summary.Acked}, retries {summary.Retries}, messages {summary.Messages}; " +
+                $"{summary.SimulatedSeconds:F0} simulated s in {summary.Wall.TotalSeconds:F1} wall s ({summary.SimulatedSecondsPerWallSecond:F0}x real time)"));
+            return Task.FromResult(summary.Failures.Count == 0 ? 0 : 1);
+        }));
+        return command;
+    }
+
+    private static (int First, int Last) ParseSeeds(string text)
+    {
+        var parts = text.Split('-', 2);
+        if (!int.TryParse(parts[0], CultureInfo.InvariantCulture, out var first) || first < 0)
+            throw new CliException($"--seeds: '{text}' is not a seed or a range like 1-1000");
+        var last = first;
+        if (parts.Length == 2 && (!int.TryParse(parts[1], CultureInfo.InvariantCulture, out last) || last < first))
+            throw new CliException($"--seeds: '{text}' is not a seed or a range like 1-1000");
+        return (first, last);
+    }
+}

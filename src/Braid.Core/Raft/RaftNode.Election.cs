@@ -1,0 +1,192 @@
+using Braid.Protocol.V1;
+
+namespace Braid.Core.Raft;
+
+/// <summary>Terms, elections (with PreVote), CheckQuorum and leadership transfer.</summary>
+public sealed partial class RaftNode
+{
+    private readonly Dictionary<string, bool> votes = new(StringComparer.Ordinal);
+    private int electionElapsed;
+    private int heartbeatElapsed;
+    private int randomizedElectionTimeout;
+    private string? leadTransferee;
+    private int transferElapsed;
+
+    /// <summary>Asks the leader to hand leadership to <paramref name="target"/> once it is caught up.</summary>
+    public bool TransferLeadership(string target)
+    {
+        if (Role != RaftRole.Leader || target == Id || !peers.Contains(target)) return false;
+        leadTransferee = target;
+        transferElapsed = 0;
+        var progress = progresses[target];
+        if (progress.Match == log.LastIndex) Send(new RaftMessage { Type = RaftMessageType.TimeoutNow, To = target });
+        else SendAppend(target);
+        return true;
+    }
+
+    /// <summary>
+    /// Term rules shared by every message (Raft figure 2, plus PreVote and the CheckQuorum lease).
+    /// Returns false when the message must be dropped.
+    /// </summary>
+    private bool CheckTerm(RaftMessage m)
+    {
+        if (m.Term > Term)
+        {
+            var isVoteRequest = m.Type is RaftMessageType.PreVote or RaftMessageType.Vote;
+            // While a live leader is heard, ignore disruptive candidates (thesis 4.2.3): a node cut
+            // off and rejoining must not depose a healthy leader.
+            if (isVoteRequest && !m.Transfer && options.CheckQuorum && Leader is not null && electionElapsed < options.ElectionTicks) return false;
+            if (m.Type == RaftMessageType.PreVote) return true; // answered without changing term
+            if (m.Type == RaftMessageType.PreVoteResponse && !m.Reject) return true;
+            BecomeFollower(m.Term, m.Type == RaftMessageType.Append ? m.From : null);
+            return true;
+        }
+        if (m.Term < Term)
+        {
+            // A stale leader learns the newer term from our answer and steps down; a stale
+            // pre-candidate learns it will not win.
+            if (m.Type == RaftMessageType.Append) Send(new RaftMessage { Type = RaftMessageType.AppendResponse, To = m.From, Reject = true, Index = m.Index });
+            else if (m.Type == RaftMessageType.PreVote) Send(new RaftMessage { Type = RaftMessageType.PreVoteResponse, To = m.From, Reject = true });
+            return false;
+        }
+        return true;
+    }
+
+    private void TickElection()
+    {
+        electionElapsed++;
+        if (electionElapsed >= randomizedElectionTimeout) Campaign(options.PreVote, transfer: false);
+    }
+
+    private void TickLeader()
+    {
+        heartbeatElapsed++;
+        electionElapsed++;
+        if (electionElapsed >= options.ElectionTicks)
+        {
+            electionElapsed = 0;
+            if (options.CheckQuorum && !QuorumActive())
+            {
+                BecomeFollower(Term, null);
+                return;
+            }
+        }
+        if (leadTransferee is not null && ++transferElapsed >= options.ElectionTicks) leadTransferee = null;
+        if (heartbeatElapsed >= options.HeartbeatTicks)
+        {
+            heartbeatElapsed = 0;
+            foreach (var peer in peers) SendHeartbeat(peer);
+        }
+    }
+
+    private bool QuorumActive()
+    {
+        var active = 1 + peers.Count(p => progresses[p].RecentActive);
+        foreach (var p in peers) progresses[p].RecentActive = false;
+        return active >= Quorum;
+    }
+
+    private void Campaign(bool preVote, bool transfer)
+    {
+        votes.Clear();
+        if (preVote)
+        {
+            Role = RaftRole.PreCandidate;
+            Leader = null;
+            pending.StateChanged = true;
+        }
+        else
+        {
+            SetTerm(Term + 1);
+            VotedFor = Id;
+            hardStateDirty = true;
+            Role = RaftRole.Candidate;
+            Leader = null;
+            pending.StateChanged = true;
+        }
+        electionElapsed = 0;
+        ResetElectionTimeout();
+        votes[Id] = true;
+        if (votes.Count >= Quorum)
+        {
+            WinVote(preVote);
+            return;
+        }
+        var type = preVote ? RaftMessageType.PreVote : RaftMessageType.Vote;
+        foreach (var peer in peers)
+        {
+            Send(new RaftMessage
+            {
+                Type = type, To = peer, Term = preVote ? Term + 1 : Term,
+                Index = log.LastIndex, LogTerm = log.LastTerm, Transfer = transfer,
+            });
+        }
+    }
+
+    private void HandleVoteRequest(RaftMessage m)
+    {
+        var preVote = m.Type == RaftMessageType.PreVote;
+        var canVote = VotedFor == m.From
+            || VotedFor is null && Leader is null
+            || preVote && m.Term > Term;
+        var grant = canVote && IsUpToDate(m.Index, m.LogTerm);
+        var response = preVote ? RaftMessageType.PreVoteResponse : RaftMessageType.VoteResponse;
+        if (!grant)
+        {
+            Send(new RaftMessage { Type = response, To = m.From, Reject = true });
+            return;
+        }
+        if (!preVote)
+        {
+            VotedFor = m.From;
+            hardStateDirty = true;
+            electionElapsed = 0;
+        }
+        // A pre-vote grant carries the term the candidate will use, so it is not taken for stale.
+        Send(new RaftMessage { Type = response, To = m.From, Term = m.Term });
+    }
+
+    private void HandleVoteResponse(RaftMessage m)
+    {
+        var preVote = m.Type == RaftMessageType.PreVoteResponse;
+        if (preVote ? Role != RaftRole.PreCandidate : Role != RaftRole.Candidate) return;
+        votes[m.From] = !m.Reject;
+        var granted = votes.Values.Count(v => v);
+        var rejected = votes.Count - granted;
+        if (granted >= Quorum) WinVote(preVote);
+        else if (rejected >= Quorum) BecomeFollower(Term, null);
+    }
+
+    private void WinVote(bool preVote)
+    {
+        if (preVote) Campaign(preVote: false, transfer: false);
+        else BecomeLeader();
+    }
+
+    private void BecomeFollower(ulong term, string? leader)
+    {
+        SetTerm(term);
+        Role = RaftRole.Follower;
+        Leader = leader;
+        leadTransferee = null;
+        electionElapsed = 0;
+        ResetElectionTimeout();
+        pending.StateChanged = true;
+    }
+
+    private void BecomeLeader()
+    {
+        Invariant.Check(Role == RaftRole.Candidate, "only a candidate becomes leader");
+        Role = RaftRole.Leader;
+        Leader = Id;
+        leadTransferee = null;
+        electionElapsed = heartbeatElapsed = 0;
+        pending.StateChanged = true;
+        ResetProgress();
+        AppendLocal(EntryNoop, []);
+        BroadcastAppend();
+    }
+
+    private void ResetElectionTimeout() =>
+        randomizedElectionTimeout = options.ElectionTicks + random.Next(options.ElectionTicks);
+}

@@ -1,0 +1,170 @@
+using Braid.Protocol.V1;
+using Google.Protobuf;
+
+namespace Braid.Core.Raft;
+
+/// <summary>Log replication: pipelined appends with a bounded window, conflict resolution, commit.</summary>
+public sealed partial class RaftNode
+{
+    private readonly Dictionary<string, Progress> progresses = new(StringComparer.Ordinal);
+
+    /// <summary>What the leader knows of one follower (etcd's Progress). In probe state one append
+    /// is outstanding at a time until the match point is found; in replicate state appends are
+    /// pipelined up to <see cref="RaftOptions.InflightMax"/>.</summary>
+    private sealed class Progress
+    {
+        public ulong Match;
+        public ulong Next;
+        public bool Replicating;
+        public bool RecentActive;
+        public readonly Queue<ulong> Inflight = new();
+    }
+
+    /// <summary>Index up to which <paramref name="peer"/> is known to match (leaders only), for checkers and transfer.</summary>
+    public ulong MatchOf(string peer) => progresses.TryGetValue(peer, out var p) ? p.Match : 0;
+
+    private void ResetProgress()
+    {
+        progresses.Clear();
+        foreach (var peer in peers) progresses[peer] = new Progress { Next = log.LastIndex + 1, RecentActive = true };
+    }
+
+    private void BroadcastAppend()
+    {
+        foreach (var peer in peers) SendAppend(peer);
+    }
+
+    /// <summary>Sends the next run of entries the follower lacks, if the window allows.</summary>
+    /// <param name="allowEmpty">Send even with nothing new: an empty append at the optimistic
+    /// next index makes the follower report how far it really is (its last answer may be lost).</param>
+    private void SendAppend(string peer, bool allowEmpty = false)
+    {
+        var p = progresses[peer];
+        var windowFull = p.Replicating ? p.Inflight.Count >= options.InflightMax : p.Inflight.Count >= 1;
+        if (windowFull) return;
+        if (p.Next > log.LastIndex && p.Replicating && !allowEmpty) return; // nothing new
+        var prev = p.Next - 1;
+        var m = new RaftMessage { Type = RaftMessageType.Append, To = peer, Index = prev, LogTerm = TermAtOrZero(prev), Commit = CommitIndex };
+        if (p.Next <= log.LastIndex)
+        {
+            var last = Math.Min(log.LastIndex, p.Next + (ulong)options.AppendEntriesMax - 1);
+            foreach (var e in log.Read(p.Next, last, options.AppendBytesMax))
+                m.Entries.Add(new RaftEntry { Index = e.Index, Term = e.Term, Data = ByteString.CopyFrom(e.Payload.Span) });
+        }
+        var sentLast = prev + (ulong)m.Entries.Count;
+        p.Inflight.Enqueue(sentLast);
+        if (p.Replicating) p.Next = sentLast + 1;
+        Send(m);
+    }
+
+    /// <summary>A heartbeat asserts leadership and carries a commit index the follower can use:
+    /// never above what the follower is known to hold.</summary>
+    private void SendHeartbeat(string peer)
+    {
+        var p = progresses[peer];
+        Send(new RaftMessage
+        {
+            Type = RaftMessageType.Append, To = peer, Index = p.Match, LogTerm = TermAtOrZero(p.Match),
+            Commit = Math.Min(CommitIndex, p.Match),
+        });
+    }
+
+    private void HandleAppend(RaftMessage m)
+    {
+        if (Role != RaftRole.Follower) BecomeFollower(Term, m.From);
+        Leader = m.From;
+        electionElapsed = 0;
+        if (m.Index < CommitIndex)
+        {
+            // Everything up to our commit index matches the leader's log already.
+            Send(new RaftMessage { Type = RaftMessageType.AppendResponse, To = m.From, Index = CommitIndex });
+            return;
+        }
+        if (m.Index > log.LastIndex || TermAtOrZero(m.Index) != m.LogTerm)
+        {
+            RejectAppend(m);
+            return;
+        }
+        foreach (var e in m.Entries)
+        {
+            if (e.Index <= log.LastIndex)
+            {
+                if (log.TermAt(e.Index) == e.Term) continue;
+                Invariant.Check(e.Index > CommitIndex, $"conflict at committed index {e.Index} (commit {CommitIndex})");
+                log.TruncateSuffix(e.Index);
+            }
+            Invariant.Check(e.Index == log.LastIndex + 1, $"append gap: entry {e.Index} after {log.LastIndex}");
+            log.Append(e.Term, e.Data.Span);
+        }
+        var lastNew = m.Index + (ulong)m.Entries.Count;
+        var commit = Math.Min(m.Commit, lastNew);
+        if (commit > CommitIndex) CommitIndex = commit;
+        Send(new RaftMessage { Type = RaftMessageType.AppendResponse, To = m.From, Index = lastNew });
+    }
+
+    /// <summary>Rejects with a hint: the highest index whose term is at most the leader's
+    /// prev term, so the leader can skip a whole conflicting term in one round trip.</summary>
+    private void RejectAppend(RaftMessage m)
+    {
+        var hint = Math.Min(m.Index, log.LastIndex);
+        while (hint > CommitIndex && hint >= log.FirstIndex && log.TermAt(hint) > m.LogTerm) hint--;
+        Send(new RaftMessage { Type = RaftMessageType.AppendResponse, To = m.From, Reject = true, Index = m.Index, RejectHint = hint });
+    }
+
+    private void HandleAppendResponse(RaftMessage m)
+    {
+        if (Role != RaftRole.Leader) return;
+        var p = progresses[m.From];
+        p.RecentActive = true;
+        if (m.Reject)
+        {
+            if (m.Index <= p.Match) return; // stale
+            p.Next = Math.Max(p.Match + 1, Math.Min(m.Index, m.RejectHint + 1));
+            p.Replicating = false;
+            p.Inflight.Clear();
+            SendAppend(m.From);
+            return;
+        }
+        while (p.Inflight.Count > 0 && p.Inflight.Peek() <= m.Index) p.Inflight.Dequeue();
+        if (m.Index > p.Match)
+        {
+            p.Match = m.Index;
+            if (!p.Replicating)
+            {
+                p.Replicating = true;
+                p.Inflight.Clear();
+            }
+            p.Next = Math.Max(p.Next, p.Match + 1);
+            MaybeCommit();
+        }
+        else if (p.Inflight.Count > 0 && p.Replicating)
+        {
+            // A heartbeat answer with the window still full: an append was lost; free a slot
+            // so the follower's rejection of the next one can lead us back (etcd does the same).
+            p.Inflight.Dequeue();
+        }
+        else if (!p.Replicating)
+        {
+            p.Inflight.Clear();
+        }
+        if (leadTransferee == m.From && p.Match == log.LastIndex)
+            Send(new RaftMessage { Type = RaftMessageType.TimeoutNow, To = m.From });
+        if (p.Match < log.LastIndex && p.Next > log.LastIndex) SendAppend(m.From, allowEmpty: true);
+        while (p.Next <= log.LastIndex && !(p.Replicating ? p.Inflight.Count >= options.InflightMax : p.Inflight.Count >= 1))
+        {
+            var before = p.Inflight.Count;
+            SendAppend(m.From);
+            if (p.Inflight.Count == before || !p.Replicating) break;
+        }
+    }
+
+    /// <summary>Commits the highest index held durably by a quorum, if it is of the current term
+    /// (Raft 5.4.2: entries of earlier terms are committed only indirectly).</summary>
+    private void MaybeCommit()
+    {
+        var matches = peers.Select(p => progresses[p].Match).Append(log.LastDurableIndex).OrderDescending().ToArray();
+        var candidate = matches[Quorum - 1];
+        if (candidate <= CommitIndex || TermAtOrZero(candidate) != Term) return;
+        CommitIndex = candidate;
+    }
+}

@@ -1,0 +1,180 @@
+using Braid.Core.Log;
+using Braid.Protocol.V1;
+
+namespace Braid.Core.Raft;
+
+/// <summary>
+/// One replica of one Raft group (Ongaro &amp; Ousterhout, "In Search of an Understandable
+/// Consensus Algorithm", 2014), with PreVote and CheckQuorum (Ongaro's thesis, 9.6), pipelined
+/// appends with a bounded window, fast backtracking on conflicts and leadership transfer (3.10).
+/// A pure state machine in the style of etcd-io/raft: inputs are <see cref="Tick"/>,
+/// <see cref="Step"/>, <see cref="Propose"/> and <see cref="TransferLeadership"/>; the output is
+/// <see cref="TakeReady"/>. It stores its log and hard state through the injected storage
+/// device and draws election jitter from an injected seeded <see cref="Random"/>; it never reads
+/// a clock. Split by concern: Election.cs, Replication.cs.
+/// </summary>
+public sealed partial class RaftNode
+{
+    private const byte EntryNoop = 0;
+    private const byte EntryNormal = 1;
+
+    private readonly RaftOptions options;
+    private readonly SegmentedLog log;
+    private readonly HardStateStore hardStateStore;
+    private readonly Random random;
+    private readonly string[] peers;
+    private RaftReady pending = new();
+    private bool hardStateDirty;
+    private ulong appliedIndex;
+
+    /// <param name="voters">Every replica of the group, this one included.</param>
+    public RaftNode(string id, uint group, IReadOnlyCollection<string> voters, SegmentedLog log, HardStateStore hardStateStore, Random random, RaftOptions? options = null)
+    {
+        Invariant.Check(voters.Contains(id), $"{id} is not a voter of group {group}");
+        Invariant.Check(voters.Distinct().Count() == voters.Count, "duplicate voters");
+        Id = id;
+        Group = group;
+        Voters = voters.Order(StringComparer.Ordinal).ToArray();
+        peers = Voters.Where(v => v != id).ToArray();
+        this.log = log;
+        this.hardStateStore = hardStateStore;
+        this.random = random;
+        this.options = options ?? new RaftOptions();
+        var hard = hardStateStore.Load();
+        Term = hard.Term;
+        VotedFor = hard.VotedFor;
+        CommitIndex = Math.Min(hard.CommitIndex, log.LastIndex);
+        Invariant.Check(log.LastTerm <= Term || Term == 0 && log.LastIndex == 0, $"log term {log.LastTerm} ahead of hard state term {Term}");
+        BecomeFollower(Term, null);
+    }
+
+    public string Id { get; }
+    public uint Group { get; }
+    public IReadOnlyList<string> Voters { get; }
+    public RaftRole Role { get; private set; }
+    public ulong Term { get; private set; }
+    public string? VotedFor { get; private set; }
+    public string? Leader { get; private set; }
+    public ulong CommitIndex { get; private set; }
+    public ulong LastIndex => log.LastIndex;
+    public int Quorum => Voters.Count / 2 + 1;
+
+    public RaftStatus Status => new(Id, Group, Role, Term, Leader, CommitIndex, appliedIndex, log.LastIndex, log.LastDurableIndex);
+
+    /// <summary>Appends <paramref name="data"/> if this node leads; it is committed once a
+    /// quorum has it durably and is then handed out in <see cref="RaftReady.Committed"/>.</summary>
+    public ProposeResult Propose(ReadOnlySpan<byte> data)
+    {
+        if (Role != RaftRole.Leader) return ProposeResult.Rejected(Leader, $"{Id} is not the leader of group {Group}");
+        if (leadTransferee is not null) return ProposeResult.Rejected(leadTransferee, $"leadership of group {Group} is moving to {leadTransferee}");
+        var index = AppendLocal(EntryNormal, data);
+        BroadcastAppend();
+        return new ProposeResult(true, index, Term, Id, null);
+    }
+
+    /// <summary>Advances logical time by one tick.</summary>
+    public void Tick()
+    {
+        if (Role == RaftRole.Leader) TickLeader();
+        else TickElection();
+    }
+
+    /// <summary>Takes one message addressed to this replica.</summary>
+    public void Step(RaftMessage m)
+    {
+        if (m.Group != Group || m.To != Id || !Voters.Contains(m.From) || m.From == Id) return;
+        if (!CheckTerm(m)) return;
+        switch (m.Type)
+        {
+            case RaftMessageType.PreVote:
+            case RaftMessageType.Vote:
+                HandleVoteRequest(m);
+                break;
+            case RaftMessageType.PreVoteResponse:
+            case RaftMessageType.VoteResponse:
+                HandleVoteResponse(m);
+                break;
+            case RaftMessageType.Append:
+                HandleAppend(m);
+                break;
+            case RaftMessageType.AppendResponse:
+                HandleAppendResponse(m);
+                break;
+            case RaftMessageType.TimeoutNow:
+                if (Role == RaftRole.Follower) Campaign(preVote: false, transfer: true);
+                break;
+        }
+    }
+
+    /// <summary>
+    /// Persists what must be durable (hard state, then the log up to its last entry), and only
+    /// then hands out the messages that depend on it and the newly committed entries.
+    /// </summary>
+    public RaftReady TakeReady()
+    {
+        if (hardStateDirty)
+        {
+            hardStateStore.Save(new HardState(Term, VotedFor, CommitIndex));
+            hardStateDirty = false;
+        }
+        if (log.LastDurableIndex < log.LastIndex)
+        {
+            log.Sync();
+            if (Role == RaftRole.Leader) MaybeCommit();
+        }
+        CollectCommitted(pending);
+        var ready = pending;
+        pending = new RaftReady();
+        return ready;
+    }
+
+    /// <summary>True when <see cref="TakeReady"/> has something to hand out or persist.</summary>
+    public bool HasReady =>
+        !pending.IsEmpty || hardStateDirty || log.LastDurableIndex < log.LastIndex || appliedIndex < CommitIndex;
+
+    private void CollectCommitted(RaftReady ready)
+    {
+        if (appliedIndex >= CommitIndex) return;
+        Invariant.Check(CommitIndex <= log.LastDurableIndex || Role != RaftRole.Leader, "leader committed past its durable log");
+        var entries = log.Read(appliedIndex + 1, Math.Min(CommitIndex, log.LastIndex), options.CommittedBytesMax);
+        foreach (var e in entries)
+        {
+            Invariant.Check(e.Index == appliedIndex + 1, $"applied gap at {e.Index}");
+            var span = e.Payload.Span;
+            Invariant.Check(span.Length >= 1, $"entry {e.Index} has no kind byte");
+            ready.Committed.Add(new CommittedEntry(e.Index, e.Term, span[0] == EntryNoop, e.Payload[1..]));
+            appliedIndex = e.Index;
+        }
+    }
+
+    private ulong AppendLocal(byte kind, ReadOnlySpan<byte> data)
+    {
+        var buffer = new byte[data.Length + 1];
+        buffer[0] = kind;
+        data.CopyTo(buffer.AsSpan(1));
+        return log.Append(Term, buffer);
+    }
+
+    private void Send(RaftMessage m)
+    {
+        m.Group = Group;
+        m.From = Id;
+        if (m.Term == 0) m.Term = Term;
+        pending.Messages.Add(m);
+    }
+
+    private void SetTerm(ulong term)
+    {
+        if (term == Term) return;
+        Invariant.Check(term > Term, $"term must not go back from {Term} to {term}");
+        Term = term;
+        VotedFor = null;
+        hardStateDirty = true;
+    }
+
+    private ulong TermAtOrZero(ulong index) =>
+        index == 0 || index > log.LastIndex || index < log.FirstIndex ? 0 : log.TermAt(index);
+
+    private bool IsUpToDate(ulong lastIndex, ulong lastTerm) =>
+        lastTerm > log.LastTerm || lastTerm == log.LastTerm && lastIndex >= log.LastIndex;
+}

@@ -1,0 +1,64 @@
+using Braid.Protocol.V1;
+
+namespace Braid.Core.Raft;
+
+/// <summary>Timing and flow-control settings of one Raft group, in ticks of the driver's clock.</summary>
+/// <param name="ElectionTicks">A follower that hears no leader for a random time in
+/// [ElectionTicks, 2*ElectionTicks) campaigns; a leader that hears from no quorum for
+/// ElectionTicks steps down (CheckQuorum).</param>
+/// <param name="HeartbeatTicks">A leader heartbeats every this many ticks.</param>
+/// <param name="InflightMax">Append messages in flight per follower (the pipelining window).</param>
+/// <param name="AppendEntriesMax">Entries per append message.</param>
+/// <param name="AppendBytesMax">Payload bytes per append message (at least one entry is always sent).</param>
+/// <param name="CommittedBytesMax">Committed payload bytes handed out per ready (bounded memory while catching up).</param>
+public sealed record RaftOptions(
+    int ElectionTicks = 10,
+    int HeartbeatTicks = 1,
+    int InflightMax = 64,
+    int AppendEntriesMax = 512,
+    long AppendBytesMax = 1 << 20,
+    long CommittedBytesMax = 8 << 20,
+    bool PreVote = true,
+    bool CheckQuorum = true);
+
+public enum RaftRole
+{
+    Follower,
+    PreCandidate,
+    Candidate,
+    Leader,
+}
+
+/// <summary>An entry known to be committed, in log order, for the state machine.</summary>
+/// <param name="IsNoop">The empty entry a new leader appends to commit its predecessors' entries
+/// (Raft section 5.4.2); the state machine skips it.</param>
+public readonly record struct CommittedEntry(ulong Index, ulong Term, bool IsNoop, ReadOnlyMemory<byte> Data);
+
+/// <summary>The outcome of a proposal.</summary>
+public readonly record struct ProposeResult(bool Accepted, ulong Index, ulong Term, string? LeaderHint, string? Reason)
+{
+    public static ProposeResult Rejected(string? leaderHint, string reason) => new(false, 0, 0, leaderHint, reason);
+}
+
+/// <summary>
+/// What the driver must do after feeding a <see cref="RaftNode"/>. The durability order is
+/// already satisfied when a ready is handed out: <see cref="RaftNode.TakeReady"/> saves the hard
+/// state and fsyncs the log (through the storage device) BEFORE it returns the messages, so a
+/// vote, an append acknowledgement or a commit never leaves the node before what it promises is
+/// durable. The driver only sends <see cref="Messages"/> (in any order, any may be lost) and
+/// applies <see cref="Committed"/> in order.
+/// </summary>
+public sealed class RaftReady
+{
+    public List<RaftMessage> Messages { get; } = [];
+    public List<CommittedEntry> Committed { get; } = [];
+
+    /// <summary>True when the role, term or leader changed since the previous ready.</summary>
+    public bool StateChanged { get; set; }
+
+    public bool IsEmpty => Messages.Count == 0 && Committed.Count == 0 && !StateChanged;
+}
+
+/// <summary>A snapshot of a node's Raft state, for status pages and checkers.</summary>
+public readonly record struct RaftStatus(
+    string Id, uint Group, RaftRole Role, ulong Term, string? Leader, ulong CommitIndex, ulong AppliedIndex, ulong LastIndex, ulong DurableIndex);

@@ -1,0 +1,74 @@
+using Braid.Core.Topology;
+
+namespace Braid.Simulation;
+
+/// <summary>
+/// The simulated overlay: which nodes are up, which links are cut (both ways or one way), and
+/// whether a message from one node can reach another right now. Messages travel only along
+/// overlay edges, through live nodes, exactly as the node host's link-state routing would carry
+/// them once converged (routing convergence itself is tested separately, on the real overlay core).
+/// </summary>
+public sealed class SimNetwork
+{
+    private readonly ClusterTopology topology;
+    private readonly HashSet<string> down = new(StringComparer.Ordinal);
+    private readonly HashSet<(string From, string To)> cut = [];
+
+    public SimNetwork(ClusterTopology topology) => this.topology = topology;
+
+    public ClusterTopology Topology => topology;
+    public IReadOnlySet<string> Down => down;
+    public bool IsUp(string node) => !down.Contains(node);
+
+    public void SetUp(string node, bool up)
+    {
+        if (up) down.Remove(node);
+        else down.Add(node);
+    }
+
+    /// <summary>Cuts the link a→b in one direction (a one-way fault).</summary>
+    public void CutOneWay(string from, string to) => cut.Add((from, to));
+
+    public void Cut(string a, string b)
+    {
+        cut.Add((a, b));
+        cut.Add((b, a));
+    }
+
+    /// <summary>Cuts every edge between the two sides (a network partition).</summary>
+    public void Partition(IReadOnlySet<string> side, bool oneWay)
+    {
+        foreach (var (a, b) in topology.Edges)
+        {
+            if (side.Contains(a) == side.Contains(b)) continue;
+            var (inside, outside) = side.Contains(a) ? (a, b) : (b, a);
+            cut.Add((inside, outside));
+            if (!oneWay) cut.Add((outside, inside));
+        }
+    }
+
+    public void HealLinks() => cut.Clear();
+
+    public int CutCount => cut.Count;
+
+    /// <summary>Hops of the shortest live path from <paramref name="from"/> to <paramref name="to"/>, or -1.</summary>
+    public int Hops(string from, string to)
+    {
+        if (down.Contains(from) || down.Contains(to)) return -1;
+        if (from == to) return 0;
+        var seen = new Dictionary<string, int>(StringComparer.Ordinal) { [from] = 0 };
+        var queue = new Queue<string>();
+        queue.Enqueue(from);
+        while (queue.TryDequeue(out var at))
+        {
+            foreach (var next in topology.NeighboursOf(at))
+            {
+                if (seen.ContainsKey(next) || down.Contains(next) || cut.Contains((at, next))) continue;
+                seen[next] = seen[at] + 1;
+                if (next == to) return seen[next];
+                queue.Enqueue(next);
+            }
+        }
+        return -1;
+    }
+}

@@ -1,0 +1,32 @@
+namespace Braid.Simulation;
+
+/// <summary>What one simulated run does. Times are simulated; rates are per message or per second.</summary>
+public sealed record SimOptions
+{
+    public int Groups { get; init; } = 3;
+    public int Replicas { get; init; } = 3;
+    public int Producers { get; init; } = 4;
+
+    /// <summary>Faults are injected during this long; then everything heals.</summary>
+    public TimeSpan FaultPhase { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>After healing, every pending proposal must be acknowledged within this bound (liveness).</summary>
+    public TimeSpan LivenessBound { get; init; } = TimeSpan.FromSeconds(15);
+
+    public TimeSpan TickInterval { get; init; } = TimeSpan.FromMilliseconds(50);
+    public TimeSpan ProposalTimeout { get; init; } = TimeSpan.FromMilliseconds(800);
+
+    public bool Faults { get; init; } = true;
+    public double DropRate { get; init; } = 0.03;
+    public double DuplicateRate { get; init; } = 0.02;
+    public TimeSpan HopDelayMax { get; init; } = TimeSpan.FromMilliseconds(2);
+
+    /// <summary>Extra random delay per message, which reorders messages.</summary>
+    public TimeSpan JitterMax { get; init; } = TimeSpan.FromMilliseconds(30);
+
+    /// <summary>Mean time between injected faults (crash, restart, cut, partition, heal).</summary>
+    public TimeSpan FaultEvery { get; init; } = TimeSpan.FromMilliseconds(700);
+
+    /// <summary>Keep a readable trace (slower; for replaying one seed).</summary>
+    public bool Trace { get; init; }
+}

@@ -1,0 +1,31 @@
+namespace Braid.Simulation;
+
+/// <summary>The result of one seeded run.</summary>
+public sealed record SimResult(int Seed, IReadOnlyList<string> Violations, long Acked, long Retries, long Messages, double SimulatedSeconds, ulong TraceHash, string Trace)
+{
+    public bool Ok => Violations.Count == 0;
+}
+
+/// <summary>The standard run: faults, heal, liveness bound, catch-up, final checks.</summary>
+public sealed partial class Simulation
+{
+    private static readonly TimeSpan CatchUp = TimeSpan.FromSeconds(3);
+
+    public SimResult Run()
+    {
+        Start();
+        StartWorkload();
+        if (Options.Faults) ScheduleFaults();
+        RunUntil((long)Options.FaultPhase.TotalMicroseconds);
+        Heal();
+        StopWorkload();
+        var healedAt = Now;
+        var bound = healedAt + (long)Options.LivenessBound.TotalMicroseconds;
+        while (PendingProducers > 0 && Now < bound) RunUntil(Now + 100_000);
+        if (PendingProducers > 0)
+            Checker.Violation($"liveness: {PendingProducers} producers still unacknowledged {Options.LivenessBound.TotalSeconds} s after healing");
+        RunUntil(Now + (long)CatchUp.TotalMicroseconds);
+        Checker.CheckFinal(Nodes.Values.SelectMany(n => n.Replicas.Values.Select(r => (n.Id, r.Group, r.StateMachine))));
+        return new SimResult(Seed, Checker.Violations, Acked, Retries, MessagesDelivered, Now / 1e6, TraceHash, TraceText);
+    }
+}

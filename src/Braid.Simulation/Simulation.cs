@@ -1,0 +1,188 @@
+using System.Text;
+using Braid.Core;
+using Braid.Core.Log;
+using Braid.Core.Raft;
+using Braid.Core.Topology;
+using Braid.Protocol.V1;
+
+namespace Braid.Simulation;
+
+/// <summary>
+/// One seeded run of a whole cluster in one thread (in the spirit of FoundationDB's simulation
+/// and TigerBeetle's VOPR): simulated time, a network that honours the overlay and drops,
+/// duplicates, delays and reorders messages, cuts links and partitions the graph, nodes that
+/// crash (losing unsynced writes, tearing the last one) and restart, a workload proposing
+/// batches with retries, and checkers on every step. Same seed, same trace.
+/// </summary>
+public sealed partial class Simulation
+{
+    private readonly PriorityQueue<Action, (long Time, long Sequence)> events = new();
+    private readonly Random random;
+    private readonly RaftOptions raftOptions = new();
+    private readonly StringBuilder? trace;
+    private long sequence;
+    private ulong traceHash = 14695981039346656037UL;
+
+    public Simulation(ClusterTopology topology, IReadOnlyList<string[]> groups, int seed, SimOptions options)
+    {
+        Seed = seed;
+        Options = options;
+        random = new Random(seed);
+        Network = new SimNetwork(topology);
+        Checker = new SimChecker();
+        trace = options.Trace ? new StringBuilder() : null;
+        foreach (var id in topology.NodeIds) Nodes[id] = new SimNode(id);
+        for (var g = 0; g < groups.Count; g++)
+            foreach (var id in groups[g])
+                Nodes[id].Replicas[(uint)g] = new SimReplica((uint)g, groups[g], new SimulatedDevice(random.Next()));
+        Groups = groups;
+    }
+
+    public int Seed { get; }
+    public SimOptions Options { get; }
+    public SimNetwork Network { get; }
+    public SimChecker Checker { get; }
+    public IReadOnlyList<string[]> Groups { get; }
+    public Dictionary<string, SimNode> Nodes { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>Simulated time in microseconds.</summary>
+    public long Now { get; private set; }
+
+    public ulong TraceHash => traceHash;
+    public string TraceText => trace?.ToString() ?? "";
+    public long MessagesDelivered { get; private set; }
+
+    public void Schedule(TimeSpan after, Action action) => events.Enqueue(action, (Now + (long)after.TotalMicroseconds, sequence++));
+
+    /// <summary>Runs events until simulated time reaches <paramref name="until"/> (microseconds) or nothing is left.</summary>
+    public void RunUntil(long until)
+    {
+        while (events.TryPeek(out var action, out var key) && key.Time <= until)
+        {
+            events.Dequeue();
+            Now = key.Time;
+            action();
+        }
+        Now = Math.Max(Now, until);
+    }
+
+    /// <summary>Starts every node, schedules ticks, the workload and (optionally) faults.</summary>
+    public void Start()
+    {
+        foreach (var node in Nodes.Values) StartNode(node);
+        foreach (var node in Nodes.Values)
+        {
+            var offset = TimeSpan.FromMicroseconds(random.Next((int)Options.TickInterval.TotalMicroseconds));
+            Schedule(offset, () => TickNode(node));
+        }
+    }
+
+    private void TickNode(SimNode node)
+    {
+        if (node.Up)
+        {
+            foreach (var replica in node.Replicas.Values)
+            {
+                replica.Raft!.Tick();
+                Flush(node, replica);
+            }
+        }
+        Schedule(Options.TickInterval, () => TickNode(node));
+    }
+
+    public void StartNode(SimNode node)
+    {
+        node.Up = true;
+        Network.SetUp(node.Id, true);
+        foreach (var replica in node.Replicas.Values) Guard(() => replica.Start(node.Id, new Random(random.Next()), raftOptions));
+        Record($"{node.Id} start");
+    }
+
+    public void CrashNode(SimNode node)
+    {
+        node.Up = false;
+        Network.SetUp(node.Id, false);
+        var mode = (SimulatedCrash)random.Next(3);
+        foreach (var replica in node.Replicas.Values)
+        {
+            replica.Stop();
+            replica.Device.Crash(mode);
+        }
+        Record($"{node.Id} crash ({mode})");
+    }
+
+    /// <summary>Hands a replica's ready to the network and the state machine.</summary>
+    internal void Flush(SimNode node, SimReplica replica)
+    {
+        var raft = replica.Raft!;
+        RaftReady ready;
+        try
+        {
+            ready = raft.TakeReady();
+        }
+        catch (InvariantViolationException e)
+        {
+            Checker.Violation($"{node.Id}/g{replica.Group}: {e.Message}");
+            return;
+        }
+        if (ready.StateChanged)
+        {
+            Checker.OnState(raft.Status);
+            Record($"{node.Id}/g{replica.Group} {raft.Role} term {raft.Term}");
+        }
+        foreach (var m in ready.Messages) SendMessage(m);
+        foreach (var entry in ready.Committed)
+        {
+            Checker.OnApply(node.Id, replica.Group, entry);
+            var stored = replica.StateMachine.Apply(entry);
+            if (!entry.IsNoop && raft.Role == RaftRole.Leader) OnLeaderApplied(replica.Group, entry);
+            _ = stored;
+        }
+    }
+
+    private void SendMessage(RaftMessage m)
+    {
+        var hops = Network.Hops(m.From, m.To);
+        if (hops < 0 || random.NextDouble() < CurrentDropRate) return;
+        var copies = random.NextDouble() < CurrentDuplicateRate ? 2 : 1;
+        for (var c = 0; c < copies; c++)
+        {
+            var delay = hops * random.NextDouble() * Options.HopDelayMax.TotalMicroseconds + random.NextDouble() * CurrentJitter.TotalMicroseconds;
+            var message = c == 0 ? m : m.Clone();
+            Schedule(TimeSpan.FromMicroseconds(Math.Max(1, delay)), () => Deliver(message));
+        }
+    }
+
+    private void Deliver(RaftMessage m)
+    {
+        if (Network.Hops(m.From, m.To) < 0) return; // the path broke while it was in flight
+        var node = Nodes[m.To];
+        if (!node.Up || !node.Replicas.TryGetValue(m.Group, out var replica) || replica.Raft is null) return;
+        MessagesDelivered++;
+        Guard(() => replica.Raft.Step(m));
+        Flush(node, replica);
+    }
+
+    private void Guard(Action action)
+    {
+        try
+        {
+            action();
+        }
+        catch (InvariantViolationException e)
+        {
+            Checker.Violation(e.Message);
+        }
+        catch (LogException e)
+        {
+            Checker.Violation("storage: " + e.Message);
+        }
+    }
+
+    internal void Record(string text)
+    {
+        var line = $"{Now / 1000.0:F1}ms {text}";
+        foreach (var c in line) traceHash = (traceHash ^ c) * 1099511628211UL;
+        trace?.AppendLine(line);
+    }
+}
