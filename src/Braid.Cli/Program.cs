@@ -9,6 +9,7 @@ var root = new RootCommand("Braid: fault-tolerant streaming of records over a gR
     PingCommand.Create(),
     FaultCommand.Create(),
     BenchCommand.Create(),
+    SimCommand.Create(),
     PlacementCommand.Create(),
 };
 return await root.Parse(args).InvokeAsync().ConfigureAwait(false);
