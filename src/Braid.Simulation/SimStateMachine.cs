@@ -1,54 +1,37 @@
-using System.Buffers.Binary;
 using Braid.Core.Raft;
+using Braid.Core.Streams;
 
 namespace Braid.Simulation;
 
 /// <summary>
-/// The replicated state of one partition replica in the simulator: records keyed by
-/// (producer, sequence), deduplicated with the last applied sequence per producer, exactly the
-/// rule the real partitions use. Rebuilt from the log on every restart.
+/// A partition replica's state in the simulator: the real <see cref="PartitionState"/> (the same
+/// dedup and ordering rules the node host applies), plus what the checkers need to compare replicas.
 /// </summary>
 public sealed class SimStateMachine
 {
-    private readonly Dictionary<ulong, ulong> lastSequence = [];
+    private readonly PartitionState state = new();
 
-    /// <summary>(index, term, payload hash) of every entry applied, in order: checked across replicas.</summary>
-    public List<(ulong Index, ulong Term, ulong Hash)> Applied { get; } = [];
+    /// <summary>(index, term) of every entry applied, in order.</summary>
+    public List<(ulong Index, ulong Term)> Applied { get; } = [];
 
     /// <summary>Records stored, in apply order (after dedup).</summary>
     public List<(ulong Producer, ulong Sequence)> Records { get; } = [];
 
-    public ulong AppliedIndex { get; private set; }
+    public ulong AppliedIndex => state.AppliedIndex;
 
-    public static byte[] Encode(ulong producer, ulong sequence)
+    public static byte[] Encode(ulong producer, ulong sequence) => new RecordEntry(producer, sequence, ReadOnlyMemory<byte>.Empty).Encode();
+
+    public static (ulong Producer, ulong Sequence) Decode(ReadOnlyMemory<byte> data)
     {
-        var data = new byte[16];
-        BinaryPrimitives.WriteUInt64LittleEndian(data, producer);
-        BinaryPrimitives.WriteUInt64LittleEndian(data.AsSpan(8), sequence);
-        return data;
+        var record = RecordEntry.Decode(data);
+        return (record.Producer, record.Sequence);
     }
 
-    public static (ulong Producer, ulong Sequence) Decode(ReadOnlySpan<byte> data) =>
-        (BinaryPrimitives.ReadUInt64LittleEndian(data), BinaryPrimitives.ReadUInt64LittleEndian(data[8..]));
-
-    /// <summary>Applies one committed entry; returns the record it stored, or null for a no-op or a duplicate.</summary>
-    public (ulong Producer, ulong Sequence)? Apply(CommittedEntry entry)
+    public ApplyOutcome Apply(CommittedEntry entry)
     {
-        if (entry.Index != AppliedIndex + 1) throw new InvalidOperationException($"apply out of order: {entry.Index} after {AppliedIndex}");
-        AppliedIndex = entry.Index;
-        Applied.Add((entry.Index, entry.Term, Hash(entry)));
-        if (entry.IsNoop) return null;
-        var record = Decode(entry.Data.Span);
-        if (lastSequence.TryGetValue(record.Producer, out var last) && record.Sequence <= last) return null;
-        lastSequence[record.Producer] = record.Sequence;
-        Records.Add(record);
-        return record;
-    }
-
-    private static ulong Hash(CommittedEntry entry)
-    {
-        var hash = 14695981039346656037UL ^ (entry.IsNoop ? 1UL : 2UL);
-        foreach (var b in entry.Data.Span) hash = (hash ^ b) * 1099511628211UL;
-        return hash;
+        var outcome = state.Apply(entry);
+        Applied.Add((entry.Index, entry.Term));
+        if (outcome == ApplyOutcome.Stored) Records.Add(Decode(entry.Data));
+        return outcome;
     }
 }

@@ -72,9 +72,10 @@ public sealed partial class Simulation
         return claimants.Count == 0 ? null : claimants[random.Next(claimants.Count)];
     }
 
-    private void OnLeaderApplied(uint group, CommittedEntry entry)
+    private void OnLeaderApplied(uint group, CommittedEntry entry, Braid.Core.Streams.ApplyOutcome outcome)
     {
-        var (producerId, seq) = SimStateMachine.Decode(entry.Data.Span);
+        if (outcome == Braid.Core.Streams.ApplyOutcome.OutOfOrder) return; // not stored: the producer resends
+        var (producerId, seq) = SimStateMachine.Decode(entry.Data);
         if (!producers.TryGetValue(producerId, out var producer) || producer.Group != group) return;
         if (producer.Sequence != seq || producer.SentAt < 0) return;
         Checker.OnAck(group, producerId, seq);

@@ -134,9 +134,8 @@ public sealed partial class Simulation
         foreach (var entry in ready.Committed)
         {
             Checker.OnApply(node.Id, replica.Group, entry);
-            var stored = replica.StateMachine.Apply(entry);
-            if (!entry.IsNoop && raft.Role == RaftRole.Leader) OnLeaderApplied(replica.Group, entry);
-            _ = stored;
+            var outcome = replica.StateMachine.Apply(entry);
+            if (!entry.IsNoop && raft.Role == RaftRole.Leader) OnLeaderApplied(replica.Group, entry, outcome);
         }
     }
 
