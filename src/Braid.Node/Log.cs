@@ -23,6 +23,12 @@ internal static partial class Log
     [LoggerMessage(EventId = 6, Level = LogLevel.Warning, Message = "outbound queue to {Neighbour} is full; closing the link")]
     public static partial void OutboundFull(ILogger logger, string neighbour);
 
+    [LoggerMessage(EventId = 8, Level = LogLevel.Information, Message = "partitions: {Count} replicas on this node ({Partitions})")]
+    public static partial void PartitionsOpened(ILogger logger, int count, string partitions);
+
+    [LoggerMessage(EventId = 9, Level = LogLevel.Information, Message = "partition {Partition}: {Role} in term {Term}, leader {Leader}")]
+    public static partial void PartitionRole(ILogger logger, uint partition, string role, ulong term, string leader);
+
     [LoggerMessage(EventId = 7, Level = LogLevel.Warning, Message = "fault injected on link to {Neighbour}: {Fault}")]
     public static partial void FaultInjected(ILogger logger, string neighbour, string fault);
 }

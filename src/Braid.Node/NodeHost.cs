@@ -60,12 +60,15 @@ public static class NodeHost
         builder.Services.AddSingleton<OverlayDriver>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<OverlayDriver>());
         builder.Services.AddHostedService<LinkDialer>();
+        builder.Services.AddSingleton<Partitions.RaftDriver>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<Partitions.RaftDriver>());
         builder.Services.AddSingleton<HealthServiceImpl>();
         builder.Services.AddGrpc(o => o.MaxReceiveMessageSize = 16 * 1024 * 1024);
         builder.Services.AddGrpcReflection();
         var app = builder.Build();
         app.MapGrpcService<PeerService>();
         app.MapGrpcService<AdminService>();
+        app.MapGrpcService<StreamService>();
         app.MapGrpcService<HealthServiceImpl>();
         app.MapGrpcReflectionService();
         return app;

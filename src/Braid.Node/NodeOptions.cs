@@ -10,4 +10,6 @@ public sealed record NodeOptions(
     string NodeId,
     string DataDirectory,
     bool AllowFaultInjection,
-    ulong Incarnation);
+    ulong Incarnation,
+    int Partitions = 12,
+    int Replicas = 3);

@@ -11,6 +11,7 @@ internal static class BenchCommand
         bench.Subcommands.Add(Reroute());
         bench.Subcommands.Add(Idle());
         bench.Subcommands.Add(LogCommand());
+        bench.Subcommands.Add(Failover());
         return bench;
     }
 
@@ -61,6 +62,21 @@ internal static class BenchCommand
         };
         command.SetAction((p, ct) => CommandRunner.RunAsync(() =>
             LogBench.RunAsync(p.GetValue(dir)!, Math.Max(16, p.GetValue(batch)), Math.Max(1, p.GetValue(total)), Math.Max(1, p.GetValue(appenders)), Console.Out, ct)));
+        return command;
+    }
+
+    private static Command Failover()
+    {
+        var topology = Options.Topology();
+        var trials = new Option<int>("--trials") { Description = "Number of trials", DefaultValueFactory = _ => 20 };
+        var port = Port(7650);
+        var dir = Dir("bench-failover");
+        var command = new Command("failover", "Time from kill -9 of a partition leader to the next committed write, under a steady write load")
+        {
+            topology, trials, port, dir,
+        };
+        command.SetAction((p, ct) => CommandRunner.RunAsync(() =>
+            FailoverBench.RunAsync(p.GetValue(topology)!, Math.Max(1, p.GetValue(trials)), p.GetValue(dir)!, p.GetValue(port), Console.Out, ct)));
         return command;
     }
 }

@@ -25,15 +25,17 @@ internal static class ClusterCommand
         var basePort = Options.BasePort();
         var faults = new Option<bool>("--allow-fault-injection") { Description = "Start nodes that accept link fault injection" };
         var timeout = Options.TimeoutSeconds(60);
+        var partitions = Options.Partitions();
+        var replicas = Options.Replicas();
         var command = new Command("up", "Start one process per node, wait until every node serves and routes to every other, then return")
         {
-            topology, dir, basePort, faults, timeout,
+            topology, dir, basePort, faults, timeout, partitions, replicas,
         };
         command.SetAction((parse, ct) => CommandRunner.RunAsync(async () =>
         {
             using var manager = new ClusterManager(parse.GetValue(dir)!, Console.Out);
             await manager.UpAsync(parse.GetValue(topology)!, parse.GetValue(basePort), parse.GetValue(faults),
-                TimeSpan.FromSeconds(parse.GetValue(timeout)), ct).ConfigureAwait(false);
+                TimeSpan.FromSeconds(parse.GetValue(timeout)), ct, parse.GetValue(partitions), parse.GetValue(replicas)).ConfigureAwait(false);
             return 0;
         }));
         return command;

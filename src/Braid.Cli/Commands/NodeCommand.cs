@@ -12,9 +12,11 @@ internal static class NodeCommand
         var data = new Option<string>("--data") { Description = "Data folder of this node", Required = true };
         var basePort = Options.BasePort();
         var faults = new Option<bool>("--allow-fault-injection") { Description = "Accept admin requests that drop or delay links (for tests)" };
+        var partitions = Options.Partitions();
+        var replicas = Options.Replicas();
         var command = new Command("node", "Run one Braid node in the foreground (gRPC over HTTP/2 on the node's address)")
         {
-            topology, id, data, basePort, faults,
+            topology, id, data, basePort, faults, partitions, replicas,
         };
         command.SetAction((parse, cancellationToken) => CommandRunner.RunAsync(async () =>
         {
@@ -23,7 +25,9 @@ internal static class NodeCommand
             if (!loaded.Contains(nodeId))
                 throw new Cluster.CliException($"unknown node '{nodeId}' (topology {loaded.Name} has {string.Join(", ", loaded.NodeIds)})");
             var options = new NodeOptions(loaded, nodeId, Path.GetFullPath(parse.GetValue(data)!), parse.GetValue(faults),
-                (ulong)DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
+                (ulong)DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), parse.GetValue(partitions), parse.GetValue(replicas));
+            if (options.Partitions < 1 || options.Replicas < 1 || options.Replicas > loaded.Nodes.Count)
+                throw new Cluster.CliException($"need at least 1 partition and 1 to {loaded.Nodes.Count} replicas");
             try
             {
                 await NodeHost.RunAsync(options, cancellationToken).ConfigureAwait(false);

@@ -30,5 +30,17 @@ internal static class Options
         DefaultValueFactory = _ => seconds,
     };
 
+    public static Option<int> Partitions() => new("--partitions", "-p")
+    {
+        Description = "Number of partitions of the stream (each one a Raft group)",
+        DefaultValueFactory = _ => 12,
+    };
+
+    public static Option<int> Replicas() => new("--replicas", "-r")
+    {
+        Description = "Replicas per partition (a write is acknowledged once durable on a majority)",
+        DefaultValueFactory = _ => 3,
+    };
+
     public static Argument<string> NodeId() => new("node") { Description = "Node id, e.g. B" };
 }

@@ -103,12 +103,31 @@ public sealed partial class RaftNode
     }
 
     /// <summary>Rejects with a hint: the highest index whose term is at most the leader's
-    /// prev term, so the leader can skip a whole conflicting term in one round trip.</summary>
+    /// prev term, and that entry's term (in <c>log_term</c>), so the leader can skip a whole
+    /// conflicting term of either log in one round trip (etcd's findConflictByTerm).</summary>
     private void RejectAppend(RaftMessage m)
     {
         var hint = Math.Min(m.Index, log.LastIndex);
         while (hint > CommitIndex && hint >= log.FirstIndex && log.TermAt(hint) > m.LogTerm) hint--;
-        Send(new RaftMessage { Type = RaftMessageType.AppendResponse, To = m.From, Reject = true, Index = m.Index, RejectHint = hint });
+        Send(new RaftMessage
+        {
+            Type = RaftMessageType.AppendResponse, To = m.From, Reject = true, Index = m.Index,
+            RejectHint = hint, LogTerm = TermAtOrZero(hint),
+        });
+    }
+
+    /// <summary>Where to probe next after a rejection: the follower's hint, moved back past every
+    /// entry of ours whose term is above the follower's term at the hint. Those cannot match: the
+    /// follower's terms up to the hint are at most that term. Without this step a follower holding
+    /// a long suffix of an old term costs one round trip per entry.</summary>
+    private ulong NextProbe(Progress p, RaftMessage m)
+    {
+        var probe = Math.Min(m.RejectHint, log.LastIndex);
+        if (m.LogTerm > 0)
+        {
+            while (probe > p.Match && probe >= log.FirstIndex && log.TermAt(probe) > m.LogTerm) probe--;
+        }
+        return Math.Max(p.Match + 1, Math.Min(m.Index, probe + 1));
     }
 
     private void HandleAppendResponse(RaftMessage m)
@@ -119,7 +138,7 @@ public sealed partial class RaftNode
         if (m.Reject)
         {
             if (m.Index <= p.Match) return; // stale
-            p.Next = Math.Max(p.Match + 1, Math.Min(m.Index, m.RejectHint + 1));
+            p.Next = NextProbe(p, m);
             p.Replicating = false;
             p.Inflight.Clear();
             SendAppend(m.From);

@@ -72,6 +72,13 @@ public sealed partial class RaftNode
         return new ProposeResult(true, index, Term, Id, null);
     }
 
+    /// <summary>The proposer's data inside a log entry written by a Raft node (without the entry-kind byte).</summary>
+    public static ReadOnlyMemory<byte> DataOf(Log.LogEntry entry)
+    {
+        Invariant.Check(entry.Payload.Length >= 1, $"entry {entry.Index} has no kind byte");
+        return entry.Payload[1..];
+    }
+
     /// <summary>Advances logical time by one tick.</summary>
     public void Tick()
     {

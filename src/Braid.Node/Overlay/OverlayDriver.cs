@@ -47,6 +47,12 @@ internal sealed partial class OverlayDriver : BackgroundService
     public ValueTask PostAsync(Action<TimeSpan> work, CancellationToken cancellationToken = default) =>
         inbox.Writer.WriteAsync(work, cancellationToken);
 
+    /// <summary>Posts without waiting; false when the inbox is full (the work is dropped).</summary>
+    public bool TryPost(Action<TimeSpan> work) => inbox.Writer.TryWrite(work);
+
+    /// <summary>Raft batches addressed to this node, raised on the overlay loop (handlers must only enqueue).</summary>
+    public event Action<RaftBatch>? RaftDelivered;
+
     /// <summary>Runs <paramref name="work"/> on the loop and returns its result.</summary>
     public async Task<T> AskAsync<T>(Func<TimeSpan, T> work, CancellationToken cancellationToken)
     {
@@ -148,6 +154,11 @@ internal sealed partial class OverlayDriver : BackgroundService
 
     private void Deliver(Envelope envelope)
     {
+        if (envelope.BodyCase == Envelope.BodyOneofCase.Raft)
+        {
+            RaftDelivered?.Invoke(envelope.Raft);
+            return;
+        }
         if (envelope.BodyCase != Envelope.BodyOneofCase.ProbeReply) return;
         if (!probes.Remove(envelope.ProbeReply.ProbeId, out var pending)) return;
         var reply = new PingReply { Ok = true, RttMs = clock.GetElapsedTime(pending.StartTimestamp).TotalMilliseconds };

@@ -4,8 +4,11 @@ using Grpc.Core;
 
 namespace Braid.Node.Services;
 
-internal sealed class AdminService(OverlayDriver driver, NodeOptions options) : Admin.AdminBase
+internal sealed class AdminService(OverlayDriver driver, Partitions.RaftDriver raft, NodeOptions options) : Admin.AdminBase
 {
+    public override Task<PartitionRecordsReply> PartitionRecords(PartitionRecordsRequest request, ServerCallContext context) =>
+        raft.RecordsAsync(request.Partition, context.CancellationToken);
+
     private static readonly TimeSpan DefaultPingTimeout = TimeSpan.FromSeconds(2);
 
     public override Task<StatusReply> Status(StatusRequest request, ServerCallContext context) =>

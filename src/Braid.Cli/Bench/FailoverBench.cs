@@ -1,0 +1,56 @@
+using System.Diagnostics;
+using System.Globalization;
+using Braid.Cli.Cluster;
+using Google.Protobuf;
+
+namespace Braid.Cli.Bench;
+
+/// <summary>
+/// Failover time: a writer appends to partition 0 one batch after another; the partition's
+/// leader is killed with SIGKILL; one sample is the time from the kill to the next acknowledged
+/// (committed) write. The killed node is restarted before the next trial.
+/// </summary>
+internal static class FailoverBench
+{
+    public static async Task<int> RunAsync(string topology, int trials, string directory, int basePort, TextWriter output, CancellationToken ct)
+    {
+        await using var cluster = await BenchCluster.StartAsync(topology, directory, basePort, TextWriter.Null, ct, partitions: 3).ConfigureAwait(false);
+        var writer = new PartitionWriter(cluster.Clients, cluster.State.Nodes.Select(n => n.Address).ToList());
+        var payload = ByteString.CopyFrom(new byte[1024]);
+        ulong sequence = 0;
+        var samples = new List<double>();
+        output.WriteLine($"failover on {topology}: kill -9 the leader of partition 0 under a steady write load, {trials} trials");
+        for (var trial = 1; trial <= trials; trial++)
+        {
+            for (var i = 0; i < 20; i++) await writer.WriteAsync(0, 1, ++sequence, payload, TimeSpan.FromSeconds(30), ct).ConfigureAwait(false);
+            var leader = await writer.FindLeaderAsync(0, ct).ConfigureAwait(false) ?? throw new CliException("partition 0 has no leader");
+            var writes = Task.Run(async () =>
+            {
+                var acks = new List<long>();
+                for (var i = 0; i < 1_000_000 && !ct.IsCancellationRequested; i++)
+                {
+                    await writer.WriteAsync(0, 1, ++sequence, payload, TimeSpan.FromSeconds(30), ct).ConfigureAwait(false);
+                    acks.Add(Stopwatch.GetTimestamp());
+                    if (acks.Count > 5 && Volatile.Read(ref killedAt) != 0 && acks[^1] > Volatile.Read(ref killedAt)) break;
+                }
+                return acks;
+            }, ct);
+            await Task.Delay(200, ct).ConfigureAwait(false);
+            Volatile.Write(ref killedAt, Stopwatch.GetTimestamp());
+            cluster.Manager.Kill(leader);
+            var acks = await writes.ConfigureAwait(false);
+            var first = acks.First(a => a > killedAt);
+            var ms = Stopwatch.GetElapsedTime(killedAt, first).TotalMilliseconds;
+            samples.Add(ms);
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  trial {trial,2}: leader {leader} killed, next commit after {ms,7:F1} ms"));
+            Volatile.Write(ref killedAt, 0);
+            await cluster.Manager.RestartAsync(leader, TimeSpan.FromSeconds(30), ct).ConfigureAwait(false);
+        }
+        samples.Sort();
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"failover ms: median {RerouteBench.Percentile(samples, 0.5):F0}  p90 {RerouteBench.Percentile(samples, 0.9):F0}  worst {samples[^1]:F0}  best {samples[0]:F0}  (target: median <= 1500); writer retries {writer.Retries}"));
+        return 0;
+    }
+
+    private static long killedAt;
+}

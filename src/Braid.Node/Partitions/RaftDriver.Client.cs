@@ -1,0 +1,86 @@
+using Braid.Core.Raft;
+using Braid.Core.Streams;
+using Braid.Protocol.V1;
+
+namespace Braid.Node.Partitions;
+
+/// <summary>Client-facing operations of the partition loop: append, describe, read back.</summary>
+internal sealed partial class RaftDriver
+{
+    public async Task<AppendReply> AppendAsync(AppendRequest request, CancellationToken cancellationToken)
+    {
+        var completion = await AskAsync(() => Propose(request), cancellationToken).ConfigureAwait(false);
+        return await completion.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    private TaskCompletionSource<AppendReply> Propose(AppendRequest request)
+    {
+        var completion = new TaskCompletionSource<AppendReply>(TaskCreationOptions.RunContinuationsAsynchronously);
+        if (!replicas.TryGetValue(request.Partition, out var replica))
+        {
+            var leaderHint = request.Partition < Placement.Partitions.Count ? Placement[(int)request.Partition].PreferredLeader : "";
+            completion.SetResult(NotLeader(leaderHint, $"{options.NodeId} holds no replica of partition {request.Partition}"));
+            return completion;
+        }
+        if (replica.Pending.Count >= PendingPerPartitionMax)
+        {
+            completion.SetResult(new AppendReply { Status = AppendStatus.Retry, Error = $"partition {request.Partition} has {PendingPerPartitionMax} appends in flight; slow down" });
+            return completion;
+        }
+        var entry = new RecordEntry(request.Producer, request.Sequence, request.Payload.Memory).Encode();
+        var result = replica.Raft.Propose(entry);
+        if (!result.Accepted)
+        {
+            completion.SetResult(NotLeader(result.LeaderHint ?? "", result.Reason ?? "not the leader"));
+            return completion;
+        }
+        replica.Pending[result.Index] = new PendingAppend(result.Index, result.Term, request.Producer, request.Sequence, completion);
+        return completion;
+    }
+
+    private AppendReply NotLeader(string leader, string error) => new()
+    {
+        Status = AppendStatus.NotLeader,
+        Leader = leader,
+        LeaderAddress = leader.Length > 0 && options.Topology.Contains(leader) ? options.Topology.Node(leader).Address : "",
+        Error = error,
+    };
+
+    public Task<DescribeReply> DescribeAsync(CancellationToken cancellationToken) => AskAsync(() =>
+    {
+        var reply = new DescribeReply { NodeId = options.NodeId, ReplicationFactor = (uint)options.Replicas };
+        foreach (var n in options.Topology.Nodes) reply.Nodes.Add(new NodeDescription { Id = n.Id, Address = n.Address, Site = n.Site });
+        foreach (var p in Placement.Partitions)
+        {
+            var d = new PartitionDescription { Partition = (uint)p.Partition };
+            d.Replicas.AddRange(p.Replicas);
+            if (replicas.TryGetValue((uint)p.Partition, out var r))
+            {
+                var s = r.Raft.Status;
+                d.Leader = s.Leader ?? "";
+                d.Term = s.Term;
+                d.CommitIndex = s.CommitIndex;
+                d.LocalRole = s.Role.ToString();
+                d.AppliedIndex = r.State.AppliedIndex;
+                d.RecordCount = (ulong)r.State.RecordCount;
+            }
+            reply.Partitions.Add(d);
+        }
+        return reply;
+    }, cancellationToken);
+
+    public Task<PartitionRecordsReply> RecordsAsync(uint partition, CancellationToken cancellationToken) => AskAsync(() =>
+    {
+        var reply = new PartitionRecordsReply();
+        if (!replicas.TryGetValue(partition, out var r)) return reply;
+        reply.HasReplica = true;
+        reply.AppliedIndex = r.State.AppliedIndex;
+        foreach (var index in r.State.RecordIndexes)
+        {
+            var record = RecordEntry.Decode(RaftNode.DataOf(r.ReadLog(index, index, 1)[0]));
+            reply.Producers.Add(record.Producer);
+            reply.Sequences.Add(record.Sequence);
+        }
+        return reply;
+    }, cancellationToken);
+}

@@ -1,0 +1,166 @@
+using System.Threading.Channels;
+using Braid.Core.Placement;
+using Braid.Core.Raft;
+using Braid.Core.Streams;
+using Braid.Node.Overlay;
+using Braid.Protocol.V1;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace Braid.Node.Partitions;
+
+/// <summary>
+/// Runs every partition replica placed on this node (multi-Raft) on one loop, separate from the
+/// overlay loop so that fsyncs never delay heartbeats. Inputs (ticks, Raft batches delivered by
+/// the overlay, client appends) are drained in bulk, then each partition hands out one ready: one
+/// fsync covers every append of the round (group commit). Outgoing Raft messages are batched per
+/// destination node into one overlay envelope.
+/// </summary>
+internal sealed partial class RaftDriver : BackgroundService
+{
+    private const int PendingPerPartitionMax = 20_000;
+    private static readonly TimeSpan TickInterval = TimeSpan.FromMilliseconds(50);
+    private readonly Channel<Action> inbox = Channel.CreateBounded<Action>(new BoundedChannelOptions(65_536) { SingleReader = true });
+    private readonly Dictionary<uint, PartitionReplica> replicas = [];
+    private readonly OverlayDriver overlay;
+    private readonly NodeOptions options;
+    private readonly ILogger<RaftDriver> logger;
+
+    public RaftDriver(NodeOptions options, OverlayDriver overlay, ILogger<RaftDriver> logger)
+    {
+        this.options = options;
+        this.overlay = overlay;
+        this.logger = logger;
+        Placement = PlacementPlanner.Plan(options.Topology, options.Partitions, options.Replicas);
+        overlay.RaftDelivered += batch => inbox.Writer.TryWrite(() => StepBatch(batch)); // full inbox: drop, Raft retries
+    }
+
+    public PlacementTable Placement { get; }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        await Task.Yield();
+        OpenReplicas();
+        var ticker = TickLoopAsync(stoppingToken);
+        try
+        {
+            while (await inbox.Reader.WaitToReadAsync(stoppingToken).ConfigureAwait(false))
+            {
+                var handled = 0;
+                while (handled < 10_000 && inbox.Reader.TryRead(out var work))
+                {
+                    work();
+                    handled++;
+                }
+                FlushAll();
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+        await ticker.ConfigureAwait(false);
+        foreach (var r in replicas.Values) r.Dispose();
+    }
+
+    /// <summary>Runs <paramref name="work"/> on the loop and returns its result.</summary>
+    public async Task<T> AskAsync<T>(Func<T> work, CancellationToken cancellationToken)
+    {
+        var result = new TaskCompletionSource<T>(TaskCreationOptions.RunContinuationsAsynchronously);
+        await inbox.Writer.WriteAsync(() =>
+        {
+            try { result.TrySetResult(work()); }
+            catch (Exception e) { result.TrySetException(e); }
+        }, cancellationToken).ConfigureAwait(false);
+        return await result.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    private void OpenReplicas()
+    {
+        var seedBase = Fnv(options.NodeId) ^ options.Incarnation;
+        foreach (var p in Placement.Partitions.Where(p => p.Replicas.Contains(options.NodeId)))
+        {
+            var directory = Path.Combine(options.DataDirectory, "partitions", p.Partition.ToString("D3", System.Globalization.CultureInfo.InvariantCulture));
+            var replica = new PartitionReplica((uint)p.Partition, [.. p.Replicas], options.NodeId, directory, (int)(seedBase ^ (ulong)p.Partition), new RaftOptions());
+            replicas[replica.Partition] = replica;
+        }
+        Log.PartitionsOpened(logger, replicas.Count, string.Join(",", replicas.Keys));
+    }
+
+    private async Task TickLoopAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(TickInterval);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false))
+                inbox.Writer.TryWrite(() => { foreach (var r in replicas.Values) r.Raft.Tick(); });
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    private void StepBatch(RaftBatch batch)
+    {
+        foreach (var m in batch.Messages)
+            if (replicas.TryGetValue(m.Group, out var replica)) replica.Raft.Step(m);
+    }
+
+    /// <summary>Persists and hands out every partition's ready, then sends one envelope per destination node.</summary>
+    private void FlushAll()
+    {
+        var outgoing = new Dictionary<string, RaftBatch>(StringComparer.Ordinal);
+        foreach (var replica in replicas.Values)
+        {
+            if (!replica.Raft.HasReady) continue;
+            var ready = replica.Raft.TakeReady();
+            foreach (var m in ready.Messages)
+            {
+                if (!outgoing.TryGetValue(m.To, out var batch)) outgoing[m.To] = batch = new RaftBatch();
+                batch.Messages.Add(m);
+            }
+            foreach (var entry in ready.Committed) Apply(replica, entry);
+            if (ready.StateChanged) OnStateChanged(replica);
+        }
+        if (outgoing.Count == 0) return;
+        var envelopes = outgoing.Select(kv => new Envelope { Destination = kv.Key, Raft = kv.Value }).ToList();
+        overlay.TryPost(_ => { foreach (var e in envelopes) overlay.Node.Send(e); }); // full inbox: dropped, Raft retries
+    }
+
+    private void Apply(PartitionReplica replica, CommittedEntry entry)
+    {
+        var outcome = replica.State.Apply(entry);
+        if (!replica.Pending.Remove(entry.Index, out var pending)) return;
+        if (entry.Term != pending.Term)
+        {
+            pending.Completion.TrySetResult(new AppendReply { Status = AppendStatus.Retry, Error = "leadership changed before the batch committed" });
+            return;
+        }
+        pending.Completion.TrySetResult(outcome switch
+        {
+            ApplyOutcome.Stored => new AppendReply { Status = AppendStatus.AppendOk, Index = entry.Index },
+            ApplyOutcome.Duplicate => new AppendReply { Status = AppendStatus.AppendOk, Index = entry.Index, Duplicate = true },
+            _ => new AppendReply
+            {
+                Status = AppendStatus.OutOfOrder, ExpectedSequence = replica.State.LastSequenceOf(pending.Producer) + 1,
+                Error = $"sequence {pending.Sequence} of producer {pending.Producer} skips ahead",
+            },
+        });
+    }
+
+    private void OnStateChanged(PartitionReplica replica)
+    {
+        var status = replica.Raft.Status;
+        Log.PartitionRole(logger, replica.Partition, status.Role.ToString(), status.Term, status.Leader ?? "-");
+        if (status.Role == RaftRole.Leader) return;
+        foreach (var pending in replica.Pending.Values)
+            pending.Completion.TrySetResult(new AppendReply { Status = AppendStatus.Retry, Leader = status.Leader ?? "", Error = "leadership changed before the batch committed" });
+        replica.Pending.Clear();
+    }
+
+    private static ulong Fnv(string text)
+    {
+        var hash = 14695981039346656037UL;
+        foreach (var c in text) hash = (hash ^ c) * 1099511628211UL;
+        return hash;
+    }
+}
