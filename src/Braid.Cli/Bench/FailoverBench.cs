@@ -26,12 +26,16 @@ internal static class FailoverBench
             var leader = await writer.FindLeaderAsync(0, ct).ConfigureAwait(false) ?? throw new CliException("partition 0 has no leader");
             var writes = Task.Run(async () =>
             {
-                var acks = new List<long>();
+                // (sent, acknowledged) of each write; the sample ends with the first write sent after
+                // the kill, so an acknowledgement already on its way when the leader died does not count.
+                var acks = new List<(long Sent, long Acked)>();
                 for (var i = 0; i < 1_000_000 && !ct.IsCancellationRequested; i++)
                 {
+                    var sent = Stopwatch.GetTimestamp();
                     await writer.WriteAsync(0, 1, ++sequence, payload, TimeSpan.FromSeconds(30), ct).ConfigureAwait(false);
-                    acks.Add(Stopwatch.GetTimestamp());
-                    if (acks.Count > 5 && Volatile.Read(ref killedAt) != 0 && acks[^1] > Volatile.Read(ref killedAt)) break;
+                    acks.Add((sent, Stopwatch.GetTimestamp()));
+                    var kill = Volatile.Read(ref killedAt);
+                    if (kill != 0 && sent > kill) break;
                 }
                 return acks;
             }, ct);
@@ -39,7 +43,7 @@ internal static class FailoverBench
             Volatile.Write(ref killedAt, Stopwatch.GetTimestamp());
             cluster.Manager.Kill(leader);
             var acks = await writes.ConfigureAwait(false);
-            var first = acks.First(a => a > killedAt);
+            var first = acks.First(a => a.Sent > killedAt).Acked;
             var ms = Stopwatch.GetElapsedTime(killedAt, first).TotalMilliseconds;
             samples.Add(ms);
             output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  trial {trial,2}: leader {leader} killed, next commit after {ms,7:F1} ms"));
