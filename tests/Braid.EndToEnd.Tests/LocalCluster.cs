@@ -47,6 +47,13 @@ internal sealed class LocalCluster : IAsyncDisposable
         return last;
     }
 
+    /// <summary>Position of a node in the cluster's state file (the order of the topology).</summary>
+    public int NodeIndex(string id)
+    {
+        using var doc = JsonDocument.Parse(File.ReadAllText(Path.Combine(Directory, "cluster.json")));
+        return doc.RootElement.GetProperty("nodes").EnumerateArray().Select(n => n.GetProperty("id").GetString()).ToList().IndexOf(id);
+    }
+
     public IReadOnlyList<int> RecordedPids()
     {
         using var doc = JsonDocument.Parse(File.ReadAllText(Path.Combine(Directory, "cluster.json")));
