@@ -63,7 +63,11 @@ public static class NodeHost
         builder.Services.AddSingleton<Partitions.RaftDriver>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<Partitions.RaftDriver>());
         builder.Services.AddSingleton<HealthServiceImpl>();
-        builder.Services.AddGrpc(o => o.MaxReceiveMessageSize = 16 * 1024 * 1024);
+        builder.Services.AddGrpc(o =>
+        {
+            o.MaxReceiveMessageSize = 64 * 1024 * 1024;
+            o.MaxSendMessageSize = 64 * 1024 * 1024;
+        });
         builder.Services.AddGrpcReflection();
         var app = builder.Build();
         app.MapGrpcService<PeerService>();

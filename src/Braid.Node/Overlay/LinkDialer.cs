@@ -31,6 +31,8 @@ internal sealed class LinkDialer(OverlayDriver driver, ILogger<LinkDialer> logge
         var random = new Random(HashCode.Combine(driver.Self, neighbour.Id));
         using var channel = GrpcChannel.ForAddress($"http://{neighbour.Address}", new GrpcChannelOptions
         {
+            MaxReceiveMessageSize = 64 * 1024 * 1024,
+            MaxSendMessageSize = 64 * 1024 * 1024,
             HttpHandler = new SocketsHttpHandler
             {
                 ConnectTimeout = TimeSpan.FromSeconds(1),

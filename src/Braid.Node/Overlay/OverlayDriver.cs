@@ -159,6 +159,11 @@ internal sealed partial class OverlayDriver : BackgroundService
             RaftDelivered?.Invoke(envelope.Raft);
             return;
         }
+        if (envelope.BodyCase is Envelope.BodyOneofCase.Request or Envelope.BodyOneofCase.Response)
+        {
+            DeliverCall(envelope);
+            return;
+        }
         if (envelope.BodyCase != Envelope.BodyOneofCase.ProbeReply) return;
         if (!probes.Remove(envelope.ProbeReply.ProbeId, out var pending)) return;
         var reply = new PingReply { Ok = true, RttMs = clock.GetElapsedTime(pending.StartTimestamp).TotalMilliseconds };

@@ -33,6 +33,7 @@ internal sealed partial class RaftDriver : BackgroundService
         this.logger = logger;
         Placement = PlacementPlanner.Plan(options.Topology, options.Partitions, options.Replicas);
         overlay.RaftDelivered += batch => inbox.Writer.TryWrite(() => StepBatch(batch)); // full inbox: drop, Raft retries
+        overlay.RequestHandler = HandleAsync;
     }
 
     public PlacementTable Placement { get; }

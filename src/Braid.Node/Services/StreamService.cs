@@ -1,3 +1,4 @@
+using Google.Protobuf;
 using Braid.Node.Partitions;
 using Braid.Protocol.V1;
 using Grpc.Core;
@@ -5,14 +6,117 @@ using Grpc.Core;
 namespace Braid.Node.Services;
 
 /// <summary>The client-facing service: describe the cluster, append batches.</summary>
-internal sealed class StreamService(RaftDriver raft, NodeOptions options) : Protocol.V1.Stream.StreamBase
+internal sealed class StreamService(RaftDriver raft, Overlay.OverlayDriver overlay, NodeOptions options) : Protocol.V1.Stream.StreamBase
 {
+    private const uint ChunkRecordsDefault = 2000;
+    private const uint ChunkRecordsMax = 20_000;
+
+    private QueryCoordinator Coordinator => new(overlay, raft.Placement, options.NodeId);
+
+    public override async Task Query(QueryRequest request, IServerStreamWriter<QueryChunk> responseStream, ServerCallContext context)
+    {
+        var ct = context.CancellationToken;
+        var filter = request.Filter ?? new QueryFilter();
+        if (!QueryFilters.TryConvert(filter, out _, out var error)) throw new RpcException(new Status(StatusCode.InvalidArgument, error));
+        if (request.ChunkRecords > ChunkRecordsMax) throw new RpcException(new Status(StatusCode.InvalidArgument, $"chunk_records may be at most {ChunkRecordsMax}"));
+        var cursor = request.Cursor.IsEmpty
+            ? await Coordinator.StartAsync(filter, ct).ConfigureAwait(false)
+            : QueryCursors.Parse(request.Cursor, filter, raft.Placement);
+        var chunk = request.ChunkRecords == 0 ? ChunkRecordsDefault : request.ChunkRecords;
+        var sentDone = false;
+        await foreach (var (page, after) in Coordinator.RunAsync(filter, cursor, chunk, ct).ConfigureAwait(false))
+        {
+            var done = after.Positions.All(p => p.NextIndex > p.SnapshotIndex);
+            if (page.RecordCount == 0 && !done) continue;
+            await responseStream.WriteAsync(new QueryChunk { Records = page.Records, RecordCount = page.RecordCount, Cursor = after.ToByteString(), Done = done, Scanned = page.Scanned }, ct).ConfigureAwait(false);
+            sentDone = done;
+        }
+        if (!sentDone)
+            await responseStream.WriteAsync(new QueryChunk { Records = Google.Protobuf.ByteString.CopyFrom(Core.Data.RecordBatchCodec.Encode([])), Cursor = cursor.ToByteString(), Done = true }, ct).ConfigureAwait(false);
+    }
+
+    public override async Task<AggregateReply> Aggregate(AggregateRequest request, ServerCallContext context)
+    {
+        var ct = context.CancellationToken;
+        var filter = request.Filter ?? new QueryFilter();
+        if (!QueryFilters.TryConvert(filter, out var recordFilter, out var error)) throw new RpcException(new Status(StatusCode.InvalidArgument, error));
+        var aggregate = new Core.Data.AirQualityAggregate();
+        var cursor = await Coordinator.StartAsync(filter, ct).ConfigureAwait(false);
+        await foreach (var (page, _) in Coordinator.RunAsync(filter, cursor, ChunkRecordsMax, ct).ConfigureAwait(false))
+            Core.Data.RecordBatchCodec.Aggregate(page.Records.Span, recordFilter, aggregate);
+        var reply = new AggregateReply { Records = (ulong)aggregate.Count };
+        foreach (var row in aggregate.ByParameter) reply.ByParameter.Add(Row(Core.Data.AirParameters.Name(row.Parameter), row));
+        foreach (var row in aggregate.ByDay) reply.ByDay.Add(Row(row.Day.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture), row));
+        return reply;
+    }
+
+    private static AggregateRow Row(string key, in Core.Data.AggregateRow row) => new()
+    {
+        Key = key, Count = (ulong)row.Count, AqiCount = (ulong)row.AqiCount, AqiMin = row.AqiMin, AqiMax = row.AqiMax, AqiMean = row.AqiMean ?? 0,
+    };
+
     private const int PayloadBytesMax = 4 * 1024 * 1024;
+    private const int IngestInflightMax = 512;
+
 
     public override Task<DescribeReply> Describe(DescribeRequest request, ServerCallContext context) =>
         raft.DescribeAsync(context.CancellationToken);
 
     public override Task<AppendReply> Append(AppendRequest request, ServerCallContext context)
+    {
+        Validate(request);
+        return raft.AppendAsync(request, context.CancellationToken);
+    }
+
+    /// <summary>
+    /// Bidirectional ingest: reads batches while fewer than <see cref="IngestInflightMax"/> are
+    /// unacknowledged (so a fast client cannot make the node buffer without bound), proposes each,
+    /// and acknowledges each as it commits. A malformed batch ends the stream with a clear status;
+    /// batches acknowledged before it stay acknowledged.
+    /// </summary>
+    public override async Task Ingest(IAsyncStreamReader<AppendRequest> requestStream, IServerStreamWriter<IngestAck> responseStream, ServerCallContext context)
+    {
+        var token = context.CancellationToken;
+        var acks = System.Threading.Channels.Channel.CreateBounded<IngestAck>(IngestInflightMax);
+        using var window = new SemaphoreSlim(IngestInflightMax);
+        var writer = Task.Run(async () =>
+        {
+            await foreach (var ack in acks.Reader.ReadAllAsync(CancellationToken.None).ConfigureAwait(false))
+                await responseStream.WriteAsync(ack, token).ConfigureAwait(false);
+        }, CancellationToken.None);
+        try
+        {
+            await foreach (var request in requestStream.ReadAllAsync(token).ConfigureAwait(false))
+            {
+                Validate(request);
+                await window.WaitAsync(token).ConfigureAwait(false);
+                _ = AcknowledgeAsync(request, acks.Writer, window, token);
+            }
+            for (var i = 0; i < IngestInflightMax; i++) await window.WaitAsync(token).ConfigureAwait(false);
+        }
+        finally
+        {
+            acks.Writer.TryComplete();
+            await writer.ConfigureAwait(false);
+        }
+    }
+
+    private async Task AcknowledgeAsync(AppendRequest request, System.Threading.Channels.ChannelWriter<IngestAck> acks, SemaphoreSlim window, CancellationToken token)
+    {
+        AppendReply reply;
+        try
+        {
+            reply = await raft.AppendAsync(request, token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            reply = new AppendReply { Status = AppendStatus.Retry, Error = "cancelled" };
+        }
+        await acks.WriteAsync(new IngestAck { Partition = request.Partition, Producer = request.Producer, Sequence = request.Sequence, Reply = reply }, CancellationToken.None).ConfigureAwait(false);
+        window.Release();
+    }
+
+    private void Validate(AppendRequest request)
     {
         if (request.Partition >= options.Partitions)
             throw new RpcException(new Status(StatusCode.NotFound, $"partition {request.Partition} does not exist (there are {options.Partitions}: 0-{options.Partitions - 1})"));
@@ -20,6 +124,14 @@ internal sealed class StreamService(RaftDriver raft, NodeOptions options) : Prot
             throw new RpcException(new Status(StatusCode.InvalidArgument, "producer and sequence must be at least 1"));
         if (request.Payload.Length > PayloadBytesMax)
             throw new RpcException(new Status(StatusCode.ResourceExhausted, $"batch of {request.Payload.Length} bytes exceeds the limit of {PayloadBytesMax}"));
-        return raft.AppendAsync(request, context.CancellationToken);
+        try
+        {
+            // Decodes every record once: a malformed batch is refused before it can be replicated.
+            Core.Data.RecordBatchCodec.CountMatches(request.Payload.Span, Core.Data.RecordFilter.All);
+        }
+        catch (Core.Data.RecordFormatException e)
+        {
+            throw new RpcException(new Status(StatusCode.InvalidArgument, $"batch ({request.Producer},{request.Sequence}) for partition {request.Partition} is not a record batch: {e.Message}"));
+        }
     }
 }

@@ -1,0 +1,68 @@
+using Braid.Protocol.V1;
+
+namespace Braid.Node.Overlay;
+
+/// <summary>
+/// Request/response between any two nodes, carried hop by hop by the overlay (nodes connect only
+/// along edges, so a query coordinator reaches a replica two hops away through its neighbours).
+/// </summary>
+internal sealed partial class OverlayDriver
+{
+    private readonly Dictionary<ulong, TaskCompletionSource<NodeResponse>> calls = [];
+    private ulong nextCallId = 1;
+
+    /// <summary>Answers requests addressed to this node; set once at start.</summary>
+    public Func<NodeRequest, CancellationToken, Task<NodeResponse>>? RequestHandler { get; set; }
+
+    public async Task<NodeResponse> CallAsync(string destination, NodeRequest request, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        if (destination == Self)
+            return await (RequestHandler ?? throw new InvalidOperationException("no request handler")).Invoke(request, cancellationToken).ConfigureAwait(false);
+        var completion = new TaskCompletionSource<NodeResponse>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var sent = await AskAsync(_ =>
+        {
+            request.CallId = nextCallId++;
+            calls[request.CallId] = completion;
+            if (Node.Send(new Envelope { Destination = destination, Request = request })) return true;
+            calls.Remove(request.CallId);
+            return false;
+        }, cancellationToken).ConfigureAwait(false);
+        if (!sent) return new NodeResponse { Error = $"{destination} is unreachable from {Self}" };
+        try
+        {
+            return await completion.Task.WaitAsync(timeout, clock, cancellationToken).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            TryPost(_ => calls.Remove(request.CallId));
+            return new NodeResponse { Error = $"no answer from {destination} within {timeout.TotalMilliseconds:F0} ms" };
+        }
+    }
+
+    private void DeliverCall(Envelope envelope)
+    {
+        if (envelope.BodyCase == Envelope.BodyOneofCase.Response)
+        {
+            if (calls.Remove(envelope.Response.CallId, out var completion)) completion.TrySetResult(envelope.Response);
+            return;
+        }
+        var handler = RequestHandler;
+        var request = envelope.Request;
+        var source = envelope.Source;
+        if (handler is null) return;
+        _ = Task.Run(async () =>
+        {
+            NodeResponse response;
+            try
+            {
+                response = await handler(request, CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                response = new NodeResponse { Error = e.Message };
+            }
+            response.CallId = request.CallId;
+            await PostAsync(_ => Node.Send(new Envelope { Destination = source, Response = response })).ConfigureAwait(false);
+        });
+    }
+}

@@ -1,0 +1,132 @@
+using Braid.Core.Placement;
+using Braid.Node.Overlay;
+using Braid.Protocol.V1;
+using Google.Protobuf;
+using Grpc.Core;
+
+namespace Braid.Node.Services;
+
+/// <summary>
+/// Runs a query for a client: fixes a snapshot (each partition's commit index, read from its
+/// leader) when the query starts, then pages through each partition on any replica that has
+/// applied up to the snapshot (this node's own first, then the others, through the overlay),
+/// and hands out chunks whose cursor resumes the query anywhere with exactly the rest.
+/// </summary>
+internal sealed class QueryCoordinator(OverlayDriver overlay, PlacementTable placement, string self)
+{
+    private static readonly TimeSpan CallTimeout = TimeSpan.FromSeconds(5);
+    private static readonly TimeSpan PartitionDeadline = TimeSpan.FromSeconds(20);
+
+    /// <summary>A new cursor at the start of a fresh snapshot.</summary>
+    public async Task<QueryCursor> StartAsync(QueryFilter filter, CancellationToken ct)
+    {
+        var cursor = new QueryCursor { Version = 1, FilterHash = QueryCursors.Hash(filter), PartitionCount = (uint)placement.Partitions.Count };
+        foreach (var p in placement.Partitions)
+        {
+            var commit = await LeaderCommitIndexAsync((uint)p.Partition, p.Replicas, ct).ConfigureAwait(false);
+            cursor.Positions.Add(new PartitionPosition { Partition = (uint)p.Partition, SnapshotIndex = commit, NextIndex = 1 });
+        }
+        return cursor;
+    }
+
+    /// <summary>Pages through the query from <paramref name="cursor"/>; each page comes with the cursor after it.</summary>
+    public async IAsyncEnumerable<(ScanResponse Page, QueryCursor Cursor)> RunAsync(QueryFilter filter, QueryCursor cursor, uint chunkRecords,
+        [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct)
+    {
+        cursor = cursor.Clone();
+        for (var i = 0; i < cursor.Positions.Count; i++)
+        {
+            while (cursor.Positions[i].NextIndex <= cursor.Positions[i].SnapshotIndex)
+            {
+                var page = await ScanAsync(filter, cursor.Positions[i], chunkRecords, ct).ConfigureAwait(false);
+                cursor.Positions[i] = page.Next;
+                yield return (page, cursor.Clone());
+            }
+        }
+    }
+
+    private async Task<ScanResponse> ScanAsync(QueryFilter filter, PartitionPosition position, uint chunkRecords, CancellationToken ct)
+    {
+        var replicas = Ordered(placement[(int)position.Partition].Replicas);
+        var deadline = DateTime.UtcNow + PartitionDeadline;
+        var problems = new List<string>();
+        while (true)
+        {
+            foreach (var replica in replicas)
+            {
+                var request = new NodeRequest { Scan = new ScanRequest { Filter = filter, Position = position, MaxRecords = chunkRecords } };
+                var response = await overlay.CallAsync(replica, request, CallTimeout, ct).ConfigureAwait(false);
+                if (response.Error.Length == 0 && response.Scan is { Behind: false } scan) return scan;
+                problems.Add($"{replica}: {(response.Error.Length > 0 ? response.Error : "has not applied the snapshot yet")}");
+            }
+            if (DateTime.UtcNow > deadline)
+                throw new RpcException(new Status(StatusCode.Unavailable, $"no replica of partition {position.Partition} can serve the query: {string.Join("; ", problems.TakeLast(replicas.Count))}"));
+            await Task.Delay(100, ct).ConfigureAwait(false);
+        }
+    }
+
+    private async Task<ulong> LeaderCommitIndexAsync(uint partition, IReadOnlyList<string> replicas, CancellationToken ct)
+    {
+        var deadline = DateTime.UtcNow + PartitionDeadline;
+        while (true)
+        {
+            string? hint = null;
+            foreach (var replica in Ordered(replicas))
+            {
+                var response = await overlay.CallAsync(replica, new NodeRequest { CommitIndex = new CommitIndexRequest { Partition = partition } }, CallTimeout, ct).ConfigureAwait(false);
+                if (response.Error.Length == 0 && response.CommitIndex is { IsLeader: true } leader) return leader.CommitIndex;
+                if (response.CommitIndex is { Leader.Length: > 0 } r) hint = r.Leader;
+            }
+            if (DateTime.UtcNow > deadline)
+                throw new RpcException(new Status(StatusCode.Unavailable, $"partition {partition} has no reachable leader to fix the query snapshot{(hint is null ? "" : $" (last known leader {hint})")}"));
+            await Task.Delay(100, ct).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>This node first (no network), then the others in placement order.</summary>
+    private List<string> Ordered(IReadOnlyList<string> replicas) =>
+        replicas.Where(r => r == self).Concat(replicas.Where(r => r != self)).ToList();
+}
+
+/// <summary>Encoding and checking of query cursors.</summary>
+internal static class QueryCursors
+{
+    /// <summary>FNV-1a over the filter's canonical bytes (parameters sorted), so equal filters hash equal.</summary>
+    public static ulong Hash(QueryFilter filter)
+    {
+        var canonical = filter.Clone();
+        var sorted = canonical.Parameters.Order(StringComparer.OrdinalIgnoreCase).ToList();
+        canonical.Parameters.Clear();
+        canonical.Parameters.AddRange(sorted);
+        var hash = 14695981039346656037UL;
+        foreach (var b in canonical.ToByteArray()) hash = (hash ^ b) * 1099511628211UL;
+        return hash;
+    }
+
+    /// <summary>Parses a client's cursor; every way it can be wrong is an InvalidArgument naming the problem.</summary>
+    public static QueryCursor Parse(ByteString bytes, QueryFilter filter, PlacementTable placement)
+    {
+        QueryCursor cursor;
+        try
+        {
+            cursor = QueryCursor.Parser.ParseFrom(bytes);
+        }
+        catch (InvalidProtocolBufferException e)
+        {
+            throw Invalid($"the cursor is not a Braid query cursor ({e.Message})");
+        }
+        if (cursor.Version != 1) throw Invalid($"cursor version {cursor.Version} is not supported");
+        if (cursor.FilterHash != Hash(filter)) throw Invalid("the cursor belongs to a different query (its filter differs)");
+        if (cursor.PartitionCount != placement.Partitions.Count || cursor.Positions.Count != placement.Partitions.Count)
+            throw Invalid($"the cursor is for {cursor.PartitionCount} partitions, this cluster has {placement.Partitions.Count}");
+        for (var i = 0; i < cursor.Positions.Count; i++)
+        {
+            var p = cursor.Positions[i];
+            if (p.Partition != i || p.NextIndex == 0 || p.NextIndex > p.SnapshotIndex + 1)
+                throw Invalid($"the cursor's position for partition {i} is malformed");
+        }
+        return cursor;
+    }
+
+    private static RpcException Invalid(string message) => new(new Status(StatusCode.InvalidArgument, message));
+}
