@@ -10,6 +10,9 @@ var root = new RootCommand("Braid: fault-tolerant streaming of records over a gR
     FaultCommand.Create(),
     BenchCommand.Create(),
     SimCommand.Create(),
+    QueryCommands.Query(),
+    QueryCommands.Count(),
+    QueryCommands.Stats(),
     PlacementCommand.Create(),
 };
 return await root.Parse(args).InvokeAsync().ConfigureAwait(false);

@@ -1,0 +1,116 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json;
+using Braid.Cli.Cluster;
+using Braid.Client;
+using Braid.Core.Data;
+
+namespace Braid.Cli.Commands;
+
+/// <summary>braid query / count / stats.</summary>
+internal static class QueryCommands
+{
+    public static Command Query()
+    {
+        var client = new ClientOptions();
+        var filter = new FilterOptions();
+        var format = new Option<string>("--format") { Description = "csv (the source format) or jsonl", DefaultValueFactory = _ => "csv" };
+        var limit = new Option<long?>("--limit") { Description = "Stop after this many records" };
+        var cursor = new Option<string?>("--cursor") { Description = "Resume from a cursor printed by an earlier query (same filter)" };
+        var command = new Command("query", "Stream the records matching a filter (resumes across node failures; prints a resumable cursor to stderr)") { format, limit, cursor };
+        client.AddTo(command);
+        filter.AddTo(command);
+        command.SetAction((p, ct) => CommandRunner.RunAsync(async () =>
+        {
+            var fmt = p.GetValue(format)!.ToLowerInvariant();
+            if (fmt is not ("csv" or "jsonl")) throw new CliException($"unknown format '{fmt}' (csv or jsonl)");
+            var wire = filter.Build(p);
+            byte[]? start = null;
+            if (p.GetValue(cursor) is { } c)
+            {
+                try { start = Convert.FromBase64String(c); }
+                catch (FormatException) { throw new CliException("--cursor is not a cursor printed by braid query"); }
+            }
+            using var braid = await client.ConnectAsync(p, ct).ConfigureAwait(false);
+            var output = Console.Out;
+            long count = 0;
+            var max = p.GetValue(limit) ?? long.MaxValue;
+            string? last = null;
+            try
+            {
+                await foreach (var page in braid.QueryPagesAsync(wire, start, 0, ct).ConfigureAwait(false))
+                {
+                    foreach (var record in page.Records)
+                    {
+                        if (count >= max) break;
+                        output.WriteLine(fmt == "csv" ? AirQualityCsv.Format(record) : Json(record));
+                        count++;
+                    }
+                    last = Convert.ToBase64String(page.Cursor);
+                    if (count >= max) break;
+                }
+            }
+            catch (BraidException e)
+            {
+                throw new CliException(e.Message + (last is null ? "" : $"\nresume with: --cursor {last}"), 2);
+            }
+            await output.FlushAsync(ct).ConfigureAwait(false);
+            await Console.Error.WriteLineAsync($"{count} records; cursor {last}").ConfigureAwait(false);
+            return 0;
+        }));
+        return command;
+    }
+
+    public static Command Count()
+    {
+        var client = new ClientOptions();
+        var filter = new FilterOptions();
+        var command = new Command("count", "Count the records matching a filter (computed by the cluster)");
+        client.AddTo(command);
+        filter.AddTo(command);
+        command.SetAction((p, ct) => CommandRunner.RunAsync(async () =>
+        {
+            var wire = filter.Build(p);
+            using var braid = await client.ConnectAsync(p, ct).ConfigureAwait(false);
+            var reply = await braid.AggregateAsync(wire, ct).ConfigureAwait(false);
+            Console.WriteLine(reply.Records.ToString(CultureInfo.InvariantCulture));
+            return 0;
+        }));
+        return command;
+    }
+
+    public static Command Stats()
+    {
+        var client = new ClientOptions();
+        var filter = new FilterOptions();
+        var byDay = new Option<bool>("--by-day") { Description = "Also group by day" };
+        var command = new Command("stats", "Count, min, max and mean AQI by parameter (and by day) over the records matching a filter") { byDay };
+        client.AddTo(command);
+        filter.AddTo(command);
+        command.SetAction((p, ct) => CommandRunner.RunAsync(async () =>
+        {
+            var wire = filter.Build(p);
+            using var braid = await client.ConnectAsync(p, ct).ConfigureAwait(false);
+            var reply = await braid.AggregateAsync(wire, ct).ConfigureAwait(false);
+            Console.WriteLine($"{reply.Records} records");
+            Print("parameter", reply.ByParameter);
+            if (p.GetValue(byDay)) Print("day", reply.ByDay);
+            return 0;
+        }));
+        return command;
+    }
+
+    private static void Print(string key, IEnumerable<Protocol.V1.AggregateRow> rows)
+    {
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{key,-12} {"records",10} {"with AQI",10} {"min",6} {"max",6} {"mean",8}"));
+        foreach (var r in rows)
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{r.Key,-12} {r.Count,10} {r.AqiCount,10} {(r.AqiCount > 0 ? r.AqiMin : 0),6} {(r.AqiCount > 0 ? r.AqiMax : 0),6} {r.AqiMean,8:F1}"));
+    }
+
+    private static string Json(in AirQualityRecord r) => JsonSerializer.Serialize(new Dictionary<string, object>
+    {
+        ["latitude"] = r.Latitude, ["longitude"] = r.Longitude, ["utc"] = r.TimeUtc.ToString("yyyy-MM-dd'T'HH:mm", CultureInfo.InvariantCulture),
+        ["parameter"] = r.Parameter.Name(), ["concentration"] = r.Concentration, ["unit"] = r.Unit, ["raw_concentration"] = r.RawConcentration,
+        ["aqi"] = r.Aqi, ["category"] = r.Category, ["site_name"] = r.SiteName, ["site_agency"] = r.SiteAgency, ["aqs_id"] = r.AqsId, ["full_aqs_id"] = r.FullAqsId,
+    });
+}

@@ -1,0 +1,85 @@
+using System.Diagnostics;
+using System.Globalization;
+using Braid.Client;
+using Braid.Core.Data;
+
+namespace Braid.Cli.Load;
+
+/// <summary>What a load did.</summary>
+internal sealed record LoadResult(long Records, long Batches, long SkippedBatches, long Retries, long Duplicates, long Failovers, TimeSpan Elapsed, TimeSpan LongestStall)
+{
+    public double RecordsPerSecond => Records / Math.Max(1e-9, Elapsed.TotalSeconds);
+}
+
+/// <summary>
+/// Streams records into the cluster in fixed-size batches through an <see cref="IngestSession"/>,
+/// saving a checkpoint as acknowledgements arrive and reporting progress.
+/// </summary>
+internal sealed class Loader(BraidClient client, LoadCheckpoint checkpoint, string? checkpointPath, TextWriter progress)
+{
+    public async Task<LoadResult> RunAsync(IEnumerable<AirQualityRecord> records, CancellationToken ct)
+    {
+        await using var session = new IngestSession(client, checkpoint.Producer, checkpoint.AckedBatches, ct);
+        var clock = Stopwatch.StartNew();
+        var buffer = new List<AirQualityRecord>(checkpoint.BatchRecords);
+        long batch = 0, sent = 0, recordsSent = 0;
+        using var reporter = StartReporter(session, clock, () => Interlocked.Read(ref recordsSent), ct, out var stall);
+        foreach (var record in records)
+        {
+            buffer.Add(record);
+            if (buffer.Count < checkpoint.BatchRecords) continue;
+            sent += await SendAsync(session, batch++, buffer, ct).ConfigureAwait(false);
+            Interlocked.Add(ref recordsSent, buffer.Count);
+            buffer.Clear();
+        }
+        if (buffer.Count > 0)
+        {
+            sent += await SendAsync(session, batch++, buffer, ct).ConfigureAwait(false);
+            Interlocked.Add(ref recordsSent, buffer.Count);
+        }
+        await session.CompleteAsync(ct).ConfigureAwait(false);
+        Save(session);
+        var stats = client.Stats;
+        return new LoadResult(stats.AckedRecords, batch, batch - sent, stats.Retries, stats.Duplicates, stats.Failovers, clock.Elapsed, stall());
+    }
+
+    /// <summary>Sends one batch unless the checkpoint says it is already stored; returns 1 if sent.</summary>
+    private async Task<long> SendAsync(IngestSession session, long batch, List<AirQualityRecord> records, CancellationToken ct)
+    {
+        if (batch < checkpoint.AckedBatches) return 0;
+        var payload = RecordBatchCodec.Encode(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(records));
+        await session.SendAsync(batch, payload, records.Count, ct).ConfigureAwait(false);
+        return 1;
+    }
+
+    private void Save(IngestSession session)
+    {
+        if (checkpointPath is not null) (checkpoint with { AckedBatches = session.ContiguousAckedBatches }).Save(checkpointPath);
+    }
+
+    /// <summary>Prints progress every second, saves the checkpoint, and tracks the longest time without an acknowledgement.</summary>
+    private Timer StartReporter(IngestSession session, Stopwatch clock, Func<long> sentRecords, CancellationToken ct, out Func<TimeSpan> longestStall)
+    {
+        long lastAcked = 0;
+        var lastProgressAt = TimeSpan.Zero;
+        var longest = TimeSpan.Zero;
+        var gate = new object();
+        longestStall = () => { lock (gate) return longest; };
+        return new Timer(_ =>
+        {
+            if (ct.IsCancellationRequested) return;
+            var stats = client.Stats;
+            lock (gate)
+            {
+                var now = clock.Elapsed;
+                if (stats.AckedRecords != lastAcked) lastProgressAt = now;
+                else if (sentRecords() > stats.AckedRecords) longest = TimeSpan.FromTicks(Math.Max(longest.Ticks, (now - lastProgressAt).Ticks));
+                lastAcked = stats.AckedRecords;
+            }
+            try { Save(session); }
+            catch (IOException) { }
+            progress.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"load: {clock.Elapsed.TotalSeconds,6:F1} s  acked {stats.AckedRecords,9}  {stats.AckedRecords / Math.Max(0.001, clock.Elapsed.TotalSeconds),9:F0} records/s  retries {stats.Retries}  failovers {stats.Failovers}"));
+        }, null, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1));
+    }
+}

@@ -1,0 +1,120 @@
+using Braid.Protocol.V1;
+using Grpc.Core;
+using Grpc.Net.Client;
+
+namespace Braid.Client;
+
+/// <summary>
+/// A client of a Braid cluster: knows the nodes (from seeds), finds partition leaders, and
+/// offers exactly-once ingest (<see cref="IngestSession"/>) and resumable queries
+/// (<see cref="QueryAsync"/>), both failing over between nodes transparently.
+/// </summary>
+public sealed partial class BraidClient : IDisposable
+{
+    private readonly Dictionary<string, GrpcChannel> channels = new(StringComparer.Ordinal);
+    private readonly object gate = new();
+    private readonly Random random;
+    private int rotation;
+
+    private BraidClient(BraidClientOptions options, DescribeReply cluster)
+    {
+        Options = options;
+        random = new Random(options.JitterSeed);
+        Nodes = cluster.Nodes.Select(n => n.Address).ToList();
+        Partitions = cluster.Partitions.Count;
+        foreach (var p in cluster.Partitions)
+            if (p.Leader.Length > 0) Leaders[p.Partition] = cluster.Nodes.First(n => n.Id == p.Leader).Address;
+        NodeIds = cluster.Nodes.ToDictionary(n => n.Id, n => n.Address, StringComparer.Ordinal);
+    }
+
+    public BraidClientOptions Options { get; }
+    public IReadOnlyList<string> Nodes { get; }
+    public int Partitions { get; }
+    public ClientStats Stats { get; } = new();
+    internal Dictionary<string, string> NodeIds { get; }
+    internal Dictionary<uint, string> Leaders { get; } = [];
+
+    /// <summary>Connects through the first seed that answers and learns the cluster.</summary>
+    public static async Task<BraidClient> ConnectAsync(BraidClientOptions options, CancellationToken ct = default)
+    {
+        if (options.Seeds.Count == 0) throw new ArgumentException("at least one seed address is needed", nameof(options));
+        var problems = new List<string>();
+        foreach (var seed in options.Seeds)
+        {
+            using var channel = CreateChannel(seed);
+            try
+            {
+                var reply = await new Protocol.V1.Stream.StreamClient(channel).DescribeAsync(new DescribeRequest(),
+                    deadline: DateTime.UtcNow + options.CallTimeout, cancellationToken: ct).ConfigureAwait(false);
+                return new BraidClient(options, reply);
+            }
+            catch (RpcException e)
+            {
+                problems.Add($"{seed}: {e.Status.StatusCode} {e.Status.Detail}");
+            }
+        }
+        throw new BraidException($"no seed answered: {string.Join("; ", problems)}");
+    }
+
+    internal Protocol.V1.Stream.StreamClient Stream(string address) => new(Channel(address));
+
+    internal GrpcChannel Channel(string address)
+    {
+        lock (gate)
+        {
+            if (!channels.TryGetValue(address, out var channel)) channels[address] = channel = CreateChannel(address);
+            return channel;
+        }
+    }
+
+    /// <summary>The address to try next for <paramref name="partition"/>: its known leader, else the next node in turn.</summary>
+    internal string AddressFor(uint partition)
+    {
+        lock (gate)
+        {
+            if (Leaders.TryGetValue(partition, out var leader)) return leader;
+            return Nodes[rotation++ % Nodes.Count];
+        }
+    }
+
+    internal void SetLeader(uint partition, string? address)
+    {
+        lock (gate)
+        {
+            if (address is null or "") Leaders.Remove(partition);
+            else Leaders[partition] = address;
+        }
+    }
+
+    internal string NextNode(string? after)
+    {
+        lock (gate)
+        {
+            var at = after is null ? -1 : Nodes.ToList().IndexOf(after);
+            return Nodes[(at + 1 + (at < 0 ? rotation++ : 0)) % Nodes.Count];
+        }
+    }
+
+    internal Backoff NewBackoff()
+    {
+        lock (gate) return new Backoff(Options.BackoffMin, Options.BackoffMax, new Random(random.Next()));
+    }
+
+    private static GrpcChannel CreateChannel(string address) => GrpcChannel.ForAddress($"http://{address}", new GrpcChannelOptions
+    {
+        MaxReceiveMessageSize = 64 * 1024 * 1024,
+        HttpHandler = new SocketsHttpHandler { ConnectTimeout = TimeSpan.FromSeconds(1), EnableMultipleHttp2Connections = true },
+    });
+
+    public void Dispose()
+    {
+        lock (gate)
+        {
+            foreach (var c in channels.Values) c.Dispose();
+            channels.Clear();
+        }
+    }
+}
+
+/// <summary>An operation could not complete (the message says why).</summary>
+public sealed class BraidException(string message, Exception? inner = null) : Exception(message, inner);

@@ -1,0 +1,54 @@
+namespace Braid.Client;
+
+/// <summary>How a <see cref="BraidClient"/> talks to a cluster.</summary>
+public sealed record BraidClientOptions
+{
+    /// <summary>Addresses (host:port) of some nodes; the rest are discovered.</summary>
+    public required IReadOnlyList<string> Seeds { get; init; }
+
+    /// <summary>Unacknowledged batches per partition (backpressure: bounded client memory).</summary>
+    public int InflightBatchesPerPartition { get; init; } = 32;
+
+    /// <summary>A batch unacknowledged this long is resent (exactly-once makes resending safe).</summary>
+    public TimeSpan AckTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Per-call deadline for unary calls and for opening streams.</summary>
+    public TimeSpan CallTimeout { get; init; } = TimeSpan.FromSeconds(5);
+
+    public TimeSpan BackoffMin { get; init; } = TimeSpan.FromMilliseconds(20);
+    public TimeSpan BackoffMax { get; init; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>Give up on an operation that makes no progress for this long.</summary>
+    public TimeSpan StallTimeout { get; init; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>Seed of the retry jitter (injected, so runs are reproducible).</summary>
+    public int JitterSeed { get; init; } = 1;
+
+    public TimeProvider Clock { get; init; } = TimeProvider.System;
+}
+
+/// <summary>Progress and fault counters of a client, safe to read from any thread.</summary>
+public sealed class ClientStats
+{
+    private long acked;
+    private long ackedRecords;
+    private long retries;
+    private long duplicates;
+    private long failovers;
+
+    public long AckedBatches => Interlocked.Read(ref acked);
+    public long AckedRecords => Interlocked.Read(ref ackedRecords);
+    public long Retries => Interlocked.Read(ref retries);
+    public long Duplicates => Interlocked.Read(ref duplicates);
+    public long Failovers => Interlocked.Read(ref failovers);
+
+    internal void Ack(int records, bool duplicate)
+    {
+        Interlocked.Increment(ref acked);
+        Interlocked.Add(ref ackedRecords, records);
+        if (duplicate) Interlocked.Increment(ref duplicates);
+    }
+
+    internal void Retry() => Interlocked.Increment(ref retries);
+    internal void Failover() => Interlocked.Increment(ref failovers);
+}

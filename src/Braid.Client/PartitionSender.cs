@@ -1,0 +1,183 @@
+using System.Threading.Channels;
+using Braid.Protocol.V1;
+using Google.Protobuf;
+using Grpc.Core;
+
+namespace Braid.Client;
+
+/// <summary>
+/// Sends one partition's batches, in sequence order, over an Ingest stream to the partition's
+/// leader, with a bounded window of unacknowledged batches. On any trouble (the leader moved,
+/// the stream broke, an acknowledgement is overdue) it opens a new stream, to the leader named
+/// by the cluster or to the next node, and resends every unacknowledged batch in order: batches
+/// that were in fact stored come back as duplicates, so nothing is stored twice or lost.
+/// </summary>
+internal sealed class PartitionSender
+{
+    private readonly BraidClient client;
+    private readonly uint partition;
+    private readonly ulong producer;
+    private readonly Action<long> onAcked;
+    private readonly SemaphoreSlim window;
+    private readonly SortedDictionary<ulong, PendingBatch> pending = [];
+    private readonly Channel<bool> wake = Channel.CreateUnbounded<bool>();
+    private readonly object gate = new();
+    private bool completing;
+
+    public PartitionSender(BraidClient client, uint partition, ulong producer, Action<long> onAcked, CancellationToken ct)
+    {
+        this.client = client;
+        this.partition = partition;
+        this.producer = producer;
+        this.onAcked = onAcked;
+        window = new SemaphoreSlim(client.Options.InflightBatchesPerPartition);
+        Completion = Task.Run(() => RunAsync(ct), ct);
+    }
+
+    public Task Completion { get; }
+
+    public async ValueTask EnqueueAsync(PendingBatch batch, CancellationToken ct)
+    {
+        await window.WaitAsync(ct).ConfigureAwait(false);
+        lock (gate) pending.Add(batch.Sequence, batch);
+        wake.Writer.TryWrite(true);
+    }
+
+    public void Complete()
+    {
+        lock (gate) completing = true;
+        wake.Writer.TryWrite(true);
+    }
+
+    private bool Finished
+    {
+        get { lock (gate) return completing && pending.Count == 0; }
+    }
+
+    private async Task RunAsync(CancellationToken ct)
+    {
+        var backoff = client.NewBackoff();
+        string? address = null;
+        var lastProgress = client.Options.Clock.GetTimestamp();
+        while (!Finished)
+        {
+            address = client.AddressFor(partition);
+            var outcome = await StreamOnceAsync(address, ct).ConfigureAwait(false);
+            if (Finished) return;
+            if (outcome.Progress)
+            {
+                backoff.Reset();
+                lastProgress = client.Options.Clock.GetTimestamp();
+            }
+            else if (client.Options.Clock.GetElapsedTime(lastProgress) > client.Options.StallTimeout)
+            {
+                throw new BraidException($"partition {partition}: no batch acknowledged for {client.Options.StallTimeout.TotalSeconds:F0} s; last problem: {outcome.Problem}");
+            }
+            client.Stats.Retry();
+            if (!outcome.LeaderKnown) client.SetLeader(partition, null);
+            if (!outcome.LeaderKnown && !outcome.Progress) client.Stats.Failover();
+            await Task.Delay(outcome.LeaderKnown ? TimeSpan.Zero : backoff.Next(), client.Options.Clock, ct).ConfigureAwait(false);
+        }
+    }
+
+    private sealed record Outcome(bool Progress, bool LeaderKnown, string Problem);
+
+    /// <summary>One stream's life: resend everything unacknowledged, then send new batches as they come.</summary>
+    private async Task<Outcome> StreamOnceAsync(string address, CancellationToken ct)
+    {
+        using var life = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        using var call = client.Stream(address).Ingest(cancellationToken: life.Token);
+        var progress = false;
+        var leaderKnown = false;
+        var problem = "stream closed";
+        var reader = Task.Run(async () =>
+        {
+            try
+            {
+                await foreach (var ack in call.ResponseStream.ReadAllAsync(life.Token).ConfigureAwait(false))
+                {
+                    switch (ack.Reply.Status)
+                    {
+                        case AppendStatus.AppendOk:
+                            Acked(ack.Sequence, ack.Reply.Duplicate);
+                            progress = true;
+                            client.SetLeader(partition, address);
+                            break;
+                        case AppendStatus.NotLeader:
+                            leaderKnown = ack.Reply.LeaderAddress.Length > 0 && ack.Reply.LeaderAddress != address;
+                            if (leaderKnown) client.SetLeader(partition, ack.Reply.LeaderAddress);
+                            problem = $"{address}: {ack.Reply.Error}";
+                            await life.CancelAsync().ConfigureAwait(false);
+                            return;
+                        default:
+                            problem = $"{address}: {ack.Reply.Status} {ack.Reply.Error}";
+                            await life.CancelAsync().ConfigureAwait(false);
+                            return;
+                    }
+                }
+            }
+            catch (RpcException e) when (e.StatusCode != StatusCode.InvalidArgument && e.StatusCode != StatusCode.NotFound && e.StatusCode != StatusCode.ResourceExhausted)
+            {
+                problem = $"{address}: {e.Status.StatusCode} {e.Status.Detail}";
+            }
+            catch (OperationCanceledException)
+            {
+            }
+            await life.CancelAsync().ConfigureAwait(false);
+        }, CancellationToken.None);
+        try
+        {
+            await WriteLoopAsync(call.RequestStream, life.Token).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is RpcException or OperationCanceledException or InvalidOperationException or IOException)
+        {
+        }
+        await life.CancelAsync().ConfigureAwait(false);
+        await reader.ConfigureAwait(false);
+        ct.ThrowIfCancellationRequested();
+        return new Outcome(progress, leaderKnown, problem);
+    }
+
+    private async Task WriteLoopAsync(IClientStreamWriter<AppendRequest> requests, CancellationToken ct)
+    {
+        ulong sentUpTo = 0;
+        while (!ct.IsCancellationRequested)
+        {
+            List<PendingBatch> toSend;
+            long oldestSentAt;
+            lock (gate)
+            {
+                toSend = pending.Values.Where(b => b.Sequence > sentUpTo).ToList();
+                oldestSentAt = pending.Count == 0 ? long.MaxValue : pending.Values.First().SentAt;
+                if (completing && pending.Count == 0) break;
+            }
+            var now = client.Options.Clock.GetTimestamp();
+            if (toSend.Count == 0 && oldestSentAt != long.MaxValue && oldestSentAt > 0 && client.Options.Clock.GetElapsedTime(oldestSentAt) > client.Options.AckTimeout)
+                return; // an acknowledgement is overdue: reopen and resend
+            foreach (var batch in toSend)
+            {
+                batch.SentAt = now;
+                await requests.WriteAsync(new AppendRequest { Partition = partition, Producer = producer, Sequence = batch.Sequence, Payload = ByteString.CopyFrom(batch.Payload) }, ct).ConfigureAwait(false);
+                sentUpTo = batch.Sequence;
+            }
+            using var tick = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            tick.CancelAfter(TimeSpan.FromMilliseconds(500));
+            try { await wake.Reader.ReadAsync(tick.Token).ConfigureAwait(false); }
+            catch (OperationCanceledException) when (!ct.IsCancellationRequested) { }
+        }
+        await requests.CompleteAsync().ConfigureAwait(false);
+    }
+
+    private void Acked(ulong sequence, bool duplicate)
+    {
+        PendingBatch? batch;
+        lock (gate)
+        {
+            if (!pending.Remove(sequence, out batch)) return;
+        }
+        client.Stats.Ack(batch.Records, duplicate);
+        onAcked(batch.Batch);
+        window.Release();
+        wake.Writer.TryWrite(true);
+    }
+}
