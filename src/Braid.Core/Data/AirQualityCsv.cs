@@ -74,8 +74,13 @@ public static class AirQualityCsv
 
     private static string RoundTrip(double value, string format)
     {
-        var text = value.ToString(format, CultureInfo.InvariantCulture);
-        return double.Parse(text, CultureInfo.InvariantCulture) == value ? text : value.ToString("R", CultureInfo.InvariantCulture);
+        Span<char> buffer = stackalloc char[64];
+        if (value.TryFormat(buffer, out int written, format, CultureInfo.InvariantCulture)
+            && double.TryParse(buffer[..written], NumberStyles.Float, CultureInfo.InvariantCulture, out double back) && back == value)
+        {
+            return new string(buffer[..written]);
+        }
+        return value.ToString("R", CultureInfo.InvariantCulture);
     }
 
     private static StringBuilder Quoted(StringBuilder sb, string value)

@@ -74,15 +74,15 @@ internal ref struct BatchReader(ReadOnlySpan<byte> data)
         return v;
     }
 
-    /// <summary>A value written by <see cref="BatchWriter.WriteValue"/>: milli-units as a varint, or tagged raw bits.</summary>
+    /// <summary>A value written by <see cref="BatchWriter.WriteValue"/>: a scaled varint, or tagged raw bits.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public double ReadValue()
+    public double ReadValue(double scale)
     {
         ulong v = ReadVarUInt64();
         if ((v & 1) == 0)
         {
             ulong z = v >> 1;
-            return ((long)(z >> 1) ^ -(long)(z & 1)) / 1000.0;
+            return ((long)(z >> 1) ^ -(long)(z & 1)) / scale;
         }
         if (v != 1) Throw("bad number tag");
         return ReadDouble();

@@ -43,17 +43,17 @@ internal sealed class BatchWriter(int capacity)
     }
 
     /// <summary>
-    /// Concentrations are nearly always a few decimals: store exact milli-units as a zig-zag
-    /// varint (tag bit 0), else the raw 8 bytes (tag 1) so any double still round-trips exactly.
+    /// Concentrations and coordinates are nearly always a few decimals: store exact multiples of
+    /// 1/<paramref name="scale"/> as a zig-zag varint (tag bit 0), else the raw 8 bytes (tag 1) so any double still round-trips exactly.
     /// </summary>
-    public void WriteValue(double value)
+    public void WriteValue(double value, double scale)
     {
-        if (Math.Abs(value) < 1e15)
+        if (Math.Abs(value) < 1e12)
         {
-            long milli = (long)Math.Round(value * 1000);
-            if (milli / 1000.0 == value && !(value == 0 && double.IsNegative(value)))
+            long scaled = (long)Math.Round(value * scale);
+            if (scaled / scale == value && !(value == 0 && double.IsNegative(value)))
             {
-                WriteVarUInt64((ulong)((milli << 1) ^ (milli >> 63)) << 1);
+                WriteVarUInt64((ulong)((scaled << 1) ^ (scaled >> 63)) << 1);
                 return;
             }
         }

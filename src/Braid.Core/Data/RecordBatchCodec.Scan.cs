@@ -27,15 +27,26 @@ public static partial class RecordBatchCodec
     private struct SiteEntry
     {
         public double Latitude, Longitude;
-        public int NameStart, NameLength, AgencyStart, AgencyLength, AqsStart, AqsLength, FullStart, FullLength;
+        public int Name, Agency, AqsId, FullAqsId; // string indices; FullAqsId -1 means "840" + AQS id
         public bool Matches;
+    }
+
+    /// <summary>The decoded header: where each string lies, the sites, the units. Pooled arrays.</summary>
+    private ref struct Header
+    {
+        public (int Start, int Length)[] Strings;
+        public int StringCount;
+        public SiteEntry[] Sites;
+        public int SiteCount;
+        public string[] Units;
+        public long BaseMinute;
     }
 
     /// <summary>
     /// Visits the records from <paramref name="startRecord"/> on that match <paramref name="filter"/>.
     /// Allocation is per batch, not per record: the site part of the filter (box, name) is decided
-    /// once per site, the rest from a handful of varints, and a site's strings are decoded only
-    /// when one of its records first matches. Throws <see cref="RecordFormatException"/> on bad bytes
+    /// once per site, the rest from a handful of varints, and a string is decoded only when a
+    /// matching record first needs it. Throws <see cref="RecordFormatException"/> on bad bytes
     /// and <see cref="ArgumentOutOfRangeException"/> for a start beyond the batch.
     /// </summary>
     public static ScanResult Scan<TVisitor>(ReadOnlySpan<byte> batch, RecordFilter filter, int startRecord, ref TVisitor visitor)
@@ -45,17 +56,16 @@ public static partial class RecordBatchCodec
         var reader = new BatchReader(batch);
         int count = ReadCount(ref reader);
         if (startRecord < 0 || startRecord > count) throw new ArgumentOutOfRangeException(nameof(startRecord), $"start {startRecord} is outside a batch of {count} records");
-        var sites = ReadSites(ref reader, count, filter, out int siteCount);
+        var header = new Header { Strings = [], Sites = [] };
         try
         {
-            var units = ReadUnits(ref reader, count);
-            long baseMinute = (long)reader.ReadVarUInt64();
-            if (baseMinute > MaxMinute) reader.Throw("base time out of range");
-            return ScanRecords(ref reader, count, startRecord, sites.AsSpan(0, siteCount), units, baseMinute, filter, ref visitor);
+            ReadHeader(ref reader, count, filter, ref header);
+            return ScanRecords(ref reader, count, startRecord, ref header, filter, ref visitor);
         }
         finally
         {
-            ArrayPool<SiteEntry>.Shared.Return(sites);
+            if (header.Strings.Length > 0) ArrayPool<(int, int)>.Shared.Return(header.Strings);
+            if (header.Sites.Length > 0) ArrayPool<SiteEntry>.Shared.Return(header.Sites);
         }
     }
 
@@ -84,40 +94,36 @@ public static partial class RecordBatchCodec
         Scan(batch, filter, 0, ref visitor);
     }
 
-    private static ScanResult ScanRecords<TVisitor>(ref BatchReader reader, int count, int start, Span<SiteEntry> sites, string[] units,
-        long baseMinute, RecordFilter filter, ref TVisitor visitor) where TVisitor : struct, IRecordVisitor
+    private static ScanResult ScanRecords<TVisitor>(ref BatchReader reader, int count, int start, ref Header header,
+        RecordFilter filter, ref TVisitor visitor) where TVisitor : struct, IRecordVisitor
     {
-        string?[]? strings = null;
+        string?[]? cache = null;
         int matched = 0;
         bool checkCore = !filter.MatchesEverything;
+        var sites = header.Sites.AsSpan(0, header.SiteCount);
+        long baseMinute = header.BaseMinute;
         for (int i = 0; i < count; i++)
         {
             int site = reader.ReadIndex(sites.Length, "site index");
-            long delta = reader.ReadVarInt64();
-            if (delta < -MaxMinute || delta > MaxMinute || baseMinute + delta < 0 || baseMinute + delta > MaxMinute) reader.Throw("record time out of range");
+            long minute = baseMinute + reader.ReadVarInt64();
+            if ((ulong)minute > MaxMinute) reader.Throw("record time out of range");
             byte parameter = reader.ReadByte();
             if (parameter >= AirParameters.Count) reader.Throw($"unknown parameter {parameter}");
-            int unit = reader.ReadIndex(units.Length, "unit index");
-            double concentration = reader.ReadValue();
-            double raw = reader.ReadValue();
+            int unit = reader.ReadIndex(header.Units.Length, "unit index");
+            double concentration = reader.ReadValue(ValueScale);
+            double raw = reader.ReadValue(ValueScale);
             int aqi = reader.ReadInt32("AQI");
             int category = reader.ReadInt32("category");
             if (i < start || !sites[site].Matches) continue;
-            if (checkCore && !filter.MatchesCore(baseMinute + delta, (AirParameter)parameter, aqi)) continue;
-            if (typeof(TVisitor) == typeof(CountingVisitor))
-            {
-                matched++; // a count needs no record: skip decoding the site's strings
-                continue;
-            }
-            strings ??= new string?[sites.Length * 4];
-            var record = new AirQualityRecord(sites[site].Latitude, sites[site].Longitude,
-                new DateTime((baseMinute + delta) * TimeSpan.TicksPerMinute, DateTimeKind.Utc), (AirParameter)parameter,
-                concentration, units[unit], raw, aqi, category,
-                SiteString(reader.Data, strings, site, 0, sites[site].NameStart, sites[site].NameLength),
-                SiteString(reader.Data, strings, site, 1, sites[site].AgencyStart, sites[site].AgencyLength),
-                SiteString(reader.Data, strings, site, 2, sites[site].AqsStart, sites[site].AqsLength),
-                SiteString(reader.Data, strings, site, 3, sites[site].FullStart, sites[site].FullLength));
+            if (checkCore && !filter.MatchesCore(minute, (AirParameter)parameter, aqi)) continue;
             matched++;
+            if (typeof(TVisitor) == typeof(CountingVisitor)) continue; // a count needs no record
+            cache ??= new string?[header.StringCount + sites.Length];
+            ref readonly var s = ref sites[site];
+            var record = new AirQualityRecord(s.Latitude, s.Longitude, new DateTime(minute * TimeSpan.TicksPerMinute, DateTimeKind.Utc),
+                (AirParameter)parameter, concentration, header.Units[unit], raw, aqi, category,
+                Text(reader.Data, ref header, cache, s.Name), Text(reader.Data, ref header, cache, s.Agency),
+                Text(reader.Data, ref header, cache, s.AqsId), FullAqsId(reader.Data, ref header, cache, site));
             if (!visitor.Visit(in record)) return new ScanResult(matched, i + 1, count);
         }
         if (reader.Remaining != 0) reader.Throw($"{reader.Remaining} bytes after the last record");
@@ -125,35 +131,45 @@ public static partial class RecordBatchCodec
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static string SiteString(ReadOnlySpan<byte> data, string?[] cache, int site, int field, int start, int length) =>
-        cache[site * 4 + field] ??= Encoding.UTF8.GetString(data.Slice(start, length));
+    private static string Text(ReadOnlySpan<byte> data, ref Header header, string?[] cache, int index) =>
+        cache[index] ??= Encoding.UTF8.GetString(data.Slice(header.Strings[index].Start, header.Strings[index].Length));
 
-    private static SiteEntry[] ReadSites(ref BatchReader reader, int count, RecordFilter filter, out int siteCount)
+    private static string FullAqsId(ReadOnlySpan<byte> data, ref Header header, string?[] cache, int site)
     {
-        ulong declared = reader.ReadVarUInt64();
-        if (declared > (ulong)count || declared > (ulong)(reader.Remaining / MinSiteBytes)) reader.Throw($"site count {declared} is impossible here");
-        siteCount = (int)declared;
-        var sites = ArrayPool<SiteEntry>.Shared.Rent(Math.Max(siteCount, 1));
-        try
-        {
-            for (int s = 0; s < siteCount; s++) sites[s] = ReadSite(ref reader, filter);
-            return sites;
-        }
-        catch
-        {
-            ArrayPool<SiteEntry>.Shared.Return(sites);
-            throw;
-        }
+        int full = header.Sites[site].FullAqsId;
+        if (full >= 0) return Text(data, ref header, cache, full);
+        return cache[header.StringCount + site] ??= CountryPrefix + Text(data, ref header, cache, header.Sites[site].AqsId);
     }
 
-    private static SiteEntry ReadSite(ref BatchReader reader, RecordFilter filter)
+    private static void ReadHeader(ref BatchReader reader, int count, RecordFilter filter, ref Header header)
     {
-        var e = new SiteEntry { Latitude = reader.ReadDouble(), Longitude = reader.ReadDouble() };
-        (e.NameStart, e.NameLength) = ReadText(ref reader);
-        (e.AgencyStart, e.AgencyLength) = ReadText(ref reader);
-        (e.AqsStart, e.AqsLength) = ReadText(ref reader);
-        (e.FullStart, e.FullLength) = ReadText(ref reader);
-        e.Matches = !filter.HasSiteCondition || SiteMatches(reader.Data.Slice(e.NameStart, e.NameLength), e.Latitude, e.Longitude, filter);
+        header.StringCount = reader.ReadIndex(reader.Remaining + 1, "string count");
+        header.Strings = ArrayPool<(int, int)>.Shared.Rent(Math.Max(header.StringCount, 1));
+        for (int i = 0; i < header.StringCount; i++)
+        {
+            var range = reader.ReadStringRange(MaxStringBytes);
+            if (!Utf8.IsValid(reader.Data.Slice(range.Start, range.Length))) reader.Throw("text is not valid UTF-8");
+            header.Strings[i] = range;
+        }
+        ulong sites = reader.ReadVarUInt64();
+        if (sites > (ulong)count || sites > (ulong)(reader.Remaining / MinSiteBytes)) reader.Throw($"site count {sites} is impossible here");
+        header.SiteCount = (int)sites;
+        header.Sites = ArrayPool<SiteEntry>.Shared.Rent(Math.Max(header.SiteCount, 1));
+        for (int s = 0; s < header.SiteCount; s++) header.Sites[s] = ReadSite(ref reader, ref header, filter);
+        header.Units = ReadUnits(ref reader, count, ref header);
+        header.BaseMinute = (long)reader.ReadVarUInt64();
+        if ((ulong)header.BaseMinute > MaxMinute) reader.Throw("base time out of range");
+    }
+
+    private static SiteEntry ReadSite(ref BatchReader reader, ref Header header, RecordFilter filter)
+    {
+        var e = new SiteEntry { Latitude = reader.ReadValue(CoordinateScale), Longitude = reader.ReadValue(CoordinateScale) };
+        e.Name = reader.ReadIndex(header.StringCount, "site name index");
+        e.Agency = reader.ReadIndex(header.StringCount, "site agency index");
+        e.AqsId = reader.ReadIndex(header.StringCount, "AQS id index");
+        e.FullAqsId = reader.ReadIndex(header.StringCount + 1, "full AQS id index") - 1;
+        e.Matches = !filter.HasSiteCondition || SiteMatches(reader.Data.Slice(header.Strings[e.Name].Start, header.Strings[e.Name].Length),
+            e.Latitude, e.Longitude, filter);
         return e;
     }
 
@@ -165,22 +181,15 @@ public static partial class RecordBatchCodec
         return filter.MatchesSite(latitude, longitude, buffer[..chars]);
     }
 
-    private static (int Start, int Length) ReadText(ref BatchReader reader)
-    {
-        var range = reader.ReadStringRange(MaxStringBytes);
-        if (!Utf8.IsValid(reader.Data.Slice(range.Start, range.Length))) reader.Throw("text is not valid UTF-8");
-        return range;
-    }
-
-    private static string[] ReadUnits(ref BatchReader reader, int count)
+    private static string[] ReadUnits(ref BatchReader reader, int count, ref Header header)
     {
         ulong declared = reader.ReadVarUInt64();
-        if (declared > (ulong)Math.Max(count, 0) || declared > (ulong)reader.Remaining) reader.Throw($"unit count {declared} is impossible here");
+        if (declared > (ulong)count || declared > (ulong)reader.Remaining) reader.Throw($"unit count {declared} is impossible here");
         var units = new string[(int)declared];
         Span<char> small = stackalloc char[64];
         for (int u = 0; u < units.Length; u++)
         {
-            var (start, length) = ReadText(ref reader);
+            var (start, length) = header.Strings[reader.ReadIndex(header.StringCount, "unit index")];
             Span<char> buffer = length <= small.Length ? small : new char[length];
             int chars = Encoding.UTF8.GetChars(reader.Data.Slice(start, length), buffer);
             units[u] = AirParameters.InternUnit(buffer[..chars]);

@@ -12,12 +12,13 @@ namespace Braid.Core.Data;
 /// Layout (little-endian, varints LEB128, signed ones zig-zag):
 /// <code>
 /// "AQB" version(1)  recordCount
-/// siteCount  { lat:f64 lon:f64 name agency aqsId fullAqsId }*   (strings: varint length + UTF-8)
+/// stringCount { length UTF-8 }*                       every distinct text once
+/// siteCount  { lat lon name agency aqsId fullAqsId+1 }*  (text as string indices; 0: "840"+aqsId)
 /// unitCount  { unit }*
 /// baseMinute (minutes since 0001-01-01 UTC)
 /// records    { site time:Δminute param:u8 unit conc raw aqi category }*
 /// </code>
-/// Values (conc, raw) are exact milli-units as a varint when that is lossless, else tagged raw
+/// Values are exact milli-units (coordinates micro-degrees) as a varint when that is lossless, else tagged raw
 /// bits. The decoder (<see cref="Scan{TVisitor}"/>) checks every bound and throws only
 /// <see cref="RecordFormatException"/> on bad bytes; the Raft log already checksums entries, so this is
 /// the guard against bugs and foreign input, not against bit rot.
@@ -28,7 +29,10 @@ public static partial class RecordBatchCodec
     private const byte Version = 1;
     private const int MaxStringBytes = 4096;
     private const int MinRecordBytes = 8;
-    private const int MinSiteBytes = 20;
+    private const int MinSiteBytes = 6;
+    private const double ValueScale = 1_000;
+    private const double CoordinateScale = 1_000_000;
+    private const string CountryPrefix = "840";
     internal const long MaxMinute = 3155378975999999999L / TimeSpan.TicksPerMinute; // DateTime.MaxValue
 
     private readonly record struct SiteKey(double Latitude, double Longitude, string Name, string Agency, string AqsId, string FullAqsId);
@@ -40,8 +44,7 @@ public static partial class RecordBatchCodec
     /// </summary>
     public static byte[] Encode(ReadOnlySpan<AirQualityRecord> records)
     {
-        var sites = new Dictionary<SiteKey, int>();
-        var units = new Dictionary<string, int>(StringComparer.Ordinal);
+        var tables = new Tables();
         var siteOf = new int[records.Length];
         var unitOf = new int[records.Length];
         long baseMinute = records.IsEmpty ? 0 : RecordFilter.ToMinute(records[0].TimeUtc);
@@ -49,20 +52,11 @@ public static partial class RecordBatchCodec
         {
             ref readonly var r = ref records[i];
             Validate(in r, i);
-            var key = new SiteKey(r.Latitude, r.Longitude, r.SiteName, r.SiteAgency, r.AqsId, r.FullAqsId);
-            if (!sites.TryGetValue(key, out siteOf[i]))
-            {
-                CheckLengths(i, r.SiteName, r.SiteAgency, r.AqsId, r.FullAqsId);
-                sites.Add(key, siteOf[i] = sites.Count);
-            }
-            if (!units.TryGetValue(r.Unit, out unitOf[i]))
-            {
-                CheckLengths(i, r.Unit);
-                units.Add(r.Unit, unitOf[i] = units.Count);
-            }
+            siteOf[i] = tables.Site(in r, i);
+            unitOf[i] = tables.Unit(r.Unit, i);
         }
-        var writer = new BatchWriter(64 + sites.Count * 80 + records.Length * 14);
-        WriteHeader(writer, records.Length, sites.Keys, units.Keys, baseMinute);
+        var writer = new BatchWriter(64 + tables.Sites.Count * 40 + records.Length * 14);
+        WriteHeader(writer, records.Length, tables, baseMinute);
         for (int i = 0; i < records.Length; i++)
         {
             ref readonly var r = ref records[i];
@@ -70,8 +64,8 @@ public static partial class RecordBatchCodec
             writer.WriteVarInt64(RecordFilter.ToMinute(r.TimeUtc) - baseMinute);
             writer.WriteByte((byte)r.Parameter);
             writer.WriteVarUInt64((ulong)unitOf[i]);
-            writer.WriteValue(r.Concentration);
-            writer.WriteValue(r.RawConcentration);
+            writer.WriteValue(r.Concentration, ValueScale);
+            writer.WriteValue(r.RawConcentration, ValueScale);
             writer.WriteVarInt64(r.Aqi);
             writer.WriteVarInt64(r.Category);
         }
@@ -101,33 +95,70 @@ public static partial class RecordBatchCodec
         if (r.TimeUtc.Ticks % TimeSpan.TicksPerMinute != 0) throw new ArgumentException($"record {index} time is not a whole minute");
     }
 
-    private static void CheckLengths(int index, params ReadOnlySpan<string> texts)
-    {
-        foreach (var text in texts)
-        {
-            if (Encoding.UTF8.GetByteCount(text) > MaxStringBytes)
-                throw new ArgumentException($"record {index} has a text field longer than {MaxStringBytes} UTF-8 bytes");
-        }
-    }
 
-    private static void WriteHeader(BatchWriter writer, int count, IEnumerable<SiteKey> sites, IEnumerable<string> units, long baseMinute)
+
+    private static void WriteHeader(BatchWriter writer, int count, Tables tables, long baseMinute)
     {
         writer.WriteBytes(Magic);
         writer.WriteByte(Version);
         writer.WriteVarUInt64((ulong)count);
-        writer.WriteVarUInt64((ulong)sites.Count());
-        foreach (var s in sites)
+        writer.WriteVarUInt64((ulong)tables.Strings.Count);
+        foreach (var text in tables.Strings) writer.WriteString(text);
+        writer.WriteVarUInt64((ulong)tables.Sites.Count);
+        foreach (var s in tables.Sites)
         {
-            writer.WriteDouble(s.Latitude);
-            writer.WriteDouble(s.Longitude);
-            writer.WriteString(s.Name);
-            writer.WriteString(s.Agency);
-            writer.WriteString(s.AqsId);
-            writer.WriteString(s.FullAqsId);
+            writer.WriteValue(s.Key.Latitude, CoordinateScale);
+            writer.WriteValue(s.Key.Longitude, CoordinateScale);
+            writer.WriteVarUInt64((ulong)s.Name);
+            writer.WriteVarUInt64((ulong)s.Agency);
+            writer.WriteVarUInt64((ulong)s.AqsId);
+            writer.WriteVarUInt64((ulong)(s.FullAqsId + 1)); // 0: "840" + AQS id, the usual case
         }
-        writer.WriteVarUInt64((ulong)units.Count());
-        foreach (var u in units) writer.WriteString(u);
+        writer.WriteVarUInt64((ulong)tables.Units.Count);
+        foreach (var u in tables.Units) writer.WriteVarUInt64((ulong)u);
         writer.WriteVarUInt64((ulong)baseMinute);
+    }
+
+    /// <summary>The per-batch tables: each distinct string once, each distinct site once.</summary>
+    private sealed class Tables
+    {
+        private readonly Dictionary<string, int> stringIndex = new(StringComparer.Ordinal);
+        private readonly Dictionary<SiteKey, int> siteIndex = [];
+        private readonly Dictionary<string, int> unitIndex = new(StringComparer.Ordinal);
+
+        public List<string> Strings { get; } = [];
+        public List<(SiteKey Key, int Name, int Agency, int AqsId, int FullAqsId)> Sites { get; } = [];
+        public List<int> Units { get; } = [];
+
+        public int Site(in AirQualityRecord r, int record)
+        {
+            var key = new SiteKey(r.Latitude, r.Longitude, r.SiteName, r.SiteAgency, r.AqsId, r.FullAqsId);
+            if (siteIndex.TryGetValue(key, out int index)) return index;
+            bool derived = r.FullAqsId.Length == r.AqsId.Length + 3 && r.FullAqsId.StartsWith(CountryPrefix, StringComparison.Ordinal)
+                && r.FullAqsId.EndsWith(r.AqsId, StringComparison.Ordinal);
+            Sites.Add((key, String(r.SiteName, record), String(r.SiteAgency, record), String(r.AqsId, record),
+                derived ? -1 : String(r.FullAqsId, record)));
+            siteIndex.Add(key, Sites.Count - 1);
+            return Sites.Count - 1;
+        }
+
+        public int Unit(string unit, int record)
+        {
+            if (unitIndex.TryGetValue(unit, out int index)) return index;
+            Units.Add(String(unit, record));
+            unitIndex.Add(unit, Units.Count - 1);
+            return Units.Count - 1;
+        }
+
+        private int String(string text, int record)
+        {
+            if (stringIndex.TryGetValue(text, out int index)) return index;
+            if (Encoding.UTF8.GetByteCount(text) > MaxStringBytes)
+                throw new ArgumentException($"record {record} has a text field longer than {MaxStringBytes} UTF-8 bytes");
+            Strings.Add(text);
+            stringIndex.Add(text, Strings.Count - 1);
+            return Strings.Count - 1;
+        }
     }
 
     private static int ReadCount(ref BatchReader reader)
