@@ -14,5 +14,6 @@ var root = new RootCommand("Braid: fault-tolerant streaming of records over a gR
     QueryCommands.Count(),
     QueryCommands.Stats(),
     PlacementCommand.Create(),
+    GenCommand.Create(),
 };
 return await root.Parse(args).InvokeAsync().ConfigureAwait(false);
