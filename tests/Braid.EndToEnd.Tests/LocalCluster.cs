@@ -47,6 +47,13 @@ internal sealed class LocalCluster : IAsyncDisposable
         return last;
     }
 
+    /// <summary>The nodes' addresses, in topology order.</summary>
+    public List<string> Addresses()
+    {
+        using var doc = JsonDocument.Parse(File.ReadAllText(Path.Combine(Directory, "cluster.json")));
+        return doc.RootElement.GetProperty("nodes").EnumerateArray().Select(n => n.GetProperty("address").GetString()!).ToList();
+    }
+
     /// <summary>Position of a node in the cluster's state file (the order of the topology).</summary>
     public int NodeIndex(string id)
     {

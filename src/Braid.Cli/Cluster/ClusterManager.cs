@@ -100,7 +100,9 @@ internal sealed partial class ClusterManager(string directory, TextWriter output
                 if (status is null) { lastProblem[node.Id] = "not answering yet"; continue; }
                 if (status.ProcessId != node.Pid)
                     throw new CliException($"{node.Address} is served by process {status.ProcessId}, not by node {node.Id} (pid {node.Pid}): is another cluster using these ports? Pick others with --base-port.");
-                if (status.Unreachable.Count > 0) { lastProblem[node.Id] = $"no route yet to {string.Join(",", status.Unreachable)}"; continue; }
+                // Ready once it routes to every node whose process runs (others may be down on purpose).
+                var missing = status.Unreachable.Where(id => state.Nodes.Any(n => n.Id == id && ProcessControl.IsAlive(n.Pid, n.StartTime) && ProcessControl.State(n.Pid) != 'T')).ToList();
+                if (missing.Count > 0) { lastProblem[node.Id] = $"no route yet to {string.Join(",", missing)}"; continue; }
                 pending.Remove(node);
             }
             if (pending.Count == 0) break;
@@ -108,7 +110,6 @@ internal sealed partial class ClusterManager(string directory, TextWriter output
                 throw new CliException($"cluster not ready after {timeout.TotalSeconds:F0} s: " + string.Join("; ", pending.Select(n => $"{n.Id}: {lastProblem.GetValueOrDefault(n.Id, "?")}")));
             await Task.Delay(100, cancellationToken).ConfigureAwait(false);
         }
-        _ = state;
     }
 
     private int StopAll(ClusterState state)
