@@ -10,6 +10,7 @@ var root = new RootCommand("Braid: fault-tolerant streaming of records over a gR
     FaultCommand.Create(),
     BenchCommand.Create(),
     SimCommand.Create(),
+    LoadCommand.Create(),
     QueryCommands.Query(),
     QueryCommands.Count(),
     QueryCommands.Stats(),
