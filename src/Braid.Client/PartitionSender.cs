@@ -75,12 +75,13 @@ internal sealed class PartitionSender
             }
             client.Stats.Retry();
             if (!outcome.LeaderKnown) client.SetLeader(partition, null);
-            if (!outcome.LeaderKnown && !outcome.Progress) client.Stats.Failover();
+            if (outcome.Failover) client.Stats.Failover();
             await Task.Delay(outcome.LeaderKnown ? TimeSpan.Zero : backoff.Next(), client.Options.Clock, ct).ConfigureAwait(false);
         }
     }
 
-    private sealed record Outcome(bool Progress, bool LeaderKnown, string Problem);
+    /// <param name="Failover">The stream to the partition's leader broke or was redirected to another node.</param>
+    private sealed record Outcome(bool Progress, bool LeaderKnown, string Problem, bool Failover);
 
     /// <summary>One stream's life: resend everything unacknowledged, then send new batches as they come.</summary>
     private async Task<Outcome> StreamOnceAsync(string address, CancellationToken ct)
@@ -90,6 +91,7 @@ internal sealed class PartitionSender
         var progress = false;
         var leaderKnown = false;
         var problem = "stream closed";
+        var failover = false;
         var reader = Task.Run(async () =>
         {
             try
@@ -107,6 +109,7 @@ internal sealed class PartitionSender
                             leaderKnown = ack.Reply.LeaderAddress.Length > 0 && ack.Reply.LeaderAddress != address;
                             if (leaderKnown) client.SetLeader(partition, ack.Reply.LeaderAddress);
                             problem = $"{address}: {ack.Reply.Error}";
+                            failover = progress || leaderKnown;
                             await life.CancelAsync().ConfigureAwait(false);
                             return;
                         default:
@@ -119,6 +122,7 @@ internal sealed class PartitionSender
             catch (RpcException e) when (e.StatusCode != StatusCode.InvalidArgument && e.StatusCode != StatusCode.NotFound && e.StatusCode != StatusCode.ResourceExhausted)
             {
                 problem = $"{address}: {e.Status.StatusCode} {e.Status.Detail}";
+                failover = true;
             }
             catch (OperationCanceledException)
             {
@@ -135,7 +139,7 @@ internal sealed class PartitionSender
         await life.CancelAsync().ConfigureAwait(false);
         await reader.ConfigureAwait(false);
         ct.ThrowIfCancellationRequested();
-        return new Outcome(progress, leaderKnown, problem);
+        return new Outcome(progress, leaderKnown, problem, failover);
     }
 
     private async Task WriteLoopAsync(IClientStreamWriter<AppendRequest> requests, CancellationToken ct)

@@ -2,66 +2,198 @@ using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
 using Braid.Cli.Bench;
+using Braid.Cli.Data;
+using Braid.Cli.Load;
+using Braid.Client;
+using Braid.Core.Data;
+using Braid.Core.Placement;
 using Braid.Protocol.V1;
 
 namespace Braid.Cli.Commands;
 
 /// <summary>
-/// The README's first command. For now it shows the overlay: a local mini2 cluster, a probe
-/// across it, node B killed with SIGKILL, the same probe rerouted through E, B restarted and the
-/// routes converging back, then everything stopped. It grows into the full ingest-and-query demo.
+/// The README's first command: a local mini2 cluster, the full air-quality data set generated and
+/// loaded at R=3 while a partition leader is killed with SIGKILL and another node is frozen with
+/// SIGSTOP, a query across the failure, the node restarted, and a check that every record is
+/// stored exactly once. Everything it starts, it stops.
 /// </summary>
 internal static class DemoCommand
 {
+    private const int Partitions = 12;
+
     public static Command Create()
     {
         var port = new Option<int>("--base-port") { Description = "First port of the demo cluster", DefaultValueFactory = _ => 7101 };
         var dir = new Option<string>("--dir") { Description = "Scratch folder (deleted and recreated)", DefaultValueFactory = _ => Path.Combine(".braid", "demo") };
-        var command = new Command("demo", "Start a local mini2 cluster, probe it, kill a node, watch the overlay reroute and heal, stop everything") { port, dir };
-        command.SetAction((p, ct) => CommandRunner.RunAsync(() => RunAsync(p.GetValue(dir)!, p.GetValue(port), Console.Out, ct)));
+        var records = new Option<long?>("--records") { Description = "Generate fewer records than the full 1,167,525 (same mix)" };
+        var seed = new Option<int>("--seed") { Description = "Generator seed", DefaultValueFactory = _ => 1 };
+        var command = new Command("demo", "Start mini2, load the air-quality data set through a leader kill and a frozen node, query across the failure, check exactly-once, stop")
+        {
+            port, dir, records, seed,
+        };
+        command.SetAction((p, ct) => CommandRunner.RunAsync(() => RunAsync(p.GetValue(dir)!, p.GetValue(port), p.GetValue(records), p.GetValue(seed), Console.Out, ct)));
         return command;
     }
 
-    private static async Task<int> RunAsync(string directory, int basePort, TextWriter output, CancellationToken ct)
+    private static async Task<int> RunAsync(string directory, int basePort, long? recordLimit, int seed, TextWriter output, CancellationToken ct)
     {
-        output.WriteLine("== starting the mini2 cluster (A-F, edges AB BC BD AE EF ED), one process per node");
-        await using var cluster = await BenchCluster.StartAsync("mini2", directory, basePort, output, ct).ConfigureAwait(false);
-        var admin = cluster.Clients.Admin(cluster.Address("A"));
-        output.WriteLine("== probes from A");
-        foreach (var to in new[] { "C", "D", "F" }) await PingAsync(admin, to, output, ct).ConfigureAwait(false);
-        output.WriteLine("== kill -9 B (on the path A-B-D)");
+        var total = Stopwatch.StartNew();
+        output.WriteLine($"== starting the mini2 cluster (A-F, edges AB BC BD AE EF ED), one process per node, {Partitions} partitions x 3 replicas");
+        await using var cluster = await BenchCluster.StartAsync("mini2", directory, basePort, output, ct, Partitions).ConfigureAwait(false);
+        var question = RecordFilter.Create(new DateTime(2020, 9, 1, 0, 0, 0, DateTimeKind.Utc), new DateTime(2020, 9, 7, 0, 0, 0, DateTimeKind.Utc), [AirParameter.Pm25], 100, 500);
+        var dataDirectory = Path.Combine(directory, "data");
+        var expectedAnswer = 0L;
         var clock = Stopwatch.StartNew();
-        cluster.Manager.Kill("B");
-        await UntilAsync(admin, "D", r => r.Ok, ct).ConfigureAwait(false);
-        output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"   D reachable again after {clock.Elapsed.TotalMilliseconds:F0} ms"));
-        foreach (var to in new[] { "D", "C" }) await PingAsync(admin, to, output, ct).ConfigureAwait(false);
-        output.WriteLine("== restart B");
-        await cluster.Manager.RestartAsync("B", TimeSpan.FromSeconds(30), ct).ConfigureAwait(false);
-        clock.Restart();
-        await UntilAsync(admin, "D", r => r.Ok && r.ForwardRoute[1] == "B", ct).ConfigureAwait(false);
-        output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"   routes converged back {clock.Elapsed.TotalMilliseconds:F0} ms after B was ready"));
-        foreach (var to in new[] { "C", "D" }) await PingAsync(admin, to, output, ct).ConfigureAwait(false);
-        output.WriteLine("== stopping the cluster");
-        return 0;
-    }
-
-    /// <summary>Probes every 5 ms (each probe waiting at most 100 ms) until <paramref name="accept"/> holds, for at most 10 s.</summary>
-    private static async Task UntilAsync(Admin.AdminClient admin, string to, Func<PingReply, bool> accept, CancellationToken ct)
-    {
-        var clock = Stopwatch.StartNew();
-        while (!accept(await PingAsync(admin, to, TextWriter.Null, ct, timeoutMs: 100).ConfigureAwait(false)))
+        var written = AirQualityFiles.Write(dataDirectory, AirQualityGenerator.Generate(seed, recordLimit).Select(f =>
         {
-            if (clock.Elapsed > TimeSpan.FromSeconds(10)) throw new Cluster.CliException($"A -> {to} did not reach the expected path within 10 s");
-            await Task.Delay(5, ct).ConfigureAwait(false);
+            foreach (var r in f.Records) if (question.Matches(r)) expectedAnswer++;
+            return f;
+        }));
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"== generated {written.Records:N0} records in {written.Files} hourly files ({written.Bytes / 1e6:F0} MB) in {clock.Elapsed.TotalSeconds:F1} s: {Counts(written.Counts)}"));
+
+        using var client = await BraidClient.ConnectAsync(new BraidClientOptions { Seeds = cluster.State.Nodes.Select(n => n.Address).ToList() }, ct).ConfigureAwait(false);
+        var faults = new FaultPlan(cluster, client, written.Records, output);
+        output.WriteLine("== loading at R=3 (acknowledged only once fsynced on a majority); a leader will be killed and another node frozen mid-load");
+        var report = new LoadReport();
+        var checkpoint = new LoadCheckpoint(1, Path.GetFullPath(dataDirectory), 1000, 0);
+        var loading = LoadCommand.LoadAsync(client, checkpoint, null, dataDirectory, report, output, ct);
+        var injecting = faults.RunAsync(loading, ct);
+        var result = await loading.ConfigureAwait(false);
+        await injecting.ConfigureAwait(false);
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"   loaded {result.Records:N0} records in {result.Elapsed.TotalSeconds:F1} s ({result.RecordsPerSecond:F0} records/s)"));
+
+        output.WriteLine($"== query across the failure ({faults.Killed ?? "no node"} still down): PM2.5 with AQI 100..500, 2020-09-01 to 2020-09-07");
+        var answer = await CountQueryAsync(client, output, ct).ConfigureAwait(false);
+        output.WriteLine($"   {answer:N0} records (expected {expectedAnswer:N0} from the generator)");
+        if (faults.Killed is { } killed)
+        {
+            output.WriteLine($"== restarting {killed}");
+            await cluster.Manager.RestartAsync(killed, TimeSpan.FromSeconds(60), ct).ConfigureAwait(false);
         }
+        output.WriteLine("== checking: per-parameter counts stored in the cluster against the generator's");
+        var stored = await client.AggregateAsync(new QueryFilter(), ct).ConfigureAwait(false);
+        long lost = 0, duplicated = 0;
+        foreach (var (parameter, expected) in written.Counts.OrderBy(kv => kv.Key))
+        {
+            var row = stored.ByParameter.FirstOrDefault(r => r.Key == parameter.Name());
+            var have = (long)(row?.Count ?? 0);
+            lost += Math.Max(0, expected - have);
+            duplicated += Math.Max(0, have - expected);
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"   {parameter.Name(),-6} generated {expected,9:N0}  stored {have,9:N0}  {(have == expected ? "ok" : "MISMATCH")}"));
+        }
+        var ok = lost == 0 && duplicated == 0 && answer == expectedAnswer && result.Records == written.Records;
+        PrintSummary(output, written.Records, result, faults, lost, duplicated, answer == expectedAnswer, total.Elapsed);
+        output.WriteLine("== stopping the cluster");
+        return ok ? 0 : 1;
     }
 
-    private static async Task<PingReply> PingAsync(Admin.AdminClient admin, string to, TextWriter output, CancellationToken ct, int timeoutMs = 1000)
+    private static async Task<long> CountQueryAsync(BraidClient client, TextWriter output, CancellationToken ct)
     {
-        var reply = await admin.PingAsync(new PingRequest { Destination = to, TimeoutMs = timeoutMs }, deadline: DateTime.UtcNow.AddSeconds(3), cancellationToken: ct).ConfigureAwait(false);
-        output.WriteLine(reply.Ok
-            ? string.Create(CultureInfo.InvariantCulture, $"   A -> {to}: {string.Join(" -> ", reply.ForwardRoute)}  rtt {reply.RttMs:F2} ms")
-            : $"   A -> {to}: {reply.Error}");
-        return reply;
+        var filter = new QueryFilter { From = "2020-09-01", To = "2020-09-07", AqiMin = 100, AqiMax = 500 };
+        filter.Parameters.Add("PM2.5");
+        long count = 0;
+        await foreach (var record in client.QueryAsync(filter, ct).ConfigureAwait(false))
+        {
+            if (count++ < 3) output.WriteLine("   " + AirQualityCsv.Format(record));
+        }
+        return count;
+    }
+
+    private static void PrintSummary(TextWriter output, long generated, LoadResult result, FaultPlan faults, long lost, long duplicated, bool queryOk, TimeSpan elapsed)
+    {
+        output.WriteLine("== summary");
+        void Row(string name, string value) => output.WriteLine($"   {name,-34} {value}");
+        Row("records generated", generated.ToString("N0", CultureInfo.InvariantCulture));
+        Row("records acknowledged", result.Records.ToString("N0", CultureInfo.InvariantCulture));
+        Row("load throughput", string.Create(CultureInfo.InvariantCulture, $"{result.RecordsPerSecond:N0} records/s"));
+        Row("faults", faults.Description);
+        Row("retries (batches resent)", result.Retries.ToString(CultureInfo.InvariantCulture));
+        Row("duplicates answered (not stored)", result.Duplicates.ToString(CultureInfo.InvariantCulture));
+        Row("failovers seen by the client", result.Failovers.ToString(CultureInfo.InvariantCulture));
+        Row("longest time without progress", string.Create(CultureInfo.InvariantCulture, $"{result.LongestStall.TotalSeconds:F1} s"));
+        Row("query across the failure", queryOk ? "exact" : "WRONG");
+        Row("lost", lost.ToString(CultureInfo.InvariantCulture));
+        Row("duplicated", duplicated.ToString(CultureInfo.InvariantCulture));
+        Row("demo time", string.Create(CultureInfo.InvariantCulture, $"{elapsed.TotalSeconds:F0} s"));
+    }
+
+    private static string Counts(IReadOnlyDictionary<AirParameter, long> counts) =>
+        string.Join(", ", counts.OrderBy(kv => kv.Key).Select(kv => string.Create(CultureInfo.InvariantCulture, $"{kv.Key.Name()} {kv.Value:N0}")));
+
+    /// <summary>Kills the leader of partition 0 at 30% of the load and freezes, at 55% for 4 s, a
+    /// node whose loss together with the first keeps every partition a connected majority.</summary>
+    private sealed class FaultPlan(BenchCluster cluster, BraidClient client, long total, TextWriter output)
+    {
+        public string? Killed { get; private set; }
+        public uint KilledPartition { get; private set; }
+        public string? Paused { get; private set; }
+        public string Description => $"kill -9 {Killed ?? "-"} (leader of partition {KilledPartition}), SIGSTOP {Paused ?? "-"} for 4 s";
+
+        public async Task RunAsync(Task loading, CancellationToken ct)
+        {
+            await WaitForAsync(0.30, loading, ct).ConfigureAwait(false);
+            if (loading.IsCompleted) return;
+            // A leader whose loss still leaves a node that can be frozen without any partition
+            // losing its connected majority (on mini2, killing B or E leaves no such node).
+            for (uint partition = 0; partition < Partitions && Killed is null; partition++)
+            {
+                var leader = await LeaderOfAsync(partition, ct).ConfigureAwait(false);
+                if (leader is not null && PickPauseVictim(leader) is not null) (Killed, KilledPartition) = (leader, partition);
+            }
+            if (Killed is null) return;
+            cluster.Manager.Kill(Killed);
+            output.WriteLine($"   !! killed {Killed} (leader of partition {KilledPartition}) with SIGKILL");
+            await WaitForAsync(0.55, loading, ct).ConfigureAwait(false);
+            if (loading.IsCompleted) return;
+            Paused = PickPauseVictim(Killed);
+            if (Paused is null) return;
+            cluster.Manager.Pause(Paused);
+            output.WriteLine($"   !! froze {Paused} with SIGSTOP");
+            await Task.Delay(TimeSpan.FromSeconds(4), ct).ConfigureAwait(false);
+            cluster.Manager.Resume(Paused);
+            output.WriteLine($"   !! resumed {Paused} with SIGCONT");
+        }
+
+        private async Task WaitForAsync(double fraction, Task loading, CancellationToken ct)
+        {
+            while (!loading.IsCompleted && client.Stats.AckedRecords < total * fraction) await Task.Delay(50, ct).ConfigureAwait(false);
+        }
+
+        private async Task<string?> LeaderOfAsync(uint partition, CancellationToken ct)
+        {
+            foreach (var node in cluster.State.Nodes)
+            {
+                try
+                {
+                    var reply = await client.Stream(node.Address).DescribeAsync(new DescribeRequest(), deadline: DateTime.UtcNow.AddSeconds(2), cancellationToken: ct).ConfigureAwait(false);
+                    if (reply.Partitions[(int)partition].LocalRole == "Leader") return reply.NodeId;
+                }
+                catch (Grpc.Core.RpcException)
+                {
+                }
+            }
+            return null;
+        }
+
+        private string? PickPauseVictim(string killed)
+        {
+            var topology = TopologyFiles.Load("mini2");
+            var placement = PlacementPlanner.Plan(topology, Partitions, 3);
+            return topology.NodeIds.Where(id => id != killed).FirstOrDefault(id => placement.Partitions.All(p => ConnectedMajority(topology, p.Replicas, [killed, id])));
+        }
+
+        private static bool ConnectedMajority(Core.Topology.ClusterTopology topology, IReadOnlyList<string> replicas, HashSet<string> down)
+        {
+            foreach (var start in replicas.Where(r => !down.Contains(r)))
+            {
+                var seen = new HashSet<string> { start };
+                var queue = new Queue<string>([start]);
+                while (queue.TryDequeue(out var at))
+                    foreach (var next in topology.NeighboursOf(at))
+                        if (!down.Contains(next) && seen.Add(next)) queue.Enqueue(next);
+                if (replicas.Count(seen.Contains) >= replicas.Count / 2 + 1) return true;
+            }
+            return false;
+        }
     }
 }
