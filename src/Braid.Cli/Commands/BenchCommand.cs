@@ -12,6 +12,7 @@ internal static class BenchCommand
         bench.Subcommands.Add(Idle());
         bench.Subcommands.Add(LogCommand());
         bench.Subcommands.Add(Failover());
+        bench.Subcommands.Add(Ingest());
         return bench;
     }
 
@@ -77,6 +78,25 @@ internal static class BenchCommand
         };
         command.SetAction((p, ct) => CommandRunner.RunAsync(() =>
             FailoverBench.RunAsync(p.GetValue(topology)!, Math.Max(1, p.GetValue(trials)), p.GetValue(dir)!, p.GetValue(port), Console.Out, ct)));
+        return command;
+    }
+
+    private static Command Ingest()
+    {
+        var topology = Options.Topology();
+        var batch = new Option<int>("--batch-records") { Description = "Records per batch (one Raft entry)", DefaultValueFactory = _ => 1000 };
+        var window = new Option<int>("--inflight") { Description = "Unacknowledged batches per partition (client window)", DefaultValueFactory = _ => new Braid.Client.BraidClientOptions { Seeds = [] }.InflightBatchesPerPartition };
+        var records = new Option<long?>("--records") { Description = "Records to generate (default: the full 1,167,525)" };
+        var seed = new Option<int>("--seed") { Description = "Generator seed", DefaultValueFactory = _ => 1 };
+        var port = Port(7670);
+        var dir = Dir("bench-ingest");
+        var command = new Command("ingest", "Ingest of the generated data set (pre-encoded in memory) at R=3, acked after majority fsync: records/s, MB/s, peak RSS per node, count check")
+        {
+            topology, batch, window, records, seed, port, dir,
+        };
+        command.SetAction((p, ct) => CommandRunner.RunAsync(() => IngestBench.RunAsync(
+            new IngestBench.Settings(p.GetValue(topology)!, Math.Clamp(p.GetValue(batch), 1, 20_000), Math.Max(1, p.GetValue(window)), p.GetValue(records), p.GetValue(seed), p.GetValue(dir)!, p.GetValue(port)),
+            Console.Out, ct)));
         return command;
     }
 }

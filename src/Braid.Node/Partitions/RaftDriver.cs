@@ -38,14 +38,39 @@ internal sealed partial class RaftDriver : BackgroundService
 
     public PlacementTable Placement { get; }
 
+    /// <summary>
+    /// The loop runs on a dedicated thread: its fsyncs and file writes block, and on a small
+    /// machine (2 cores: 2 pool threads to start with) blocking a thread-pool thread stalls the
+    /// overlay loop, gRPC and heartbeats until the pool injects a thread, about every 500 ms,
+    /// which under load cost suspected links and needless elections.
+    /// </summary>
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        await Task.Yield();
+        var loop = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var thread = new Thread(() =>
+        {
+            try
+            {
+                RunLoop(stoppingToken);
+                loop.TrySetResult();
+            }
+            catch (Exception e)
+            {
+                loop.TrySetException(e);
+            }
+        })
+        { IsBackground = true, Name = "raft-loop" };
+        thread.Start();
+        await loop.Task.ConfigureAwait(false);
+    }
+
+    private void RunLoop(CancellationToken stoppingToken)
+    {
         OpenReplicas();
         var ticker = TickLoopAsync(stoppingToken);
         try
         {
-            while (await inbox.Reader.WaitToReadAsync(stoppingToken).ConfigureAwait(false))
+            while (inbox.Reader.WaitToReadAsync(stoppingToken).AsTask().GetAwaiter().GetResult())
             {
                 var handled = 0;
                 while (handled < 10_000 && inbox.Reader.TryRead(out var work))
@@ -59,7 +84,7 @@ internal sealed partial class RaftDriver : BackgroundService
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
         }
-        await ticker.ConfigureAwait(false);
+        ticker.GetAwaiter().GetResult();
         foreach (var r in replicas.Values) r.Dispose();
     }
 

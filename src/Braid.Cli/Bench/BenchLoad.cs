@@ -1,0 +1,124 @@
+using System.Diagnostics;
+using System.Globalization;
+using Braid.Cli.Cluster;
+using Braid.Client;
+using Braid.Core.Data;
+using Braid.Protocol.V1;
+
+namespace Braid.Cli.Bench;
+
+/// <summary>What one in-memory ingest of a data set measured.</summary>
+internal sealed record IngestFigures(long Records, long Batches, long PayloadBytes, TimeSpan Elapsed, long Retries, long Duplicates, long Failovers)
+{
+    public double RecordsPerSecond => Records / Math.Max(1e-9, Elapsed.TotalSeconds);
+    public double MegabytesPerSecond => PayloadBytes / 1048576.0 / Math.Max(1e-9, Elapsed.TotalSeconds);
+}
+
+/// <summary>
+/// Shared by the ingest and query benchmarks: the generated data set pre-encoded into batches in
+/// memory (so the clock measures the cluster, not the generator or the codec), its ingest through
+/// <see cref="IngestSession"/> (acknowledged after a majority fsync), and the count check.
+/// </summary>
+internal static class BenchLoad
+{
+    /// <summary>Generates the data set with <paramref name="seed"/> and encodes it into batches of <paramref name="batchRecords"/>.</summary>
+    public static (List<(byte[] Payload, int Records)> Batches, long PayloadBytes) Encode(int seed, long? records, int batchRecords)
+    {
+        var batches = new List<(byte[], int)>();
+        var buffer = new List<AirQualityRecord>(batchRecords);
+        long bytes = 0;
+        void Flush()
+        {
+            var payload = RecordBatchCodec.Encode(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(buffer));
+            batches.Add((payload, buffer.Count));
+            bytes += payload.Length;
+            buffer.Clear();
+        }
+        foreach (var file in AirQualityGenerator.Generate(seed, records))
+            foreach (var record in file.Records)
+            {
+                buffer.Add(record);
+                if (buffer.Count == batchRecords) Flush();
+            }
+        if (buffer.Count > 0) Flush();
+        return (batches, bytes);
+    }
+
+    /// <summary>Waits until every partition has a leader (the start-up elections are not part of the measurement).</summary>
+    public static async Task WaitForLeadersAsync(IReadOnlyList<string> seeds, TimeSpan timeout, CancellationToken ct)
+    {
+        var clock = Stopwatch.StartNew();
+        while (true)
+        {
+            // A node describes only the partitions it holds a replica of: ask every node.
+            var led = new HashSet<uint>();
+            var partitions = int.MaxValue;
+            foreach (var seed in seeds)
+            {
+                try
+                {
+                    using var client = await BraidClient.ConnectAsync(new BraidClientOptions { Seeds = [seed] }, ct).ConfigureAwait(false);
+                    led.UnionWith(client.Leaders.Keys);
+                    partitions = client.Partitions;
+                }
+                catch (BraidException) when (clock.Elapsed < timeout)
+                {
+                }
+            }
+            if (led.Count == partitions) return;
+            if (clock.Elapsed > timeout) throw new CliException($"not every partition had a leader after {timeout.TotalSeconds:F0} s");
+            await Task.Delay(100, ct).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Sends every batch through one ingest session and waits for every acknowledgement.</summary>
+    public static async Task<IngestFigures> IngestAsync(IReadOnlyList<string> seeds, List<(byte[] Payload, int Records)> batches, long payloadBytes,
+        int inflightPerPartition, TextWriter progress, CancellationToken ct)
+    {
+        using var client = await BraidClient.ConnectAsync(new BraidClientOptions { Seeds = seeds, InflightBatchesPerPartition = inflightPerPartition }, ct).ConfigureAwait(false);
+        var clock = Stopwatch.StartNew();
+        using var reporter = new Timer(_ => progress.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"  {clock.Elapsed.TotalSeconds,6:F1} s  acked {client.Stats.AckedRecords,9}  retries {client.Stats.Retries}")), null, TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(2));
+        await using (var session = new IngestSession(client, producer: 1, ct: ct))
+        {
+            for (var b = 0; b < batches.Count; b++) await session.SendAsync(b, batches[b].Payload, batches[b].Records, ct).ConfigureAwait(false);
+            await session.CompleteAsync(ct).ConfigureAwait(false);
+        }
+        var elapsed = clock.Elapsed;
+        var stats = client.Stats;
+        return new IngestFigures(stats.AckedRecords, batches.Count, payloadBytes, elapsed, stats.Retries, stats.Duplicates, stats.Failovers);
+    }
+
+    /// <summary>Compares the cluster's per-parameter counts with <paramref name="expected"/>; prints each and returns whether all match.</summary>
+    public static async Task<bool> VerifyCountsAsync(IReadOnlyList<string> seeds, IReadOnlyDictionary<AirParameter, long> expected, TextWriter output, CancellationToken ct)
+    {
+        using var client = await BraidClient.ConnectAsync(new BraidClientOptions { Seeds = seeds }, ct).ConfigureAwait(false);
+        var reply = await client.AggregateAsync(new QueryFilter(), ct).ConfigureAwait(false);
+        var ok = true;
+        foreach (var (parameter, count) in expected.OrderBy(kv => kv.Key))
+        {
+            var name = parameter.Name();
+            var actual = (long)(reply.ByParameter.FirstOrDefault(r => r.Key == name)?.Count ?? 0);
+            ok &= actual == count;
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {name,-6} expected {count,9}  stored {actual,9}  {(actual == count ? "ok" : "MISMATCH")}"));
+        }
+        var total = expected.Values.Sum();
+        ok &= (long)reply.Records == total;
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  total  expected {total,9}  stored {reply.Records,9}  {(ok ? "ok" : "MISMATCH")}"));
+        return ok;
+    }
+
+    /// <summary>Prints each node's peak RSS and returns the largest, in MB.</summary>
+    public static double PrintPeakRss(IReadOnlyDictionary<string, long> peaks, IReadOnlyDictionary<string, double>? cpuSeconds, TextWriter output)
+    {
+        var max = 0.0;
+        foreach (var (node, bytes) in peaks.OrderBy(kv => kv.Key, StringComparer.Ordinal))
+        {
+            var mb = bytes / 1048576.0;
+            max = Math.Max(max, mb);
+            var cpu = cpuSeconds is null ? "" : string.Create(CultureInfo.InvariantCulture, $"  cpu {cpuSeconds[node],6:F1} s");
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  node {node,-3} peak rss {mb,7:F1} MB{cpu}"));
+        }
+        return max;
+    }
+}
