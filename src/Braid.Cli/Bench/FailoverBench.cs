@@ -16,7 +16,7 @@ internal static class FailoverBench
     {
         await using var cluster = await BenchCluster.StartAsync(topology, directory, basePort, TextWriter.Null, ct, partitions: 3).ConfigureAwait(false);
         var writer = new PartitionWriter(cluster.Clients, cluster.State.Nodes.Select(n => n.Address).ToList());
-        var payload = ByteString.CopyFrom(new byte[1024]);
+        var payload = ByteString.CopyFrom(SampleBatch());
         ulong sequence = 0;
         var samples = new List<double>();
         output.WriteLine($"failover on {topology}: kill -9 the leader of partition 0 under a steady write load, {trials} trials");
@@ -57,4 +57,8 @@ internal static class FailoverBench
     }
 
     private static long killedAt;
+
+    /// <summary>A small valid record batch (the nodes refuse payloads that are not record batches).</summary>
+    private static byte[] SampleBatch() =>
+        Core.Data.RecordBatchCodec.Encode(Core.Data.AirQualityGenerator.Generate(1, 1032).First().Records.ToArray());
 }
