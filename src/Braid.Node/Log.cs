@@ -29,6 +29,9 @@ internal static partial class Log
     [LoggerMessage(EventId = 9, Level = LogLevel.Information, Message = "partition {Partition}: {Role} in term {Term}, leader {Leader}")]
     public static partial void PartitionRole(ILogger logger, uint partition, string role, ulong term, string leader);
 
+    [LoggerMessage(EventId = 10, Level = LogLevel.Information, Message = "partition {Partition}: handing leadership back to its preferred leader {Preferred}")]
+    public static partial void LeadershipTransfer(ILogger logger, uint partition, string preferred);
+
     [LoggerMessage(EventId = 7, Level = LogLevel.Warning, Message = "fault injected on link to {Neighbour}: {Fault}")]
     public static partial void FaultInjected(ILogger logger, string neighbour, string fault);
 }

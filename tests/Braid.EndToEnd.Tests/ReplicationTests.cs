@@ -52,6 +52,18 @@ public sealed class ReplicationTests
         Assert.True(restart.ExitCode == 0, restart.ToString());
         await WriteAsync(20);
 
+        // Leadership returns to the partition's preferred leader (first replica in the placement) once it has caught up.
+        var preferred = (await new Protocol.V1.Stream.StreamClient(clients.Channel(addresses[0])).DescribeAsync(new DescribeRequest(), deadline: DateTime.UtcNow.AddSeconds(5))).Partitions[0].Replicas[0];
+        var settled = DateTime.UtcNow.AddSeconds(20);
+        string? leaderNow;
+        do
+        {
+            await WriteAsync(1);
+            leaderNow = await writer.FindLeaderAsync(0, CancellationToken.None);
+        }
+        while (leaderNow != preferred && DateTime.UtcNow < settled);
+        Assert.Equal(preferred, leaderNow);
+
         // Every replica, the restarted old leader included, ends up with exactly the acknowledged
         // sequences, each once and in order.
         var replicas = (await new Protocol.V1.Stream.StreamClient(clients.Channel(addresses[0])).DescribeAsync(new DescribeRequest(), deadline: DateTime.UtcNow.AddSeconds(5)))

@@ -118,10 +118,35 @@ internal sealed partial class RaftDriver : BackgroundService
         try
         {
             while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false))
-                inbox.Writer.TryWrite(() => { foreach (var r in replicas.Values) r.Raft.Tick(); });
+                inbox.Writer.TryWrite(Tick);
         }
         catch (OperationCanceledException)
         {
+        }
+    }
+
+    private const int PreferredLeaderCheckTicks = 40;
+    private int ticks;
+
+    private void Tick()
+    {
+        foreach (var r in replicas.Values) r.Raft.Tick();
+        if (++ticks % PreferredLeaderCheckTicks == 0) RestorePreferredLeaders();
+    }
+
+    /// <summary>
+    /// Hands leadership back to each partition's preferred leader (the placement's first replica)
+    /// once it is caught up, so leaders stay balanced after failures heal (as Kafka's preferred
+    /// replica election does). A preferred leader that is down or behind is left alone.
+    /// </summary>
+    private void RestorePreferredLeaders()
+    {
+        foreach (var r in replicas.Values)
+        {
+            if (r.Raft.Role != RaftRole.Leader) continue;
+            var preferred = Placement[(int)r.Partition].PreferredLeader;
+            if (preferred != options.NodeId && r.Raft.MatchOf(preferred) == r.Raft.LastIndex && r.Raft.TransferLeadership(preferred))
+                Log.LeadershipTransfer(logger, r.Partition, preferred);
         }
     }
 
