@@ -7,7 +7,8 @@ using Grpc.Core;
 namespace Braid.Client;
 
 /// <summary>One chunk of a query's result and the cursor that resumes after it.</summary>
-public sealed record QueryPage(IReadOnlyList<AirQualityRecord> Records, byte[] Cursor, bool Done);
+/// <param name="Scanned">Records the replicas examined to produce this chunk (matching or not).</param>
+public sealed record QueryPage(IReadOnlyList<AirQualityRecord> Records, byte[] Cursor, bool Done, long Scanned = 0);
 
 /// <summary>Resumable queries: a broken stream is resumed from the last cursor at another node.</summary>
 public sealed partial class BraidClient
@@ -52,7 +53,7 @@ public sealed partial class BraidClient
                 backoff.Reset();
                 lastProgress = Options.Clock.GetTimestamp();
                 current = chunk.Cursor;
-                yield return new QueryPage(RecordBatchCodec.Decode(chunk.Records.Span), chunk.Cursor.ToByteArray(), chunk.Done);
+                yield return new QueryPage(RecordBatchCodec.Decode(chunk.Records.Span), chunk.Cursor.ToByteArray(), chunk.Done, (long)chunk.Scanned);
                 if (chunk.Done) yield break;
             }
         }

@@ -13,6 +13,7 @@ internal static class BenchCommand
         bench.Subcommands.Add(LogCommand());
         bench.Subcommands.Add(Failover());
         bench.Subcommands.Add(Ingest());
+        bench.Subcommands.Add(Query());
         return bench;
     }
 
@@ -96,6 +97,24 @@ internal static class BenchCommand
         };
         command.SetAction((p, ct) => CommandRunner.RunAsync(() => IngestBench.RunAsync(
             new IngestBench.Settings(p.GetValue(topology)!, Math.Clamp(p.GetValue(batch), 1, 20_000), Math.Max(1, p.GetValue(window)), p.GetValue(records), p.GetValue(seed), p.GetValue(dir)!, p.GetValue(port)),
+            Console.Out, ct)));
+        return command;
+    }
+
+    private static Command Query()
+    {
+        var topology = Options.Topology();
+        var chunk = new Option<uint>("--chunk-records") { Description = "Records per result chunk (0: the server's default)", DefaultValueFactory = _ => 20_000 };
+        var records = new Option<long?>("--records") { Description = "Records to generate and load first (default: the full 1,167,525)" };
+        var seed = new Option<int>("--seed") { Description = "Generator seed", DefaultValueFactory = _ => 1 };
+        var port = Port(7690);
+        var dir = Dir("bench-query");
+        var command = new Command("query", "On a cluster loaded with the generated data set: filtered full scans (records scanned/s), a match-all query (records/s), the aggregate, peak RSS per node")
+        {
+            topology, chunk, records, seed, port, dir,
+        };
+        command.SetAction((p, ct) => CommandRunner.RunAsync(() => QueryBench.RunAsync(
+            new QueryBench.Settings(p.GetValue(topology)!, Math.Min(20_000u, p.GetValue(chunk)), p.GetValue(records), p.GetValue(seed), p.GetValue(dir)!, p.GetValue(port)),
             Console.Out, ct)));
         return command;
     }

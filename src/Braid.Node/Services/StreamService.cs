@@ -24,15 +24,18 @@ internal sealed class StreamService(RaftDriver raft, Overlay.OverlayDriver overl
             : QueryCursors.Parse(request.Cursor, filter, raft.Placement);
         var chunk = request.ChunkRecords == 0 ? ChunkRecordsDefault : request.ChunkRecords;
         var sentDone = false;
+        ulong scanned = 0; // records scanned by pages with no match, reported with the next chunk sent
         await foreach (var (page, after) in Coordinator.RunAsync(filter, cursor, chunk, ct).ConfigureAwait(false))
         {
             var done = after.Positions.All(p => p.NextIndex > p.SnapshotIndex);
+            scanned += page.Scanned;
             if (page.RecordCount == 0 && !done) continue;
-            await responseStream.WriteAsync(new QueryChunk { Records = page.Records, RecordCount = page.RecordCount, Cursor = after.ToByteString(), Done = done, Scanned = page.Scanned }, ct).ConfigureAwait(false);
+            await responseStream.WriteAsync(new QueryChunk { Records = page.Records, RecordCount = page.RecordCount, Cursor = after.ToByteString(), Done = done, Scanned = scanned }, ct).ConfigureAwait(false);
+            scanned = 0;
             sentDone = done;
         }
         if (!sentDone)
-            await responseStream.WriteAsync(new QueryChunk { Records = Google.Protobuf.ByteString.CopyFrom(Core.Data.RecordBatchCodec.Encode([])), Cursor = cursor.ToByteString(), Done = true }, ct).ConfigureAwait(false);
+            await responseStream.WriteAsync(new QueryChunk { Records = Google.Protobuf.ByteString.CopyFrom(Core.Data.RecordBatchCodec.Encode([])), Cursor = cursor.ToByteString(), Done = true, Scanned = scanned }, ct).ConfigureAwait(false);
     }
 
     public override async Task<AggregateReply> Aggregate(AggregateRequest request, ServerCallContext context)

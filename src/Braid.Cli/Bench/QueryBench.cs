@@ -1,0 +1,74 @@
+using System.Diagnostics;
+using System.Globalization;
+using Braid.Client;
+using Braid.Core.Data;
+using Braid.Protocol.V1;
+
+namespace Braid.Cli.Bench;
+
+/// <summary>
+/// Query throughput on a loaded cluster (the full data set ingested as in <see cref="IngestBench"/>):
+/// filtered full scans (records scanned per second: the sum of the chunks' Scanned over wall time),
+/// a match-all query streaming every record to the client, and the aggregate by parameter; with the
+/// peak RSS of every node while the queries run.
+/// </summary>
+internal static class QueryBench
+{
+    public sealed record Settings(string Topology, uint ChunkRecords, long? Records, int Seed, string Directory, int BasePort);
+
+    private sealed record Run(string Name, long Scanned, long Returned, TimeSpan Elapsed);
+
+    public static async Task<int> RunAsync(Settings s, TextWriter output, CancellationToken ct)
+    {
+        output.WriteLine($"query on {s.Topology}: 12 partitions, R=3, chunks of {(s.ChunkRecords == 0 ? "the server's default" : s.ChunkRecords.ToString(CultureInfo.InvariantCulture))} records");
+        var (batches, bytes) = BenchLoad.Encode(s.Seed, s.Records, 1000);
+        await using var cluster = await BenchCluster.StartAsync(s.Topology, s.Directory, s.BasePort, TextWriter.Null, ct, partitions: 12).ConfigureAwait(false);
+        var seeds = cluster.State.Nodes.Select(n => n.Address).ToList();
+        await BenchLoad.WaitForLeadersAsync(seeds, TimeSpan.FromSeconds(30), ct).ConfigureAwait(false);
+        var load = await BenchLoad.IngestAsync(seeds, batches, bytes, new BraidClientOptions { Seeds = seeds }.InflightBatchesPerPartition, TextWriter.Null, ct).ConfigureAwait(false);
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"loaded {load.Records} records in {load.Elapsed.TotalSeconds:F1} s"));
+        var total = batches.Sum(b => (long)b.Records);
+        batches.Clear();
+        var runs = new List<Run>();
+        IReadOnlyDictionary<string, long> peaks;
+        IReadOnlyDictionary<string, double> cpu;
+        bool ok;
+        using var client = await BraidClient.ConnectAsync(new BraidClientOptions { Seeds = seeds }, ct).ConfigureAwait(false);
+        await using (var sampler = new RssSampler(cluster.State.Nodes))
+        {
+            runs.Add(await QueryAsync(client, "filtered: PM2.5, AQI 100..500, 2020-09-01..07", new QueryFilter { From = "2020-09-01", To = "2020-09-08", AqiMin = 100, AqiMax = 500, Parameters = { "PM2.5" } }, s.ChunkRecords, ct).ConfigureAwait(false));
+            runs.Add(await QueryAsync(client, "match nothing: site \"no such site\"", new QueryFilter { Site = "no such site" }, s.ChunkRecords, ct).ConfigureAwait(false));
+            runs.Add(await QueryAsync(client, "match nothing: AQI 600..700", new QueryFilter { AqiMin = 600, AqiMax = 700 }, s.ChunkRecords, ct).ConfigureAwait(false));
+            var all = await QueryAsync(client, "match all, every record to the client", new QueryFilter(), s.ChunkRecords, ct).ConfigureAwait(false);
+            runs.Add(all);
+            ok = all.Returned == total;
+            var clock = Stopwatch.StartNew();
+            var aggregate = await client.AggregateAsync(new QueryFilter(), ct).ConfigureAwait(false);
+            runs.Add(new Run("aggregate by parameter and day", (long)aggregate.Records, aggregate.ByParameter.Count, clock.Elapsed));
+            ok &= (long)aggregate.Records == total;
+            peaks = sampler.PeakBytes;
+            cpu = sampler.CpuSeconds();
+        }
+        output.WriteLine($"{"query",-48} {"scanned",9} {"returned",9} {"s",7} {"scanned/s",11} {"returned/s",11}");
+        foreach (var r in runs)
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"{r.Name,-48} {r.Scanned,9} {r.Returned,9} {r.Elapsed.TotalSeconds,7:F2} {r.Scanned / r.Elapsed.TotalSeconds,11:F0} {r.Returned / r.Elapsed.TotalSeconds,11:F0}"));
+        output.WriteLine("(target: >= 1,000,000 records scanned/s for a filtered full scan)");
+        var rssMax = BenchLoad.PrintPeakRss(peaks, cpu, output);
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"worst node peak rss under query load {rssMax:F1} MB (target < 300 MB)"));
+        output.WriteLine($"match-all and aggregate counts equal the {total} records loaded: {(ok ? "ok" : "MISMATCH")}");
+        return ok ? 0 : 1;
+    }
+
+    private static async Task<Run> QueryAsync(BraidClient client, string name, QueryFilter filter, uint chunkRecords, CancellationToken ct)
+    {
+        var clock = Stopwatch.StartNew();
+        long scanned = 0, returned = 0;
+        await foreach (var page in client.QueryPagesAsync(filter, null, chunkRecords, ct).ConfigureAwait(false))
+        {
+            scanned += page.Scanned;
+            returned += page.Records.Count;
+        }
+        return new Run(name, scanned, returned, clock.Elapsed);
+    }
+}
