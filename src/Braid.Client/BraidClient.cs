@@ -103,7 +103,16 @@ public sealed partial class BraidClient : IDisposable
     private static GrpcChannel CreateChannel(string address) => GrpcChannel.ForAddress($"http://{address}", new GrpcChannelOptions
     {
         MaxReceiveMessageSize = 64 * 1024 * 1024,
-        HttpHandler = new SocketsHttpHandler { ConnectTimeout = TimeSpan.FromSeconds(1), EnableMultipleHttp2Connections = true },
+        HttpHandler = new SocketsHttpHandler
+        {
+            ConnectTimeout = TimeSpan.FromSeconds(1),
+            EnableMultipleHttp2Connections = true,
+            // A frozen or cut-off node keeps its TCP connection open; HTTP/2 pings notice it
+            // within about two seconds, failing its streams so the client moves on.
+            KeepAlivePingDelay = TimeSpan.FromSeconds(1),
+            KeepAlivePingTimeout = TimeSpan.FromSeconds(1),
+            KeepAlivePingPolicy = HttpKeepAlivePingPolicy.WithActiveRequests,
+        },
     });
 
     public void Dispose()

@@ -10,7 +10,7 @@ public sealed record BraidClientOptions
     public int InflightBatchesPerPartition { get; init; } = 32;
 
     /// <summary>A batch unacknowledged this long is resent (exactly-once makes resending safe).</summary>
-    public TimeSpan AckTimeout { get; init; } = TimeSpan.FromSeconds(10);
+    public TimeSpan AckTimeout { get; init; } = TimeSpan.FromSeconds(5);
 
     /// <summary>Per-call deadline for unary calls and for opening streams.</summary>
     public TimeSpan CallTimeout { get; init; } = TimeSpan.FromSeconds(5);

@@ -56,7 +56,8 @@ internal static class DemoCommand
         output.WriteLine("== loading at R=3 (acknowledged only once fsynced on a majority); a leader will be killed and another node frozen mid-load");
         var report = new LoadReport();
         var checkpoint = new LoadCheckpoint(1, Path.GetFullPath(dataDirectory), 1000, 0);
-        var loading = LoadCommand.LoadAsync(client, checkpoint, null, dataDirectory, report, output, ct);
+        // On its own thread: the loader parses and queues batches synchronously until the windows fill.
+        var loading = Task.Run(() => LoadCommand.LoadAsync(client, checkpoint, null, dataDirectory, report, output, ct), ct);
         var injecting = faults.RunAsync(loading, ct);
         var result = await loading.ConfigureAwait(false);
         await injecting.ConfigureAwait(false);
@@ -135,18 +136,19 @@ internal static class DemoCommand
             if (loading.IsCompleted) return;
             // A leader whose loss still leaves a node that can be frozen without any partition
             // losing its connected majority (on mini2, killing B or E leaves no such node).
-            for (uint partition = 0; partition < Partitions && Killed is null; partition++)
+            var leaders = await LeadersAsync(ct).ConfigureAwait(false);
+            foreach (var (partition, leader) in leaders.OrderBy(kv => kv.Key))
             {
-                var leader = await LeaderOfAsync(partition, ct).ConfigureAwait(false);
-                if (leader is not null && PickPauseVictim(leader) is not null) (Killed, KilledPartition) = (leader, partition);
+                if (!pauseVictims.ContainsKey(leader)) continue;
+                (Killed, KilledPartition) = (leader, partition);
+                break;
             }
             if (Killed is null) return;
             cluster.Manager.Kill(Killed);
             output.WriteLine($"   !! killed {Killed} (leader of partition {KilledPartition}) with SIGKILL");
             await WaitForAsync(0.55, loading, ct).ConfigureAwait(false);
             if (loading.IsCompleted) return;
-            Paused = PickPauseVictim(Killed);
-            if (Paused is null) return;
+            Paused = pauseVictims[Killed];
             cluster.Manager.Pause(Paused);
             output.WriteLine($"   !! froze {Paused} with SIGSTOP");
             await Task.Delay(TimeSpan.FromSeconds(4), ct).ConfigureAwait(false);
@@ -159,27 +161,41 @@ internal static class DemoCommand
             while (!loading.IsCompleted && client.Stats.AckedRecords < total * fraction) await Task.Delay(50, ct).ConfigureAwait(false);
         }
 
-        private async Task<string?> LeaderOfAsync(uint partition, CancellationToken ct)
+        /// <summary>Partition leaders as the nodes see themselves (one Describe per node, in parallel).</summary>
+        private async Task<Dictionary<uint, string>> LeadersAsync(CancellationToken ct)
         {
-            foreach (var node in cluster.State.Nodes)
+            var replies = await Task.WhenAll(cluster.State.Nodes.Select(async node =>
             {
                 try
                 {
-                    var reply = await client.Stream(node.Address).DescribeAsync(new DescribeRequest(), deadline: DateTime.UtcNow.AddSeconds(2), cancellationToken: ct).ConfigureAwait(false);
-                    if (reply.Partitions[(int)partition].LocalRole == "Leader") return reply.NodeId;
+                    return await client.Stream(node.Address).DescribeAsync(new DescribeRequest(), deadline: DateTime.UtcNow.AddSeconds(5), cancellationToken: ct).ConfigureAwait(false);
                 }
                 catch (Grpc.Core.RpcException)
                 {
+                    return null;
                 }
-            }
-            return null;
+            })).ConfigureAwait(false);
+            var leaders = new Dictionary<uint, string>();
+            foreach (var reply in replies.OfType<DescribeReply>())
+                foreach (var p in reply.Partitions.Where(p => p.LocalRole == "Leader"))
+                    leaders[p.Partition] = reply.NodeId;
+            return leaders;
         }
 
-        private string? PickPauseVictim(string killed)
+        /// <summary>For each node that may be killed, a node that may then be frozen too, computed once before the load.</summary>
+        private readonly Dictionary<string, string> pauseVictims = PauseVictims();
+
+        private static Dictionary<string, string> PauseVictims()
         {
             var topology = TopologyFiles.Load("mini2");
             var placement = PlacementPlanner.Plan(topology, Partitions, 3);
-            return topology.NodeIds.Where(id => id != killed).FirstOrDefault(id => placement.Partitions.All(p => ConnectedMajority(topology, p.Replicas, [killed, id])));
+            var victims = new Dictionary<string, string>(StringComparer.Ordinal);
+            foreach (var killed in topology.NodeIds)
+            {
+                var paused = topology.NodeIds.Where(id => id != killed).FirstOrDefault(id => placement.Partitions.All(p => ConnectedMajority(topology, p.Replicas, [killed, id])));
+                if (paused is not null) victims[killed] = paused;
+            }
+            return victims;
         }
 
         private static bool ConnectedMajority(Core.Topology.ClusterTopology topology, IReadOnlyList<string> replicas, HashSet<string> down)
