@@ -47,6 +47,16 @@ public sealed class OverlayClusterTests
         {
             var health = await new Health.HealthClient(channel).CheckAsync(new HealthCheckRequest(), deadline: DateTime.UtcNow.AddSeconds(5));
             Assert.Equal(HealthCheckResponse.Types.ServingStatus.Serving, health.Status);
+
+            // Server reflection (what grpcurl uses) lists Braid's services.
+            using var reflection = new Grpc.Reflection.V1Alpha.ServerReflection.ServerReflectionClient(channel).ServerReflectionInfo(deadline: DateTime.UtcNow.AddSeconds(5));
+            await reflection.RequestStream.WriteAsync(new Grpc.Reflection.V1Alpha.ServerReflectionRequest { ListServices = "" });
+            await reflection.RequestStream.CompleteAsync();
+            Assert.True(await reflection.ResponseStream.MoveNext(CancellationToken.None));
+            var services = reflection.ResponseStream.Current.ListServicesResponse.Service.Select(s => s.Name).ToList();
+            Assert.Contains("braid.v1.Admin", services);
+            Assert.Contains("braid.v1.Stream", services);
+            Assert.Contains("grpc.health.v1.Health", services);
         }
         var fault = await cluster.RunAsync("fault", "--node", "A", "--link", "B", "--drop");
         Assert.True(fault.ExitCode == 0, fault.ToString());
