@@ -30,24 +30,67 @@ internal sealed class QueryCoordinator(OverlayDriver overlay, PlacementTable pla
     }
 
     /// <summary>Pages through the query from <paramref name="cursor"/>; each page comes with the cursor after it.</summary>
+    /// <remarks>Pages are handed out partition by partition, in order (so one cursor describes the
+    /// position), but up to <see cref="PartitionsAhead"/> partitions are scanned concurrently into
+    /// small bounded buffers: replicas on several nodes work at once.</remarks>
     public async IAsyncEnumerable<(ScanResponse Page, QueryCursor Cursor)> RunAsync(QueryFilter filter, QueryCursor cursor, uint chunkRecords,
         [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct)
     {
         cursor = cursor.Clone();
-        for (var i = 0; i < cursor.Positions.Count; i++)
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        var fetchers = new Dictionary<int, System.Threading.Channels.Channel<ScanResponse>>();
+        void StartThrough(int last)
         {
-            while (cursor.Positions[i].NextIndex <= cursor.Positions[i].SnapshotIndex)
+            for (var j = 0; j <= Math.Min(last, cursor.Positions.Count - 1); j++)
+                if (!fetchers.ContainsKey(j)) fetchers[j] = Fetch(filter, cursor.Positions[j].Clone(), chunkRecords, stop.Token);
+        }
+        try
+        {
+            for (var i = 0; i < cursor.Positions.Count; i++)
             {
-                var page = await ScanAsync(filter, cursor.Positions[i], chunkRecords, ct).ConfigureAwait(false);
-                cursor.Positions[i] = page.Next;
-                yield return (page, cursor.Clone());
+                StartThrough(i + PartitionsAhead);
+                await foreach (var page in fetchers[i].Reader.ReadAllAsync(ct).ConfigureAwait(false))
+                {
+                    cursor.Positions[i] = page.Next;
+                    yield return (page, cursor.Clone());
+                }
             }
         }
+        finally
+        {
+            await stop.CancelAsync().ConfigureAwait(false);
+        }
+    }
+
+    private const int PartitionsAhead = 3;
+
+    /// <summary>Pages one partition in the background into a buffer of two pages; errors end the channel with them.</summary>
+    private System.Threading.Channels.Channel<ScanResponse> Fetch(QueryFilter filter, PartitionPosition position, uint chunkRecords, CancellationToken ct)
+    {
+        var pages = System.Threading.Channels.Channel.CreateBounded<ScanResponse>(2);
+        _ = Task.Run(async () =>
+        {
+            try
+            {
+                while (position.NextIndex <= position.SnapshotIndex)
+                {
+                    var page = await ScanAsync(filter, position, chunkRecords, ct).ConfigureAwait(false);
+                    position = page.Next;
+                    await pages.Writer.WriteAsync(page, ct).ConfigureAwait(false);
+                }
+                pages.Writer.TryComplete();
+            }
+            catch (Exception e)
+            {
+                pages.Writer.TryComplete(e);
+            }
+        }, CancellationToken.None);
+        return pages;
     }
 
     private async Task<ScanResponse> ScanAsync(QueryFilter filter, PartitionPosition position, uint chunkRecords, CancellationToken ct)
     {
-        var replicas = Ordered(placement[(int)position.Partition].Replicas);
+        var replicas = Ordered(placement[(int)position.Partition].Replicas, (int)position.Partition);
         var deadline = DateTime.UtcNow + PartitionDeadline;
         var problems = new List<string>();
         while (true)
@@ -83,9 +126,14 @@ internal sealed class QueryCoordinator(OverlayDriver overlay, PlacementTable pla
         }
     }
 
-    /// <summary>This node first (no network), then the others in placement order.</summary>
-    private List<string> Ordered(IReadOnlyList<string> replicas) =>
-        replicas.Where(r => r == self).Concat(replicas.Where(r => r != self)).ToList();
+    /// <summary>This node first (no network), then the others, rotated by partition so that
+    /// concurrent scans of different partitions land on different nodes.</summary>
+    private List<string> Ordered(IReadOnlyList<string> replicas, int rotate = 0)
+    {
+        var others = replicas.Where(r => r != self).ToList();
+        var rotated = others.Skip(rotate % Math.Max(1, others.Count)).Concat(others.Take(rotate % Math.Max(1, others.Count)));
+        return replicas.Where(r => r == self).Concat(rotated).ToList();
+    }
 }
 
 /// <summary>Encoding and checking of query cursors.</summary>
