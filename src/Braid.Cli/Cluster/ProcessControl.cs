@@ -37,27 +37,19 @@ internal static partial class ProcessControl
         StartTime(pid) == startTime && State(pid) is not (null or 'Z' or 'X');
 
     /// <summary>Resident set size in bytes (VmRSS), or null when the process is gone.</summary>
-    public static long? RssBytes(int pid)
-    {
-        try
-        {
-            foreach (var line in File.ReadLines($"/proc/{pid}/status"))
-                if (line.StartsWith("VmRSS:", StringComparison.Ordinal))
-                    return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]) * 1024;
-        }
-        catch (IOException) { }
-        catch (UnauthorizedAccessException) { }
-        return null;
-    }
+    public static long? RssBytes(int pid) => ReadKilobytes($"/proc/{pid}/status", "VmRSS:");
 
     /// <summary>Proportional set size in bytes (Pss in smaps_rollup): shared pages such as the .NET
     /// framework's files are divided among the processes that map them.</summary>
-    public static long? PssBytes(int pid)
+    public static long? PssBytes(int pid) => ReadKilobytes($"/proc/{pid}/smaps_rollup", "Pss:");
+
+    /// <summary>The "Key: N kB" line of a /proc file, in bytes.</summary>
+    private static long? ReadKilobytes(string file, string key)
     {
         try
         {
-            foreach (var line in File.ReadLines($"/proc/{pid}/smaps_rollup"))
-                if (line.StartsWith("Pss:", StringComparison.Ordinal))
+            foreach (var line in File.ReadLines(file))
+                if (line.StartsWith(key, StringComparison.Ordinal))
                     return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]) * 1024;
         }
         catch (IOException) { }

@@ -61,40 +61,42 @@ internal static class QueryCommands
         return command;
     }
 
-    public static Command Count()
-    {
-        var client = new ClientOptions();
-        var filter = new FilterOptions();
-        var command = new Command("count", "Count the records matching a filter (computed by the cluster)");
-        client.AddTo(command);
-        filter.AddTo(command);
-        command.SetAction((p, ct) => CommandRunner.RunAsync(async () =>
-        {
-            var wire = filter.Build(p);
-            using var braid = await client.ConnectAsync(p, ct).ConfigureAwait(false);
-            var reply = await braid.AggregateAsync(wire, ct).ConfigureAwait(false);
-            Console.WriteLine(reply.Records.ToString(CultureInfo.InvariantCulture));
-            return 0;
-        }));
-        return command;
-    }
+    public static Command Count() =>
+        AggregateCommand("count", "Count the records matching a filter (computed by the cluster)", [],
+            (reply, _) => Console.WriteLine(reply.Records.ToString(CultureInfo.InvariantCulture)));
 
     public static Command Stats()
     {
+        var byDay = new Option<bool>("--by-day") { Description = "Also group by day" };
+        return AggregateCommand("stats", "Count, min, max and mean AQI by parameter (and by day) over the records matching a filter", [byDay], (reply, p) =>
+        {
+            Console.WriteLine($"{reply.Records} records");
+            Print("parameter", reply.ByParameter);
+            if (p.GetValue(byDay)) Print("day", reply.ByDay);
+        });
+    }
+
+    /// <summary>A command that asks the cluster for the aggregate of a filter and prints it.</summary>
+    private static Command AggregateCommand(string name, string description, Option[] extra, Action<Protocol.V1.AggregateReply, ParseResult> print)
+    {
         var client = new ClientOptions();
         var filter = new FilterOptions();
-        var byDay = new Option<bool>("--by-day") { Description = "Also group by day" };
-        var command = new Command("stats", "Count, min, max and mean AQI by parameter (and by day) over the records matching a filter") { byDay };
+        var command = new Command(name, description);
+        foreach (var option in extra) command.Options.Add(option);
         client.AddTo(command);
         filter.AddTo(command);
         command.SetAction((p, ct) => CommandRunner.RunAsync(async () =>
         {
             var wire = filter.Build(p);
             using var braid = await client.ConnectAsync(p, ct).ConfigureAwait(false);
-            var reply = await braid.AggregateAsync(wire, ct).ConfigureAwait(false);
-            Console.WriteLine($"{reply.Records} records");
-            Print("parameter", reply.ByParameter);
-            if (p.GetValue(byDay)) Print("day", reply.ByDay);
+            try
+            {
+                print(await braid.AggregateAsync(wire, ct).ConfigureAwait(false), p);
+            }
+            catch (BraidException e)
+            {
+                throw new CliException(e.Message, 2);
+            }
             return 0;
         }));
         return command;
