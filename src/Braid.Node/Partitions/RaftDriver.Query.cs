@@ -43,6 +43,7 @@ internal sealed partial class RaftDriver
         var position = request.Position;
         if (!replicas.TryGetValue(position.Partition, out var r)) return new NodeResponse { Error = $"{options.NodeId} holds no replica of partition {position.Partition}" };
         if (r.State.AppliedIndex < position.SnapshotIndex) return new NodeResponse { Scan = new ScanResponse { Behind = true } };
+        if (request.Aggregate) return new NodeResponse { Scan = AggregateScan(r, position, filter) };
         var take = (int)Math.Clamp(request.MaxRecords == 0 ? 2000 : request.MaxRecords, 1, 20_000);
         var matches = new List<AirQualityRecord>(Math.Min(take, 4096));
         var indexes = r.State.RecordIndexes;
@@ -84,6 +85,39 @@ internal sealed partial class RaftDriver
             Scanned = (ulong)scanned,
         };
         return new NodeResponse { Scan = response };
+    }
+}
+
+internal sealed partial class RaftDriver
+{
+    /// <summary>Aggregates the matching records of whole entries up to the snapshot (within the
+    /// scan budget) where they are stored, so only a few rows per day and parameter travel.</summary>
+    private static ScanResponse AggregateScan(PartitionReplica r, PartitionPosition position, RecordFilter filter)
+    {
+        var aggregate = new AirQualityAggregate();
+        var indexes = r.State.RecordIndexes;
+        var at = indexes.BinarySearch(position.NextIndex);
+        if (at < 0) at = ~at;
+        long scanned = 0;
+        var next = position.Clone();
+        next.Skip = 0;
+        while (at < indexes.Count && indexes[at] <= position.SnapshotIndex && scanned < ScanRecordsBudget)
+        {
+            var batch = RecordEntry.Decode(RaftNode.DataOf(r.ReadLog(indexes[at], indexes[at], long.MaxValue)[0])).Payload;
+            RecordBatchCodec.Aggregate(batch.Span, filter, aggregate);
+            scanned += RecordBatchCodec.Count(batch.Span);
+            at++;
+        }
+        next.NextIndex = at < indexes.Count && indexes[at] <= position.SnapshotIndex ? indexes[at] : position.SnapshotIndex + 1;
+        var response = new ScanResponse { Next = next, Done = next.NextIndex > next.SnapshotIndex, Scanned = (ulong)scanned };
+        foreach (var row in aggregate.Rows)
+        {
+            response.Aggregates.Add(new AggregatePartial
+            {
+                DayNumber = row.Day.DayNumber, Parameter = (uint)row.Parameter, Count = row.Count, AqiCount = row.AqiCount, AqiSum = row.AqiSum, AqiMin = row.AqiMin, AqiMax = row.AqiMax,
+            });
+        }
+        return response;
     }
 }
 

@@ -34,7 +34,7 @@ internal sealed class QueryCoordinator(OverlayDriver overlay, PlacementTable pla
     /// position), but up to <see cref="PartitionsAhead"/> partitions are scanned concurrently into
     /// small bounded buffers: replicas on several nodes work at once.</remarks>
     public async IAsyncEnumerable<(ScanResponse Page, QueryCursor Cursor)> RunAsync(QueryFilter filter, QueryCursor cursor, uint chunkRecords,
-        [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct)
+        [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct, bool aggregate = false)
     {
         cursor = cursor.Clone();
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
@@ -42,7 +42,7 @@ internal sealed class QueryCoordinator(OverlayDriver overlay, PlacementTable pla
         void StartThrough(int last)
         {
             for (var j = 0; j <= Math.Min(last, cursor.Positions.Count - 1); j++)
-                if (!fetchers.ContainsKey(j)) fetchers[j] = Fetch(filter, cursor.Positions[j].Clone(), chunkRecords, stop.Token);
+                if (!fetchers.ContainsKey(j)) fetchers[j] = Fetch(filter, cursor.Positions[j].Clone(), chunkRecords, aggregate, stop.Token);
         }
         try
         {
@@ -65,7 +65,7 @@ internal sealed class QueryCoordinator(OverlayDriver overlay, PlacementTable pla
     private const int PartitionsAhead = 3;
 
     /// <summary>Pages one partition in the background into a buffer of two pages; errors end the channel with them.</summary>
-    private System.Threading.Channels.Channel<ScanResponse> Fetch(QueryFilter filter, PartitionPosition position, uint chunkRecords, CancellationToken ct)
+    private System.Threading.Channels.Channel<ScanResponse> Fetch(QueryFilter filter, PartitionPosition position, uint chunkRecords, bool aggregate, CancellationToken ct)
     {
         var pages = System.Threading.Channels.Channel.CreateBounded<ScanResponse>(2);
         _ = Task.Run(async () =>
@@ -74,7 +74,7 @@ internal sealed class QueryCoordinator(OverlayDriver overlay, PlacementTable pla
             {
                 while (position.NextIndex <= position.SnapshotIndex)
                 {
-                    var page = await ScanAsync(filter, position, chunkRecords, ct).ConfigureAwait(false);
+                    var page = await ScanAsync(filter, position, chunkRecords, aggregate, ct).ConfigureAwait(false);
                     position = page.Next;
                     await pages.Writer.WriteAsync(page, ct).ConfigureAwait(false);
                 }
@@ -88,7 +88,7 @@ internal sealed class QueryCoordinator(OverlayDriver overlay, PlacementTable pla
         return pages;
     }
 
-    private async Task<ScanResponse> ScanAsync(QueryFilter filter, PartitionPosition position, uint chunkRecords, CancellationToken ct)
+    private async Task<ScanResponse> ScanAsync(QueryFilter filter, PartitionPosition position, uint chunkRecords, bool aggregate, CancellationToken ct)
     {
         var replicas = Ordered(placement[(int)position.Partition].Replicas, (int)position.Partition);
         var deadline = DateTime.UtcNow + PartitionDeadline;
@@ -97,7 +97,7 @@ internal sealed class QueryCoordinator(OverlayDriver overlay, PlacementTable pla
         {
             foreach (var replica in replicas)
             {
-                var request = new NodeRequest { Scan = new ScanRequest { Filter = filter, Position = position, MaxRecords = chunkRecords } };
+                var request = new NodeRequest { Scan = new ScanRequest { Filter = filter, Position = position, MaxRecords = chunkRecords, Aggregate = aggregate } };
                 var response = await overlay.CallAsync(replica, request, CallTimeout, ct).ConfigureAwait(false);
                 if (response.Error.Length == 0 && response.Scan is { Behind: false } scan) return scan;
                 problems.Add($"{replica}: {(response.Error.Length > 0 ? response.Error : "has not applied the snapshot yet")}");

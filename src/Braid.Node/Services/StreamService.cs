@@ -42,11 +42,13 @@ internal sealed class StreamService(RaftDriver raft, Overlay.OverlayDriver overl
     {
         var ct = context.CancellationToken;
         var filter = request.Filter ?? new QueryFilter();
-        if (!QueryFilters.TryConvert(filter, out var recordFilter, out var error)) throw new RpcException(new Status(StatusCode.InvalidArgument, error));
+        if (!QueryFilters.TryConvert(filter, out _, out var error)) throw new RpcException(new Status(StatusCode.InvalidArgument, error));
         var aggregate = new Core.Data.AirQualityAggregate();
         var cursor = await Coordinator.StartAsync(filter, ct).ConfigureAwait(false);
-        await foreach (var (page, _) in Coordinator.RunAsync(filter, cursor, ChunkRecordsMax, ct).ConfigureAwait(false))
-            Core.Data.RecordBatchCodec.Aggregate(page.Records.Span, recordFilter, aggregate);
+        // Pushed down: each replica aggregates its matching records; only partial rows travel.
+        await foreach (var (page, _) in Coordinator.RunAsync(filter, cursor, ChunkRecordsMax, ct, aggregate: true).ConfigureAwait(false))
+            foreach (var p in page.Aggregates)
+                aggregate.Add(new Core.Data.AggregateRow(DateOnly.FromDayNumber(p.DayNumber), (Core.Data.AirParameter)p.Parameter, p.Count, p.AqiCount, p.AqiSum, p.AqiMin, p.AqiMax));
         var reply = new AggregateReply { Records = (ulong)aggregate.Count };
         foreach (var row in aggregate.ByParameter) reply.ByParameter.Add(Row(Core.Data.AirParameters.Name(row.Parameter), row));
         foreach (var row in aggregate.ByDay) reply.ByDay.Add(Row(row.Day.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture), row));
