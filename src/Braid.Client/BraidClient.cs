@@ -77,6 +77,11 @@ public sealed partial class BraidClient : IDisposable
         }
     }
 
+    internal bool IsKnownLeader(uint partition, string address)
+    {
+        lock (gate) return Leaders.TryGetValue(partition, out var leader) && leader == address;
+    }
+
     internal void SetLeader(uint partition, string? address)
     {
         lock (gate)

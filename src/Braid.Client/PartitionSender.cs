@@ -22,7 +22,10 @@ internal sealed class PartitionSender
     private readonly SortedDictionary<ulong, PendingBatch> pending = [];
     private readonly Channel<bool> wake = Channel.CreateUnbounded<bool>();
     private readonly object gate = new();
+    private static readonly TimeSpan ForwardPeriod = TimeSpan.FromSeconds(5);
     private bool completing;
+    private long forwardUntil;
+    private string? unreachableLeader;
 
     public PartitionSender(BraidClient client, uint partition, ulong producer, Action<long> onAcked, CancellationToken ct)
     {
@@ -61,8 +64,16 @@ internal sealed class PartitionSender
         var lastProgress = client.Options.Clock.GetTimestamp();
         while (!Finished)
         {
-            address = client.AddressFor(partition);
-            var outcome = await StreamOnceAsync(address, ct).ConfigureAwait(false);
+            // The leader did not answer (this client cannot reach it): for a while, send through
+            // any other node, which forwards to the leader over the overlay.
+            var forward = client.Options.Clock.GetTimestamp() < forwardUntil;
+            address = forward ? client.NextNode(unreachableLeader) : client.AddressFor(partition);
+            var outcome = await StreamOnceAsync(address, forward, ct).ConfigureAwait(false);
+            if (outcome.Unreachable && !forward && client.IsKnownLeader(partition, address))
+            {
+                unreachableLeader = address;
+                forwardUntil = client.Options.Clock.GetTimestamp() + (long)(ForwardPeriod.TotalSeconds * client.Options.Clock.TimestampFrequency);
+            }
             if (Finished) return;
             if (outcome.Progress)
             {
@@ -81,10 +92,11 @@ internal sealed class PartitionSender
     }
 
     /// <param name="Failover">The stream to the partition's leader broke or was redirected to another node.</param>
-    private sealed record Outcome(bool Progress, bool LeaderKnown, string Problem, bool Failover);
+    /// <param name="Unreachable">The node could not be reached at all (no answer before any acknowledgement).</param>
+    private sealed record Outcome(bool Progress, bool LeaderKnown, string Problem, bool Failover, bool Unreachable);
 
     /// <summary>One stream's life: resend everything unacknowledged, then send new batches as they come.</summary>
-    private async Task<Outcome> StreamOnceAsync(string address, CancellationToken ct)
+    private async Task<Outcome> StreamOnceAsync(string address, bool forward, CancellationToken ct)
     {
         using var life = CancellationTokenSource.CreateLinkedTokenSource(ct);
         using var call = client.Stream(address).Ingest(cancellationToken: life.Token);
@@ -92,6 +104,7 @@ internal sealed class PartitionSender
         var leaderKnown = false;
         var problem = "stream closed";
         var failover = false;
+        var unreachable = false;
         var reader = Task.Run(async () =>
         {
             try
@@ -103,7 +116,7 @@ internal sealed class PartitionSender
                         case AppendStatus.AppendOk:
                             Acked(ack.Sequence, ack.Reply.Duplicate);
                             progress = true;
-                            client.SetLeader(partition, address);
+                            if (!forward) client.SetLeader(partition, address);
                             break;
                         case AppendStatus.NotLeader:
                             leaderKnown = ack.Reply.LeaderAddress.Length > 0 && ack.Reply.LeaderAddress != address;
@@ -123,6 +136,7 @@ internal sealed class PartitionSender
             {
                 problem = $"{address}: {e.Status.StatusCode} {e.Status.Detail}";
                 failover = true;
+                unreachable = e.StatusCode == StatusCode.Unavailable;
             }
             catch (OperationCanceledException)
             {
@@ -131,7 +145,7 @@ internal sealed class PartitionSender
         }, CancellationToken.None);
         try
         {
-            await WriteLoopAsync(call.RequestStream, life.Token).ConfigureAwait(false);
+            await WriteLoopAsync(call.RequestStream, forward, life.Token).ConfigureAwait(false);
         }
         catch (Exception e) when (e is RpcException or OperationCanceledException or InvalidOperationException or IOException)
         {
@@ -139,10 +153,10 @@ internal sealed class PartitionSender
         await life.CancelAsync().ConfigureAwait(false);
         await reader.ConfigureAwait(false);
         ct.ThrowIfCancellationRequested();
-        return new Outcome(progress, leaderKnown, problem, failover);
+        return new Outcome(progress, leaderKnown, problem, failover, unreachable && !progress);
     }
 
-    private async Task WriteLoopAsync(IClientStreamWriter<AppendRequest> requests, CancellationToken ct)
+    private async Task WriteLoopAsync(IClientStreamWriter<AppendRequest> requests, bool forward, CancellationToken ct)
     {
         ulong sentUpTo = 0;
         while (!ct.IsCancellationRequested)
@@ -161,7 +175,7 @@ internal sealed class PartitionSender
             foreach (var batch in toSend)
             {
                 batch.SentAt = now;
-                await requests.WriteAsync(new AppendRequest { Partition = partition, Producer = producer, Sequence = batch.Sequence, Payload = ByteString.CopyFrom(batch.Payload) }, ct).ConfigureAwait(false);
+                await requests.WriteAsync(new AppendRequest { Partition = partition, Producer = producer, Sequence = batch.Sequence, Payload = ByteString.CopyFrom(batch.Payload), Forward = forward }, ct).ConfigureAwait(false);
                 sentUpTo = batch.Sequence;
             }
             using var tick = CancellationTokenSource.CreateLinkedTokenSource(ct);

@@ -147,8 +147,23 @@ public sealed class StreamingTests
         Assert.Equal(1, badCli.ExitCode);
         Assert.Contains("invalid filter", badCli.Stderr);
 
+        // A node that does not lead a partition answers NOT_LEADER, or forwards through the overlay when asked to.
+        var partitions = (await stream.DescribeAsync(new DescribeRequest())).Partitions;
+        var leaderId = partitions[0].Leader;
+        var follower = cluster.Addresses()[cluster.NodeIndex(partitions[0].Replicas.First(r => r != leaderId))];
+        var followerStream = client.Stream(follower);
+        var batch = ByteString.CopyFrom(RecordBatchCodec.Encode(Records(3).Select(r => r with { AqsId = "F" + r.AqsId }).ToArray()));
+        var refused = await followerStream.AppendAsync(new AppendRequest { Partition = 0, Producer = 77, Sequence = 1, Payload = batch });
+        Assert.Equal(AppendStatus.NotLeader, refused.Status);
+        Assert.Equal(leaderId, refused.Leader);
+        var forwarded = await followerStream.AppendAsync(new AppendRequest { Partition = 0, Producer = 77, Sequence = 1, Payload = batch, Forward = true });
+        Assert.Equal(AppendStatus.AppendOk, forwarded.Status);
+        Assert.False(forwarded.Duplicate);
+        var again = await followerStream.AppendAsync(new AppendRequest { Partition = 0, Producer = 77, Sequence = 1, Payload = batch, Forward = true });
+        Assert.True(again.Status == AppendStatus.AppendOk && again.Duplicate, "a forwarded retry must be recognised as a duplicate");
+
         var count = await BraidProcess.RunAsync(TimeSpan.FromSeconds(60), "count", "airquality", "--dir", cluster.Directory);
         Assert.True(count.ExitCode == 0, count.ToString());
-        Assert.Equal(records.Count.ToString(System.Globalization.CultureInfo.InvariantCulture), count.Stdout.Trim());
+        Assert.Equal((records.Count + 3).ToString(System.Globalization.CultureInfo.InvariantCulture), count.Stdout.Trim());
     }
 }

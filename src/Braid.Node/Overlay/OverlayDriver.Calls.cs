@@ -50,19 +50,32 @@ internal sealed partial class OverlayDriver
         var request = envelope.Request;
         var source = envelope.Source;
         if (handler is null) return;
-        _ = Task.Run(async () =>
+        // Started here, on the loop, so requests reach their handlers in arrival order (a stream of
+        // forwarded batches must be proposed in sequence order); only the answer is awaited elsewhere.
+        Task<NodeResponse> handling;
+        try
         {
-            NodeResponse response;
-            try
-            {
-                response = await handler(request, CancellationToken.None).ConfigureAwait(false);
-            }
-            catch (Exception e) when (e is not OutOfMemoryException)
-            {
-                response = new NodeResponse { Error = e.Message };
-            }
-            response.CallId = request.CallId;
-            await PostAsync(_ => Node.Send(new Envelope { Destination = source, Response = response })).ConfigureAwait(false);
-        });
+            handling = handler(request, CancellationToken.None);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            handling = Task.FromResult(new NodeResponse { Error = e.Message });
+        }
+        _ = RespondAsync(handling, request.CallId, source);
+    }
+
+    private async Task RespondAsync(Task<NodeResponse> handling, ulong callId, string destination)
+    {
+        NodeResponse response;
+        try
+        {
+            response = await handling.ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            response = new NodeResponse { Error = e.Message };
+        }
+        response.CallId = callId;
+        await PostAsync(_ => Node.Send(new Envelope { Destination = destination, Response = response })).ConfigureAwait(false);
     }
 }

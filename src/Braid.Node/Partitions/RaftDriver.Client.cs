@@ -7,10 +7,39 @@ namespace Braid.Node.Partitions;
 /// <summary>Client-facing operations of the partition loop: append, describe, read back.</summary>
 internal sealed partial class RaftDriver
 {
+    private static readonly TimeSpan ForwardTimeout = TimeSpan.FromSeconds(10);
+
     public async Task<AppendReply> AppendAsync(AppendRequest request, CancellationToken cancellationToken)
     {
         var completion = await AskAsync(() => Propose(request), cancellationToken).ConfigureAwait(false);
-        return await completion.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+        var reply = await completion.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+        if (reply.Status != AppendStatus.NotLeader || !request.Forward || reply.Leader.Length == 0 || reply.Leader == options.NodeId) return reply;
+        return await ForwardAsync(request, reply, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Carries the batch to the leader over the overlay (the client could not reach it) and relays its answer.</summary>
+    private async Task<AppendReply> ForwardAsync(AppendRequest request, AppendReply notLeader, CancellationToken cancellationToken)
+    {
+        var forwarded = new ForwardedAppend { Partition = request.Partition, Producer = request.Producer, Sequence = request.Sequence, Payload = request.Payload };
+        var response = await overlay.CallAsync(notLeader.Leader, new NodeRequest { Append = forwarded }, ForwardTimeout, cancellationToken).ConfigureAwait(false);
+        if (response.Error.Length > 0 || response.Append is null)
+            return new AppendReply { Status = AppendStatus.Retry, Leader = notLeader.Leader, LeaderAddress = notLeader.LeaderAddress, Error = $"forwarding to {notLeader.Leader} failed: {response.Error}" };
+        var a = response.Append;
+        return new AppendReply
+        {
+            Status = (AppendStatus)a.Status, Index = a.Index, Duplicate = a.Duplicate, ExpectedSequence = a.ExpectedSequence, Error = a.Error,
+            Leader = a.Leader, LeaderAddress = a.Leader.Length > 0 && options.Topology.Contains(a.Leader) ? options.Topology.Node(a.Leader).Address : "",
+        };
+    }
+
+    /// <summary>A batch forwarded by another node: proposed here if this node leads, never forwarded again.</summary>
+    private async Task<NodeResponse> AppendForwardedAsync(ForwardedAppend forwarded, CancellationToken cancellationToken)
+    {
+        var reply = await AppendAsync(new AppendRequest { Partition = forwarded.Partition, Producer = forwarded.Producer, Sequence = forwarded.Sequence, Payload = forwarded.Payload }, cancellationToken).ConfigureAwait(false);
+        return new NodeResponse
+        {
+            Append = new ForwardedAppendReply { Status = (int)reply.Status, Index = reply.Index, Duplicate = reply.Duplicate, ExpectedSequence = reply.ExpectedSequence, Error = reply.Error, Leader = reply.Leader },
+        };
     }
 
     private TaskCompletionSource<AppendReply> Propose(AppendRequest request)

@@ -19,6 +19,7 @@ internal sealed partial class RaftDriver
     {
         NodeRequest.KindOneofCase.CommitIndex => AskAsync(() => CommitIndex(request.CommitIndex), ct),
         NodeRequest.KindOneofCase.Scan => ScanAsync(request.Scan, ct),
+        NodeRequest.KindOneofCase.Append => AppendForwardedAsync(request.Append, ct),
         _ => Task.FromResult(new NodeResponse { Error = $"unknown request {request.KindCase}" }),
     };
 
