@@ -49,7 +49,15 @@ public sealed partial class BraidClient
                     await Task.Delay(backoff.Next(), Options.Clock, ct).ConfigureAwait(false);
                     break;
                 }
-                if (chunk is null) break; // ended without a final chunk: resume
+                if (chunk is null)
+                {
+                    // Ended without a final chunk: resume from the cursor, after a pause, elsewhere.
+                    if (Options.Clock.GetElapsedTime(lastProgress) > Options.StallTimeout)
+                        throw new BraidException($"query made no progress for {Options.StallTimeout.TotalSeconds:F0} s; {address} keeps ending the stream early");
+                    address = NextNode(address);
+                    await Task.Delay(backoff.Next(), Options.Clock, ct).ConfigureAwait(false);
+                    break;
+                }
                 backoff.Reset();
                 lastProgress = Options.Clock.GetTimestamp();
                 current = chunk.Cursor;

@@ -69,9 +69,9 @@ public sealed class IngestSession : IAsyncDisposable
         await stop.CancelAsync().ConfigureAwait(false);
         foreach (var s in senders)
         {
+            // Disposal must stop every sender; their failures were reported by CompleteAsync.
             try { await s.Completion.ConfigureAwait(false); }
-            catch (OperationCanceledException) { }
-            catch (BraidException) { }
+            catch (Exception e) when (e is OperationCanceledException or BraidException or Grpc.Core.RpcException) { }
         }
         stop.Dispose();
     }

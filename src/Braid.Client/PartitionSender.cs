@@ -67,7 +67,8 @@ internal sealed class PartitionSender
             // The leader did not answer (this client cannot reach it): for a while, send through
             // any other node, which forwards to the leader over the overlay.
             var forward = client.Options.Clock.GetTimestamp() < forwardUntil;
-            address = forward ? client.NextNode(unreachableLeader) : client.AddressFor(partition);
+            // In forward mode move on from the last node tried, so a dead or unhelpful one is left behind.
+            address = forward ? client.NextNode(address == unreachableLeader ? unreachableLeader : address) : client.AddressFor(partition);
             var outcome = await StreamOnceAsync(address, forward, ct).ConfigureAwait(false);
             if (outcome.Unreachable && !forward && client.IsKnownLeader(partition, address))
             {
@@ -87,7 +88,7 @@ internal sealed class PartitionSender
             client.Stats.Retry();
             if (!outcome.LeaderKnown) client.SetLeader(partition, null);
             if (outcome.Failover) client.Stats.Failover();
-            await Task.Delay(outcome.LeaderKnown ? TimeSpan.Zero : backoff.Next(), client.Options.Clock, ct).ConfigureAwait(false);
+            await Task.Delay(outcome.LeaderKnown && !forward ? TimeSpan.Zero : backoff.Next(), client.Options.Clock, ct).ConfigureAwait(false);
         }
     }
 
@@ -140,6 +141,13 @@ internal sealed class PartitionSender
             }
             catch (OperationCanceledException)
             {
+            }
+            catch (RpcException e)
+            {
+                // The cluster refused the batches themselves (malformed, unknown partition, too
+                // large): resending cannot help, so the session fails with the server's reason.
+                await life.CancelAsync().ConfigureAwait(false);
+                throw new BraidException($"partition {partition}: {address} refused a batch: {e.Status.StatusCode}: {e.Status.Detail}", e);
             }
             await life.CancelAsync().ConfigureAwait(false);
         }, CancellationToken.None);

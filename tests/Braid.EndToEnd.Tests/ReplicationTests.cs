@@ -35,6 +35,13 @@ public sealed class ReplicationTests
             }
         }
 
+        // Let start-up settle: the first leaders hand their partitions to the preferred leaders
+        // (a leadership change, which may legitimately turn a retry into a duplicate answer).
+        var preferredAtStart = (await Retry(() => new Protocol.V1.Stream.StreamClient(clients.Channel(addresses[0])).DescribeAsync(new DescribeRequest(), deadline: DateTime.UtcNow.AddSeconds(5)).ResponseAsync)).Partitions[0].Replicas[0];
+        var settleBy = DateTime.UtcNow.AddSeconds(20);
+        while (await writer.FindLeaderAsync(0, CancellationToken.None) != preferredAtStart && DateTime.UtcNow < settleBy) await Task.Delay(100);
+        await Task.Delay(500);
+
         await WriteAsync(100);
         Assert.True(duplicates.Count == 0, $"duplicates without any failure: {string.Join(",", duplicates)}");
         var oldLeader = await writer.FindLeaderAsync(0, CancellationToken.None);
@@ -53,7 +60,7 @@ public sealed class ReplicationTests
         await WriteAsync(20);
 
         // Leadership returns to the partition's preferred leader (first replica in the placement) once it has caught up.
-        var preferred = (await new Protocol.V1.Stream.StreamClient(clients.Channel(addresses[0])).DescribeAsync(new DescribeRequest(), deadline: DateTime.UtcNow.AddSeconds(5))).Partitions[0].Replicas[0];
+        var preferred = (await Retry(() => new Protocol.V1.Stream.StreamClient(clients.Channel(addresses[0])).DescribeAsync(new DescribeRequest(), deadline: DateTime.UtcNow.AddSeconds(5)).ResponseAsync)).Partitions[0].Replicas[0];
         var settled = DateTime.UtcNow.AddSeconds(20);
         string? leaderNow;
         do
@@ -66,7 +73,7 @@ public sealed class ReplicationTests
 
         // Every replica, the restarted old leader included, ends up with exactly the acknowledged
         // sequences, each once and in order.
-        var replicas = (await new Protocol.V1.Stream.StreamClient(clients.Channel(addresses[0])).DescribeAsync(new DescribeRequest(), deadline: DateTime.UtcNow.AddSeconds(5)))
+        var replicas = (await Retry(() => new Protocol.V1.Stream.StreamClient(clients.Channel(addresses[0])).DescribeAsync(new DescribeRequest(), deadline: DateTime.UtcNow.AddSeconds(5)).ResponseAsync))
             .Partitions[0].Replicas.ToList();
         Assert.Contains(oldLeader!, replicas);
         foreach (var replica in replicas)
@@ -76,13 +83,30 @@ public sealed class ReplicationTests
             var deadline = DateTime.UtcNow.AddSeconds(20);
             do
             {
-                records = await clients.Admin(address).PartitionRecordsAsync(new PartitionRecordsRequest { Partition = 0 }, deadline: DateTime.UtcNow.AddSeconds(5));
+                records = await Retry(() => clients.Admin(address).PartitionRecordsAsync(new PartitionRecordsRequest { Partition = 0 }, deadline: DateTime.UtcNow.AddSeconds(5)).ResponseAsync);
                 if (records.Sequences.Count >= acked.Count) break;
                 await Task.Delay(200);
             }
             while (DateTime.UtcNow < deadline);
             Assert.True(records.HasReplica);
             Assert.Equal(acked, records.Sequences.Where((_, i) => records.Producers[i] == 7).ToList());
+        }
+    }
+
+    /// <summary>A channel to a node that was down stays in reconnect backoff for a moment after the
+    /// node is back, failing calls fast with Unavailable: retry those for a few seconds.</summary>
+    private static async Task<T> Retry<T>(Func<Task<T>> call)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return await call();
+            }
+            catch (Grpc.Core.RpcException e) when (e.StatusCode == Grpc.Core.StatusCode.Unavailable && attempt < 50)
+            {
+                await Task.Delay(100);
+            }
         }
     }
 

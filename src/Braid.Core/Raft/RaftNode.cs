@@ -59,6 +59,11 @@ public sealed partial class RaftNode
     public ulong LastIndex => log.LastIndex;
     public int Quorum => Voters.Count / 2 + 1;
 
+    /// <summary>A leader whose commit index covers an entry of its own term, so it covers every
+    /// entry any earlier leader acknowledged (Raft section 6.4: a new leader's no-op must commit
+    /// before it can answer reads).</summary>
+    public bool LeaderWithCurrentCommit => Role == RaftRole.Leader && CommitIndex > 0 && TermAtOrZero(CommitIndex) == Term;
+
     public RaftStatus Status => new(Id, Group, Role, Term, Leader, CommitIndex, appliedIndex, log.LastIndex, log.LastDurableIndex);
 
     /// <summary>Appends <paramref name="data"/> if this node leads; it is committed once a

@@ -11,10 +11,21 @@ internal sealed partial class RaftDriver
 
     public async Task<AppendReply> AppendAsync(AppendRequest request, CancellationToken cancellationToken)
     {
-        var completion = await AskAsync(() => Propose(request), cancellationToken).ConfigureAwait(false);
-        var reply = await completion.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
-        if (reply.Status != AppendStatus.NotLeader || !request.Forward || reply.Leader.Length == 0 || reply.Leader == options.NodeId) return reply;
-        return await ForwardAsync(request, reply, cancellationToken).ConfigureAwait(false);
+        var answer = await AskAsync(() => ProposeOrForward(request), cancellationToken).ConfigureAwait(false);
+        return await answer.WaitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Runs on the loop, so the batches of one stream are proposed, or handed to the overlay for
+    /// forwarding, in the order they arrived: a forwarded stream reaches the leader in sequence order.
+    /// </summary>
+    private Task<AppendReply> ProposeOrForward(AppendRequest request)
+    {
+        var completion = Propose(request);
+        if (!request.Forward || !completion.Task.IsCompleted) return completion.Task;
+        var reply = completion.Task.Result;
+        if (reply.Status != AppendStatus.NotLeader || reply.Leader.Length == 0 || reply.Leader == options.NodeId) return completion.Task;
+        return ForwardAsync(request, reply, CancellationToken.None);
     }
 
     /// <summary>Carries the batch to the leader over the overlay (the client could not reach it) and relays its answer.</summary>
@@ -63,6 +74,8 @@ internal sealed partial class RaftDriver
             completion.SetResult(NotLeader(result.LeaderHint ?? "", result.Reason ?? "not the leader"));
             return completion;
         }
+        if (replica.Pending.Remove(result.Index, out var displaced))
+            displaced.Completion.TrySetResult(new AppendReply { Status = AppendStatus.Retry, Error = "leadership changed before the batch committed" });
         replica.Pending[result.Index] = new PendingAppend(result.Index, result.Term, request.Producer, request.Sequence, completion);
         return completion;
     }

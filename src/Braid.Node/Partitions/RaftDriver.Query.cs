@@ -29,7 +29,7 @@ internal sealed partial class RaftDriver
         var s = r.Raft.Status;
         return new NodeResponse
         {
-            CommitIndex = new CommitIndexResponse { IsLeader = s.Role == RaftRole.Leader, CommitIndex = s.CommitIndex, Leader = s.Leader ?? "", AppliedIndex = r.State.AppliedIndex },
+            CommitIndex = new CommitIndexResponse { IsLeader = r.Raft.LeaderWithCurrentCommit, Term = s.Term, CommitIndex = s.CommitIndex, Leader = s.Leader ?? "", AppliedIndex = r.State.AppliedIndex },
         };
     }
 

@@ -209,10 +209,13 @@ internal sealed partial class RaftDriver : BackgroundService
     {
         var status = replica.Raft.Status;
         Log.PartitionRole(logger, replica.Partition, status.Role.ToString(), status.Term, status.Leader ?? "-");
-        if (status.Role == RaftRole.Leader) return;
-        foreach (var pending in replica.Pending.Values)
+        // Appends proposed in another term (this node may have lost and regained leadership
+        // between two rounds) may never commit at their index: the client must retry them.
+        foreach (var (index, pending) in replica.Pending.Where(p => status.Role != RaftRole.Leader || p.Value.Term != status.Term).ToList())
+        {
             pending.Completion.TrySetResult(new AppendReply { Status = AppendStatus.Retry, Leader = status.Leader ?? "", Error = "leadership changed before the batch committed" });
-        replica.Pending.Clear();
+            replica.Pending.Remove(index);
+        }
     }
 
     private static ulong Fnv(string text)

@@ -113,13 +113,14 @@ internal sealed class QueryCoordinator(OverlayDriver overlay, PlacementTable pla
         var deadline = DateTime.UtcNow + PartitionDeadline;
         while (true)
         {
+            // Ask every replica: a deposed leader cut off in a minority may still claim leadership
+            // for up to an election timeout (CheckQuorum), so the claim of the highest term wins.
             string? hint = null;
-            foreach (var replica in Ordered(replicas))
-            {
-                var response = await overlay.CallAsync(replica, new NodeRequest { CommitIndex = new CommitIndexRequest { Partition = partition } }, CallTimeout, ct).ConfigureAwait(false);
-                if (response.Error.Length == 0 && response.CommitIndex is { IsLeader: true } leader) return leader.CommitIndex;
-                if (response.CommitIndex is { Leader.Length: > 0 } r) hint = r.Leader;
-            }
+            var answers = await Task.WhenAll(replicas.Select(replica =>
+                overlay.CallAsync(replica, new NodeRequest { CommitIndex = new CommitIndexRequest { Partition = partition } }, CallTimeout, ct))).ConfigureAwait(false);
+            var leader = answers.Where(a => a.Error.Length == 0 && a.CommitIndex is { IsLeader: true }).Select(a => a.CommitIndex).MaxBy(c => c.Term);
+            if (leader is not null) return leader.CommitIndex;
+            hint = answers.Select(a => a.CommitIndex?.Leader).FirstOrDefault(l => l is { Length: > 0 });
             if (DateTime.UtcNow > deadline)
                 throw new RpcException(new Status(StatusCode.Unavailable, $"partition {partition} has no reachable leader to fix the query snapshot{(hint is null ? "" : $" (last known leader {hint})")}"));
             await Task.Delay(100, ct).ConfigureAwait(false);
