@@ -1,3 +1,4 @@
+using Braid.Core;
 using Braid.Core.Raft;
 
 namespace Braid.Simulation;
@@ -66,10 +67,6 @@ public sealed class SimChecker
         }
     }
 
-    private static ulong Hash(CommittedEntry entry)
-    {
-        var hash = 14695981039346656037UL ^ (entry.IsNoop ? 1UL : 2UL);
-        foreach (var b in entry.Data.Span) hash = (hash ^ b) * 1099511628211UL;
-        return hash;
-    }
+    private static ulong Hash(CommittedEntry entry) =>
+        Fnv1a.Append(Fnv1a.Offset ^ (entry.IsNoop ? 1UL : 2UL), entry.Data.Span);
 }

@@ -21,7 +21,7 @@ public sealed partial class Simulation
     private readonly RaftOptions raftOptions = new();
     private readonly StringBuilder? trace;
     private long sequence;
-    private ulong traceHash = 14695981039346656037UL;
+    private ulong traceHash = Fnv1a.Offset;
 
     public Simulation(ClusterTopology topology, IReadOnlyList<string[]> groups, int seed, SimOptions options)
     {
@@ -181,7 +181,7 @@ public sealed partial class Simulation
     internal void Record(string text)
     {
         var line = $"{Now / 1000.0:F1}ms {text}";
-        foreach (var c in line) traceHash = (traceHash ^ c) * 1099511628211UL;
+        traceHash = Fnv1a.Append(traceHash, line);
         trace?.AppendLine(line);
     }
 }

@@ -109,7 +109,7 @@ internal sealed partial class RaftDriver : BackgroundService
 
     private void OpenReplicas()
     {
-        var seedBase = Fnv(options.NodeId) ^ options.Incarnation;
+        var seedBase = Core.Fnv1a.Hash(options.NodeId) ^ options.Incarnation;
         foreach (var p in Placement.Partitions.Where(p => p.Replicas.Contains(options.NodeId)))
         {
             var directory = Path.Combine(options.DataDirectory, "partitions", p.Partition.ToString("D3", System.Globalization.CultureInfo.InvariantCulture));
@@ -216,12 +216,5 @@ internal sealed partial class RaftDriver : BackgroundService
             pending.Completion.TrySetResult(new AppendReply { Status = AppendStatus.Retry, Leader = status.Leader ?? "", Error = "leadership changed before the batch committed" });
             replica.Pending.Remove(index);
         }
-    }
-
-    private static ulong Fnv(string text)
-    {
-        var hash = 14695981039346656037UL;
-        foreach (var c in text) hash = (hash ^ c) * 1099511628211UL;
-        return hash;
     }
 }

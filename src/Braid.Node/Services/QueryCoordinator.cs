@@ -147,9 +147,7 @@ internal static class QueryCursors
         var sorted = canonical.Parameters.Order(StringComparer.OrdinalIgnoreCase).ToList();
         canonical.Parameters.Clear();
         canonical.Parameters.AddRange(sorted);
-        var hash = 14695981039346656037UL;
-        foreach (var b in canonical.ToByteArray()) hash = (hash ^ b) * 1099511628211UL;
-        return hash;
+        return Core.Fnv1a.Hash(canonical.ToByteArray());
     }
 
     /// <summary>Parses a client's cursor; every way it can be wrong is an InvalidArgument naming the problem.</summary>
