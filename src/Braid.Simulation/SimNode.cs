@@ -16,7 +16,7 @@ public sealed class SimReplica(uint group, string[] voters, SimulatedDevice devi
     public void Start(string nodeId, Random random, RaftOptions options)
     {
         var log = SegmentedLog.Open(Device, new LogOptions { SegmentBytesMax = 64 * 1024 });
-        Raft = new RaftNode(nodeId, Group, Voters, log, new HardStateStore(Device), random, options);
+        Raft = new RaftNode(nodeId, Group, Voters, log, new HardStateStore(Device), new SnapshotStore(Device), random, options);
         StateMachine = new SimStateMachine();
     }
 

@@ -174,6 +174,63 @@ public sealed partial class SegmentedLog : IDisposable
         return removable;
     }
 
+    /// <summary>
+    /// Discards every entry and restarts the log empty, so that the next append gets
+    /// <paramref name="nextIndex"/> (a Raft snapshot install: the entries up to
+    /// <paramref name="nextIndex"/> - 1 live in the snapshot now). Durable on return. The old
+    /// segments are deleted durably before the new one is created, so a crash in between leaves
+    /// an empty log, never a gap; the caller saves the snapshot first and resets again on
+    /// recovery when the log ends before it.
+    /// </summary>
+    public void Reset(ulong nextIndex)
+    {
+        ThrowIfUnusable();
+        ArgumentOutOfRangeException.ThrowIfZero(nextIndex);
+        try
+        {
+            activeHandle?.Dispose();
+            activeHandle = null;
+            for (int i = segments.Count - 1; i >= 0; i--)
+            {
+                device.Delete(segments[i].Name);
+            }
+
+            segments.Clear();
+            device.SyncDirectory();
+            CreateSegment(nextIndex);
+            SyncDevice();
+        }
+        catch (Exception e) when (IsDeviceFailure(e))
+        {
+            throw Fail("reset failed", e);
+        }
+
+        LastDurableIndex = nextIndex - 1;
+    }
+
+    /// <summary>Bytes in every segment file, headers included.</summary>
+    public long TotalBytes => segments.Sum(s => s.EndOffset);
+
+    /// <summary>
+    /// Retention by size: the last index of the longest run of whole segments at the front whose
+    /// removal still leaves at least <paramref name="keepBytesMin"/> bytes in the segments after
+    /// them (the active one never goes); 0 when nothing can go.
+    /// </summary>
+    public ulong RetentionPoint(long keepBytesMin)
+    {
+        long after = 0;
+        for (int i = segments.Count - 1; i > 0; i--)
+        {
+            after += segments[i].EndOffset;
+            if (after >= keepBytesMin)
+            {
+                return segments[i - 1].LastIndex;
+            }
+        }
+
+        return 0;
+    }
+
     /// <summary>Closes the active segment. Does not sync: unsynced appends stay volatile.</summary>
     public void Dispose()
     {

@@ -38,14 +38,14 @@ public sealed partial class RaftNode
             if (isVoteRequest && !m.Transfer && options.CheckQuorum && Leader is not null && electionElapsed < options.ElectionTicks) return false;
             if (m.Type == RaftMessageType.PreVote) return true; // answered without changing term
             if (m.Type == RaftMessageType.PreVoteResponse && !m.Reject) return true;
-            BecomeFollower(m.Term, m.Type == RaftMessageType.Append ? m.From : null);
+            BecomeFollower(m.Term, m.Type is RaftMessageType.Append or RaftMessageType.InstallSnapshot ? m.From : null);
             return true;
         }
         if (m.Term < Term)
         {
             // A stale leader learns the newer term from our answer and steps down; a stale
             // pre-candidate learns it will not win.
-            if (m.Type == RaftMessageType.Append) Send(new RaftMessage { Type = RaftMessageType.AppendResponse, To = m.From, Reject = true, Index = m.Index });
+            if (m.Type is RaftMessageType.Append or RaftMessageType.InstallSnapshot) Send(new RaftMessage { Type = RaftMessageType.AppendResponse, To = m.From, Reject = true, Index = m.Index });
             else if (m.Type == RaftMessageType.PreVote) Send(new RaftMessage { Type = RaftMessageType.PreVoteResponse, To = m.From, Reject = true });
             return false;
         }
@@ -72,6 +72,10 @@ public sealed partial class RaftNode
             }
         }
         if (leadTransferee is not null && ++transferElapsed >= options.ElectionTicks) leadTransferee = null;
+        foreach (var p in progresses.Values)
+        {
+            if (p.SnapshotWaitTicks > 0) p.SnapshotWaitTicks--;
+        }
         if (heartbeatElapsed >= options.HeartbeatTicks)
         {
             heartbeatElapsed = 0;
@@ -118,7 +122,7 @@ public sealed partial class RaftNode
             Send(new RaftMessage
             {
                 Type = type, To = peer, Term = preVote ? Term + 1 : Term,
-                Index = log.LastIndex, LogTerm = log.LastTerm, Transfer = transfer,
+                Index = log.LastIndex, LogTerm = LastLogTerm, Transfer = transfer,
             });
         }
     }

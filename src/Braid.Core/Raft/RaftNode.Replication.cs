@@ -17,6 +17,9 @@ public sealed partial class RaftNode
         public ulong Next;
         public bool Replicating;
         public bool RecentActive;
+
+        /// <summary>Ticks to wait before sending a snapshot again (one is outstanding).</summary>
+        public int SnapshotWaitTicks;
         public readonly Queue<ulong> Inflight = new();
     }
 
@@ -42,6 +45,11 @@ public sealed partial class RaftNode
         var p = progresses[peer];
         var windowFull = p.Replicating ? p.Inflight.Count >= options.InflightMax : p.Inflight.Count >= 1;
         if (windowFull) return;
+        if (p.Next < log.FirstIndex)
+        {
+            SendSnapshot(peer, p);
+            return;
+        }
         if (p.Next > log.LastIndex && p.Replicating && !allowEmpty) return; // nothing new
         var prev = p.Next - 1;
         var m = new RaftMessage { Type = RaftMessageType.Append, To = peer, Index = prev, LogTerm = TermAtOrZero(prev), Commit = CommitIndex };
@@ -62,10 +70,13 @@ public sealed partial class RaftNode
     private void SendHeartbeat(string peer)
     {
         var p = progresses[peer];
+        // Below the retained log the match point's term is gone: anchor at 0, which always
+        // matches, so the answer still tells us how far the follower is.
+        var anchor = p.Match >= log.FirstIndex || p.Match == SnapshotIndex ? p.Match : 0;
         Send(new RaftMessage
         {
-            Type = RaftMessageType.Append, To = peer, Index = p.Match, LogTerm = TermAtOrZero(p.Match),
-            Commit = Math.Min(CommitIndex, p.Match),
+            Type = RaftMessageType.Append, To = peer, Index = anchor, LogTerm = TermAtOrZero(anchor),
+            Commit = Math.Min(CommitIndex, anchor),
         });
     }
 
@@ -148,6 +159,7 @@ public sealed partial class RaftNode
         if (m.Index > p.Match)
         {
             p.Match = m.Index;
+            p.SnapshotWaitTicks = 0;
             if (!p.Replicating)
             {
                 p.Replicating = true;

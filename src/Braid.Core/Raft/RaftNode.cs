@@ -21,6 +21,7 @@ public sealed partial class RaftNode
     private readonly RaftOptions options;
     private readonly SegmentedLog log;
     private readonly HardStateStore hardStateStore;
+    private readonly SnapshotStore snapshotStore;
     private readonly Random random;
     private readonly string[] peers;
     private RaftReady pending = new();
@@ -28,7 +29,8 @@ public sealed partial class RaftNode
     private ulong appliedIndex;
 
     /// <param name="voters">Every replica of the group, this one included.</param>
-    public RaftNode(string id, uint group, IReadOnlyCollection<string> voters, SegmentedLog log, HardStateStore hardStateStore, Random random, RaftOptions? options = null)
+    /// <param name="snapshotStore">Where the latest snapshot lives (<see cref="Compact"/>, installs).</param>
+    public RaftNode(string id, uint group, IReadOnlyCollection<string> voters, SegmentedLog log, HardStateStore hardStateStore, SnapshotStore snapshotStore, Random random, RaftOptions? options = null)
     {
         Invariant.Check(voters.Contains(id), $"{id} is not a voter of group {group}");
         Invariant.Check(voters.Distinct().Count() == voters.Count, "duplicate voters");
@@ -38,13 +40,15 @@ public sealed partial class RaftNode
         peers = Voters.Where(v => v != id).ToArray();
         this.log = log;
         this.hardStateStore = hardStateStore;
+        this.snapshotStore = snapshotStore;
         this.random = random;
         this.options = options ?? new RaftOptions();
         var hard = hardStateStore.Load();
         Term = hard.Term;
         VotedFor = hard.VotedFor;
-        CommitIndex = Math.Min(hard.CommitIndex, log.LastIndex);
-        Invariant.Check(log.LastTerm <= Term || Term == 0 && log.LastIndex == 0, $"log term {log.LastTerm} ahead of hard state term {Term}");
+        RecoverSnapshot();
+        CommitIndex = Math.Max(SnapshotIndex, Math.Min(hard.CommitIndex, log.LastIndex));
+        Invariant.Check(LastLogTerm <= Term || Term == 0 && log.LastIndex == 0, $"log term {LastLogTerm} ahead of hard state term {Term}");
         BecomeFollower(Term, null);
     }
 
@@ -64,7 +68,7 @@ public sealed partial class RaftNode
     /// before it can answer reads).</summary>
     public bool LeaderWithCurrentCommit => Role == RaftRole.Leader && CommitIndex > 0 && TermAtOrZero(CommitIndex) == Term;
 
-    public RaftStatus Status => new(Id, Group, Role, Term, Leader, CommitIndex, appliedIndex, log.LastIndex, log.LastDurableIndex);
+    public RaftStatus Status => new(Id, Group, Role, Term, Leader, CommitIndex, appliedIndex, log.LastIndex, log.LastDurableIndex, SnapshotIndex);
 
     /// <summary>Appends <paramref name="data"/> if this node leads; it is committed once a
     /// quorum has it durably and is then handed out in <see cref="RaftReady.Committed"/>.</summary>
@@ -111,6 +115,9 @@ public sealed partial class RaftNode
                 break;
             case RaftMessageType.AppendResponse:
                 HandleAppendResponse(m);
+                break;
+            case RaftMessageType.InstallSnapshot:
+                HandleInstallSnapshot(m);
                 break;
             case RaftMessageType.TimeoutNow:
                 if (Role == RaftRole.Follower) Campaign(preVote: false, transfer: true);
@@ -185,8 +192,9 @@ public sealed partial class RaftNode
     }
 
     private ulong TermAtOrZero(ulong index) =>
-        index == 0 || index > log.LastIndex || index < log.FirstIndex ? 0 : log.TermAt(index);
+        index == SnapshotIndex ? SnapshotTerm
+        : index == 0 || index > log.LastIndex || index < log.FirstIndex ? 0 : log.TermAt(index);
 
     private bool IsUpToDate(ulong lastIndex, ulong lastTerm) =>
-        lastTerm > log.LastTerm || lastTerm == log.LastTerm && lastIndex >= log.LastIndex;
+        lastTerm > LastLogTerm || lastTerm == LastLogTerm && lastIndex >= log.LastIndex;
 }

@@ -53,12 +53,18 @@ public sealed class RaftReady
     public List<RaftMessage> Messages { get; } = [];
     public List<CommittedEntry> Committed { get; } = [];
 
+    /// <summary>When set, the state machine must first be replaced by this snapshot's state (a
+    /// restart after <see cref="RaftNode.Compact"/>, or a snapshot installed from the leader);
+    /// <see cref="Committed"/> then continues right after <see cref="StoredSnapshot.Index"/>.
+    /// Already durable when handed out.</summary>
+    public Log.StoredSnapshot? Snapshot { get; set; }
+
     /// <summary>True when the role, term or leader changed since the previous ready.</summary>
     public bool StateChanged { get; set; }
 
-    public bool IsEmpty => Messages.Count == 0 && Committed.Count == 0 && !StateChanged;
+    public bool IsEmpty => Messages.Count == 0 && Committed.Count == 0 && Snapshot is null && !StateChanged;
 }
 
 /// <summary>A snapshot of a node's Raft state, for status pages and checkers.</summary>
 public readonly record struct RaftStatus(
-    string Id, uint Group, RaftRole Role, ulong Term, string? Leader, ulong CommitIndex, ulong AppliedIndex, ulong LastIndex, ulong DurableIndex);
+    string Id, uint Group, RaftRole Role, ulong Term, string? Leader, ulong CommitIndex, ulong AppliedIndex, ulong LastIndex, ulong DurableIndex, ulong SnapshotIndex = 0);

@@ -16,7 +16,7 @@ internal sealed class PartitionReplica : IDisposable
         Voters = voters;
         Device = new FileDevice(directory);
         log = SegmentedLog.Open(Device);
-        Raft = new RaftNode(nodeId, partition, voters, log, new HardStateStore(Device), new Random(seed), options);
+        Raft = new RaftNode(nodeId, partition, voters, log, new HardStateStore(Device), new SnapshotStore(Device), new Random(seed), options);
     }
 
     public uint Partition { get; }

@@ -165,9 +165,9 @@ public sealed class ElectionScenarios
     }
 
     /// <summary>A group where A leads term 1 and everyone has committed its no-op; trace taken.</summary>
-    internal static RaftScenario ElectedGroup(RaftOptions? options = null, int seed = 1)
+    internal static RaftScenario ElectedGroup(RaftOptions? options = null, int seed = 1, long segmentBytesMax = 64 * 1024)
     {
-        var s = new RaftScenario(options: options, seed: seed);
+        var s = new RaftScenario(options: options, seed: seed, segmentBytesMax: segmentBytesMax);
         s.TimeOut("A");
         s.Deliver();
         s.Round();

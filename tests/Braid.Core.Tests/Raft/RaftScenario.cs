@@ -27,12 +27,14 @@ internal sealed class RaftScenario
     private readonly Dictionary<ulong, string> committedAt = [];
     private readonly List<RaftMessage> delivered = [];
     private readonly int seed;
+    private readonly long segmentBytesMax;
     private int traceTaken;
 
-    public RaftScenario(int nodes = 3, RaftOptions? options = null, int seed = 1)
+    public RaftScenario(int nodes = 3, RaftOptions? options = null, int seed = 1, long segmentBytesMax = 64 * 1024)
     {
         Options = options ?? new RaftOptions();
         this.seed = seed;
+        this.segmentBytesMax = segmentBytesMax;
         var ids = Enumerable.Range(0, nodes).Select(i => ((char)('A' + i)).ToString()).ToArray();
         for (int i = 0; i < ids.Length; i++)
         {
@@ -175,6 +177,18 @@ internal sealed class RaftScenario
         }
     }
 
+    /// <summary>Compacts <paramref name="id"/>'s log up to <paramref name="index"/>: its state
+    /// machine (the applied entries, one per line) becomes the snapshot. Returns segments removed.</summary>
+    public int Compact(string id, ulong index)
+    {
+        var r = replicas[id];
+        var state = Encoding.UTF8.GetBytes(string.Join('\n', r.Applied.Take((int)index)));
+        var removed = this[id].Compact(index, state);
+        trace.Add($"{id}: compacted to {index}");
+        Flush(r);
+        return removed;
+    }
+
     public bool Transfer(string from, string to)
     {
         var accepted = this[from].TransferLeadership(to);
@@ -218,8 +232,8 @@ internal sealed class RaftScenario
 
     private void Start(Replica r)
     {
-        r.Log = SegmentedLog.Open(r.Device, new LogOptions { SegmentBytesMax = 64 * 1024 });
-        r.Raft = new RaftNode(r.Id, Group, r.Voters, r.Log, new HardStateStore(r.Device), new Random(seed * 1000 + r.Id[0] * 10 + r.Restarts), Options);
+        r.Log = SegmentedLog.Open(r.Device, new LogOptions { SegmentBytesMax = segmentBytesMax });
+        r.Raft = new RaftNode(r.Id, Group, r.Voters, r.Log, new HardStateStore(r.Device), new SnapshotStore(r.Device), new Random(seed * 1000 + r.Id[0] * 10 + r.Restarts), Options);
         r.LastRole = RaftRole.Follower;
         r.LastTerm = r.Raft.Term;
         r.Applied.Clear();
@@ -267,6 +281,7 @@ internal sealed class RaftScenario
             Invariant(guard < 10_000, $"{r.Id} never ran out of ready");
             var ready = raft.TakeReady();
             TraceRole(r, raft);
+            if (ready.Snapshot is { } snapshot) Restore(r, snapshot);
             foreach (var e in ready.Committed) Apply(r, e);
             foreach (var m in ready.Messages)
             {
@@ -299,6 +314,20 @@ internal sealed class RaftScenario
         committedAt[e.Index] = text;
         r.Applied.Add(text);
         trace.Add($"{r.Id} commits {e.Index} {text}");
+    }
+
+    private void Restore(Replica r, StoredSnapshot snapshot)
+    {
+        var entries = Encoding.UTF8.GetString(snapshot.Data.Span).Split('\n');
+        Invariant((ulong)entries.Length == snapshot.Index, $"{r.Id}: snapshot {snapshot.Index} holds {entries.Length} entries");
+        for (int i = 0; i < entries.Length; i++)
+        {
+            if (committedAt.TryGetValue((ulong)i + 1, out var previous))
+                Invariant(previous == entries[i], $"{r.Id} restores {entries[i]} at {i + 1} but {previous} was committed there");
+        }
+        r.Applied.Clear();
+        r.Applied.AddRange(entries);
+        trace.Add($"{r.Id}: restores snapshot {snapshot.Index}@{snapshot.Term}");
     }
 
     private static string Format(CommittedEntry e) => (e.IsNoop ? "noop" : Encoding.UTF8.GetString(e.Data.Span)) + "@" + e.Term;

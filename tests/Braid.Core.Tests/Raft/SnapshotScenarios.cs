@@ -1,0 +1,136 @@
+using Braid.Core.Log;
+using Braid.Core.Raft;
+using Braid.Protocol.V1;
+
+namespace Braid.Core.Tests.Raft;
+
+/// <summary>Compaction and snapshot install (Raft section 7): a follower behind the leader's
+/// retained log catches up from a snapshot, keeps it across restarts, and can serve it onwards.</summary>
+public sealed class SnapshotScenarios
+{
+    // Small segments, so compaction can drop whole segments after a few dozen entries.
+    private const long SegmentBytes = 1024;
+
+    [Fact]
+    public void AFollowerBehindTheRetainedLogCatchesUpFromASnapshot()
+    {
+        var s = ElectionScenarios.ElectedGroup(segmentBytesMax: SegmentBytes);
+        s.Isolate("C");
+        s.ProposeMany("A", "x", 200);
+        s.RoundsUntil(() => s["A"].CommitIndex == 201 && s["B"].CommitIndex == 201);
+
+        Assert.True(s.Compact("A", 201) > 0);
+        Assert.True(s.Compact("B", 201) > 0);
+        Assert.True(s["A"].FirstIndex > 2, $"A still holds entry {s["A"].FirstIndex}");
+        Assert.Equal((201ul, 1ul), (s["A"].SnapshotIndex, s["A"].SnapshotTerm));
+        s.ProposeMany("A", "y", 5);
+        s.RoundsUntil(() => s["A"].CommitIndex == 206 && s["B"].CommitIndex == 206);
+        s.TakeTrace();
+
+        s.Heal();
+        s.RoundsUntil(() => s["C"].CommitIndex == 206);
+
+        Assert.Equal(1, s.CountDelivered(m => m.Type == RaftMessageType.InstallSnapshot && m.To == "C"));
+        Assert.Equal(s.Committed("A"), s.Committed("C"));
+        Assert.Equal(206, s.Committed("C").Count);
+        Assert.Equal(["y1@1", "y2@1", "y3@1", "y4@1", "y5@1"], s.LogOf("C")); // the snapshot replaced the rest
+        Assert.Equal((202ul, 201ul), (s["C"].FirstIndex, s["C"].SnapshotIndex));
+        Assert.Equal("""
+            C: restores snapshot 201@1
+            C commits 202 y1@1
+            C commits 203 y2@1
+            C commits 204 y3@1
+            C commits 205 y4@1
+            C commits 206 y5@1
+            """, s.TakeTrace());
+    }
+
+    [Fact]
+    public void AnInstalledSnapshotSurvivesARestartAndIsServedOnwardByTheNextLeader()
+    {
+        var s = ElectionScenarios.ElectedGroup(segmentBytesMax: SegmentBytes);
+        s.Isolate("C");
+        s.ProposeMany("A", "x", 100);
+        s.RoundsUntil(() => s["B"].CommitIndex == 101);
+        s.Compact("A", 101);
+        s.Heal();
+        s.RoundsUntil(() => s["C"].SnapshotIndex == 101 && s["C"].CommitIndex == 101);
+
+        // C restarts from its snapshot, not from an empty log.
+        s.Crash("C");
+        s.Restart("C");
+        Assert.Equal(101ul, s["C"].CommitIndex);
+        Assert.Equal(s.Committed("A"), s.Committed("C"));
+
+        // B falls behind; C leads, with nothing but the installed snapshot below its log, and
+        // brings B up to date once C's own log no longer reaches back far enough for B.
+        s.Isolate("B");
+        s.Isolate("A");
+        s.Heal();
+        s.Isolate("B");
+        s.Transfer("A", "C");
+        s.RoundsUntil(() => s.Leaders.SequenceEqual(["C"]));
+        s.ProposeMany("C", "z", 60);
+        s.RoundsUntil(() => s["A"].CommitIndex == s["C"].LastIndex);
+        s.Compact("C", s["C"].CommitIndex);
+        Assert.True(s["C"].FirstIndex > 102);
+        s.Heal();
+        s.RoundsUntil(() => s["B"].CommitIndex == s["C"].CommitIndex);
+
+        Assert.Equal(s.Committed("C"), s.Committed("B"));
+        Assert.Equal(1, s.CountDelivered(m => m.Type == RaftMessageType.InstallSnapshot && m.From == "C" && m.To == "B"));
+    }
+
+    [Fact]
+    public void ALostSnapshotIsSentAgainAfterAnElectionTimeout()
+    {
+        var s = ElectionScenarios.ElectedGroup(segmentBytesMax: SegmentBytes);
+        s.Isolate("C");
+        s.ProposeMany("A", "x", 100);
+        s.RoundsUntil(() => s["B"].CommitIndex == 101);
+        s.Compact("A", 101);
+        s.Heal();
+
+        // For 20 rounds (two election timeouts) every message to C is lost, snapshots included.
+        for (int round = 0; round < 20; round++)
+        {
+            s.TickAll();
+            s.DeliverOnly("C", "A");
+            s.DeliverOnly("A", "B");
+            s.DeliverOnly("B", "A");
+            s.Isolate("C");
+            s.Deliver();
+            s.Heal();
+        }
+        Assert.Equal(0ul, s["C"].SnapshotIndex);
+        s.RoundsUntil(() => s["C"].CommitIndex == 101);
+
+        var sent = s.CountDelivered(m => m.Type == RaftMessageType.InstallSnapshot && m.To == "C");
+        Assert.InRange(sent, 1, 3); // resent after a timeout, not on every heartbeat
+        Assert.Equal(s.Committed("A"), s.Committed("C"));
+    }
+
+    [Fact]
+    public void ACrashBetweenSavingASnapshotAndResettingTheLogIsRepairedOnOpen()
+    {
+        var device = new SimulatedDevice(7);
+        using (var log = SegmentedLog.Open(device))
+        {
+            for (int i = 0; i < 10; i++) log.Append(1, [1, (byte)i]);
+            log.Sync();
+        }
+        // The snapshot reached the disk; the reset of the log did not.
+        new SnapshotStore(device).Save(new StoredSnapshot(50, 3, new byte[] { 42 }));
+        new HardStateStore(device).Save(new HardState(3, null, 50));
+
+        using var reopened = SegmentedLog.Open(device);
+        var raft = new RaftNode("A", 1, ["A", "B", "C"], reopened, new HardStateStore(device), new SnapshotStore(device), new Random(1));
+        var ready = raft.TakeReady();
+
+        Assert.Equal(50ul, ready.Snapshot?.Index);
+        Assert.Equal(new byte[] { 42 }, ready.Snapshot!.Data.ToArray());
+        Assert.Empty(ready.Committed);
+        Assert.Equal((51ul, 50ul, 50ul), (raft.FirstIndex, raft.LastIndex, raft.CommitIndex));
+        Assert.Equal((51ul, 50ul), (reopened.FirstIndex, reopened.LastIndex));
+    }
+}
