@@ -46,6 +46,13 @@ public sealed class SimChecker
         }
     }
 
+    /// <summary>A replica replaced its state by a snapshot: its last entry must be the one committed there.</summary>
+    public void OnSnapshot(string node, uint group, Braid.Core.Log.StoredSnapshot snapshot)
+    {
+        if (committed.TryGetValue((group, snapshot.Index), out var seen) && seen.Term != snapshot.Term)
+            Violation($"snapshot: {node} group {group} restores {snapshot.Index}@{snapshot.Term}, but term {seen.Term} was committed there");
+    }
+
     public void OnAck(uint group, ulong producer, ulong sequence) => acked.Add((group, producer, sequence));
 
     /// <summary>End-of-run checks over every replica's state machine.</summary>

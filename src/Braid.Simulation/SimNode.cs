@@ -11,14 +11,20 @@ public sealed class SimReplica(uint group, string[] voters, SimulatedDevice devi
     public SimulatedDevice Device { get; } = device;
     public RaftNode? Raft { get; private set; }
     public SimStateMachine StateMachine { get; private set; } = new();
+    public CompactionSchedule Compaction { get; private set; } = new(0, 1);
 
-    /// <summary>(Re)opens the log and hard state from the device and starts a fresh Raft node.</summary>
-    public void Start(string nodeId, Random random, RaftOptions options)
+    /// <summary>(Re)opens the log, hard state and snapshot from the device and starts a fresh Raft node.</summary>
+    public void Start(string nodeId, Random random, RaftOptions options, SimOptions simOptions)
     {
-        var log = SegmentedLog.Open(Device, new LogOptions { SegmentBytesMax = 64 * 1024 });
+        var log = SegmentedLog.Open(Device, new LogOptions { SegmentBytesMax = simOptions.SegmentBytes });
         Raft = new RaftNode(nodeId, Group, Voters, log, new HardStateStore(Device), new SnapshotStore(Device), random, options);
         StateMachine = new SimStateMachine();
+        Compaction = new CompactionSchedule(simOptions.RetainBytes, simOptions.CheckpointEveryEntries);
+        Restarted = true;
     }
+
+    /// <summary>True until the first ready after a start is taken (a snapshot in it was read back, not installed).</summary>
+    public bool Restarted { get; set; }
 
     public void Stop() => Raft = null;
 }

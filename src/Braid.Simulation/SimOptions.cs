@@ -27,6 +27,15 @@ public sealed record SimOptions
     /// <summary>Mean time between injected faults (crash, restart, cut, partition, heal).</summary>
     public TimeSpan FaultEvery { get; init; } = TimeSpan.FromMilliseconds(700);
 
+    /// <summary>Log segment size. Small, so that retention drops segments within a run.</summary>
+    public long SegmentBytes { get; init; } = 2 * 1024;
+
+    /// <summary>Log bytes each replica keeps (0: never compact). Small, so that replicas compact
+    /// often and followers back from a crash or a partition need a snapshot.</summary>
+    public long RetainBytes { get; init; } = 4 * 1024;
+
+    public ulong CheckpointEveryEntries { get; init; } = 16;
+
     /// <summary>Keep a readable trace (slower; for replaying one seed).</summary>
     public bool Trace { get; init; }
 }

@@ -1,7 +1,7 @@
 namespace Braid.Simulation;
 
 /// <summary>The result of one seeded run.</summary>
-public sealed record SimResult(int Seed, IReadOnlyList<string> Violations, long Acked, long Retries, long Messages, double SimulatedSeconds, ulong TraceHash, string Trace)
+public sealed record SimResult(int Seed, IReadOnlyList<string> Violations, long Acked, long Retries, long Messages, double SimulatedSeconds, ulong TraceHash, string Trace, long Compactions = 0, long SnapshotsInstalled = 0)
 {
     public bool Ok => Violations.Count == 0;
 }
@@ -26,6 +26,6 @@ public sealed partial class Simulation
             Checker.Violation($"liveness: {PendingProducers} producers still unacknowledged {Options.LivenessBound.TotalSeconds} s after healing");
         RunUntil(Now + (long)CatchUp.TotalMicroseconds);
         Checker.CheckFinal(Nodes.Values.SelectMany(n => n.Replicas.Values.Select(r => (n.Id, r.Group, r.StateMachine))));
-        return new SimResult(Seed, Checker.Violations, Acked, Retries, MessagesDelivered, Now / 1e6, TraceHash, TraceText);
+        return new SimResult(Seed, Checker.Violations, Acked, Retries, MessagesDelivered, Now / 1e6, TraceHash, TraceText, Compactions, SnapshotsInstalled);
     }
 }

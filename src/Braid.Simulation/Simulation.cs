@@ -94,7 +94,7 @@ public sealed partial class Simulation
     {
         node.Up = true;
         Network.SetUp(node.Id, true);
-        foreach (var replica in node.Replicas.Values) Guard(() => replica.Start(node.Id, new Random(random.Next()), raftOptions));
+        foreach (var replica in node.Replicas.Values) Guard(() => replica.Start(node.Id, new Random(random.Next()), raftOptions, Options));
         Record($"{node.Id} start");
     }
 
@@ -131,13 +131,40 @@ public sealed partial class Simulation
             Record($"{node.Id}/g{replica.Group} {raft.Role} term {raft.Term}");
         }
         foreach (var m in ready.Messages) SendMessage(m);
+        var restarted = replica.Restarted;
+        replica.Restarted = false;
+        if (ready.Snapshot is { } snapshot)
+        {
+            Checker.OnSnapshot(node.Id, replica.Group, snapshot);
+            if (!restarted) SnapshotsInstalled++;
+            Guard(() => replica.StateMachine.Restore(snapshot));
+            replica.Compaction.OnRestored(snapshot.Index);
+            Record($"{node.Id}/g{replica.Group} restores snapshot {snapshot.Index}@{snapshot.Term}");
+        }
         foreach (var entry in ready.Committed)
         {
             Checker.OnApply(node.Id, replica.Group, entry);
             var outcome = replica.StateMachine.Apply(entry);
             if (!entry.IsNoop && raft.Role == RaftRole.Leader) OnLeaderApplied(replica.Group, entry, outcome);
+            replica.Compaction.OnApplied(entry.Index, replica.StateMachine.Snapshot);
+        }
+        if (ready.Committed.Count > 0)
+        {
+            ulong compacted = 0;
+            Guard(() => compacted = replica.Compaction.MaybeCompact(raft));
+            if (compacted > 0)
+            {
+                Compactions++;
+                Record($"{node.Id}/g{replica.Group} compacts to {compacted}");
+            }
         }
     }
+
+    /// <summary>Log compactions done in this run (each one saved a snapshot).</summary>
+    public long Compactions { get; private set; }
+
+    /// <summary>Snapshots a follower installed from its leader in this run.</summary>
+    public long SnapshotsInstalled { get; private set; }
 
     private void SendMessage(RaftMessage m)
     {

@@ -45,8 +45,10 @@ public sealed partial class RaftNode
         var p = progresses[peer];
         var windowFull = p.Replicating ? p.Inflight.Count >= options.InflightMax : p.Inflight.Count >= 1;
         if (windowFull) return;
-        if (p.Next < log.FirstIndex)
+        if (p.Next < log.FirstIndex || !TermKnown(p.Next - 1))
         {
+            // The next entry, or the one before it whose term the follower must match, is
+            // compacted away: only the snapshot can bring the follower up.
             SendSnapshot(peer, p);
             return;
         }
@@ -72,7 +74,7 @@ public sealed partial class RaftNode
         var p = progresses[peer];
         // Below the retained log the match point's term is gone: anchor at 0, which always
         // matches, so the answer still tells us how far the follower is.
-        var anchor = p.Match >= log.FirstIndex || p.Match == SnapshotIndex ? p.Match : 0;
+        var anchor = TermKnown(p.Match) ? p.Match : 0;
         Send(new RaftMessage
         {
             Type = RaftMessageType.Append, To = peer, Index = anchor, LogTerm = TermAtOrZero(anchor),

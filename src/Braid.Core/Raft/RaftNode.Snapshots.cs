@@ -23,6 +23,17 @@ public sealed partial class RaftNode
     /// <summary>The first entry still in the log; every index below it is in the snapshot.</summary>
     public ulong FirstIndex => log.FirstIndex;
 
+    /// <summary>True when this node knows the term of the entry at <paramref name="index"/>
+    /// (it is in the log, or it is the snapshot's last entry, or it is 0).</summary>
+    private bool TermKnown(ulong index) => index == 0 || index == SnapshotIndex || index >= log.FirstIndex && index <= log.LastIndex;
+
+    /// <summary>Bytes of log on the device.</summary>
+    public long LogBytes => log.TotalBytes;
+
+    /// <summary>The highest applied index at which compacting still keeps
+    /// <paramref name="keepBytesMin"/> bytes of log (see <see cref="SegmentedLog.RetentionPoint"/>).</summary>
+    public ulong RetentionPoint(long keepBytesMin) => Math.Min(log.RetentionPoint(keepBytesMin), appliedIndex);
+
     /// <summary>Term of the last entry, counting the snapshot when the log is empty after it.</summary>
     private ulong LastLogTerm => log.LastIndex >= log.FirstIndex ? log.LastTerm : TermAtOrZero(log.LastIndex);
 

@@ -1,3 +1,5 @@
+using System.Buffers.Binary;
+using Braid.Core.Log;
 using Braid.Core.Raft;
 
 namespace Braid.Core.Streams;
@@ -25,6 +27,7 @@ public enum ApplyOutcome
 /// </summary>
 public sealed class PartitionState
 {
+    private const byte SnapshotVersion = 1;
     private readonly Dictionary<ulong, ulong> lastSequence = [];
 
     public ulong AppliedIndex { get; private set; }
@@ -35,6 +38,66 @@ public sealed class PartitionState
     public List<ulong> RecordIndexes { get; } = [];
 
     public ulong LastSequenceOf(ulong producer) => lastSequence.GetValueOrDefault(producer);
+
+    /// <summary>Records at or below this log index were removed by retention (the last snapshot).</summary>
+    public ulong RetainedAfter { get; private set; }
+
+    /// <summary>
+    /// The state to snapshot after <see cref="AppliedIndex"/>: the dedup table and counters, not
+    /// the records (retention removes the records the snapshot covers, like Kafka's producer
+    /// state snapshots that outlive deleted segments). Producers in ascending order, so equal
+    /// states encode to equal bytes.
+    /// </summary>
+    public byte[] Snapshot()
+    {
+        var bytes = new byte[1 + 8 * 4 + 16 * lastSequence.Count];
+        bytes[0] = SnapshotVersion;
+        BinaryPrimitives.WriteUInt64LittleEndian(bytes.AsSpan(1), AppliedIndex);
+        BinaryPrimitives.WriteInt64LittleEndian(bytes.AsSpan(9), RecordCount);
+        BinaryPrimitives.WriteInt64LittleEndian(bytes.AsSpan(17), DuplicateCount);
+        BinaryPrimitives.WriteInt64LittleEndian(bytes.AsSpan(25), lastSequence.Count);
+        var at = 33;
+        foreach (var (producer, sequence) in lastSequence.OrderBy(p => p.Key))
+        {
+            BinaryPrimitives.WriteUInt64LittleEndian(bytes.AsSpan(at), producer);
+            BinaryPrimitives.WriteUInt64LittleEndian(bytes.AsSpan(at + 8), sequence);
+            at += 16;
+        }
+        return bytes;
+    }
+
+    /// <summary>Replaces this state with <paramref name="snapshot"/>'s: what a replica holds
+    /// after a restart from its own snapshot or after installing its leader's.</summary>
+    public void Restore(StoredSnapshot snapshot)
+    {
+        var data = snapshot.Data.Span;
+        Invariant.Check(data.Length >= 33 && data[0] == SnapshotVersion, $"partition snapshot at {snapshot.Index}: bad header ({data.Length} bytes)");
+        var count = BinaryPrimitives.ReadInt64LittleEndian(data[25..]);
+        Invariant.Check(count >= 0 && data.Length == 33 + 16 * count, $"partition snapshot at {snapshot.Index}: {data.Length} bytes for {count} producers");
+        var applied = BinaryPrimitives.ReadUInt64LittleEndian(data[1..]);
+        Invariant.Check(applied == snapshot.Index, $"partition snapshot says index {applied}, Raft says {snapshot.Index}");
+        lastSequence.Clear();
+        for (var i = 0; i < count; i++)
+        {
+            var at = 33 + 16 * i;
+            lastSequence[BinaryPrimitives.ReadUInt64LittleEndian(data[at..])] = BinaryPrimitives.ReadUInt64LittleEndian(data[(at + 8)..]);
+        }
+        AppliedIndex = applied;
+        RecordCount = BinaryPrimitives.ReadInt64LittleEndian(data[9..]);
+        DuplicateCount = BinaryPrimitives.ReadInt64LittleEndian(data[17..]);
+        RecordIndexes.Clear();
+        RetainedAfter = applied;
+    }
+
+    /// <summary>Forgets the positions of records at or below <paramref name="index"/> (after a
+    /// compaction there): queries no longer see them on any replica.</summary>
+    public void TrimThrough(ulong index)
+    {
+        Invariant.Check(index <= AppliedIndex, $"trim at {index} beyond the applied index {AppliedIndex}");
+        var at = RecordIndexes.BinarySearch(index);
+        RecordIndexes.RemoveRange(0, at < 0 ? ~at : at + 1);
+        RetainedAfter = Math.Max(RetainedAfter, index);
+    }
 
     public ApplyOutcome Apply(CommittedEntry entry)
     {

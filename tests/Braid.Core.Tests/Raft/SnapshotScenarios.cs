@@ -82,6 +82,36 @@ public sealed class SnapshotScenarios
     }
 
     [Fact]
+    public void AFollowerMatchingRightBelowTheLeadersFirstEntryGetsTheSnapshot()
+    {
+        // The leader no longer knows the term of the follower's last entry, so it cannot send
+        // the next entries (the follower could not check them): a snapshot is the only way on.
+        var first = LeaderFirstIndexAfterCompacting(200);
+        var s = ElectionScenarios.ElectedGroup(segmentBytesMax: SegmentBytes);
+        s.ProposeMany("A", "x", (int)first - 2);
+        s.RoundsUntil(() => s["C"].CommitIndex == first - 1);
+        s.Isolate("C");
+        for (var i = (int)first - 1; i <= 200; i++) s.Propose("A", $"x{i}");
+        s.RoundsUntil(() => s["B"].CommitIndex == 201);
+        s.Compact("A", 201);
+        Assert.Equal((first, first - 1), (s["A"].FirstIndex, s["C"].LastIndex));
+
+        s.Heal();
+        s.RoundsUntil(() => s["C"].CommitIndex == 201);
+        Assert.Equal(201ul, s["C"].SnapshotIndex);
+        Assert.Equal(s.Committed("A"), s.Committed("C"));
+    }
+
+    private static ulong LeaderFirstIndexAfterCompacting(int entries)
+    {
+        var s = ElectionScenarios.ElectedGroup(segmentBytesMax: SegmentBytes);
+        s.ProposeMany("A", "x", entries);
+        s.RoundsUntil(() => s["A"].CommitIndex == (ulong)entries + 1);
+        s.Compact("A", (ulong)entries + 1);
+        return s["A"].FirstIndex;
+    }
+
+    [Fact]
     public void ALostSnapshotIsSentAgainAfterAnElectionTimeout()
     {
         var s = ElectionScenarios.ElectedGroup(segmentBytesMax: SegmentBytes);
