@@ -32,6 +32,12 @@ internal static partial class Log
     [LoggerMessage(EventId = 10, Level = LogLevel.Information, Message = "partition {Partition}: handing leadership back to its preferred leader {Preferred}")]
     public static partial void LeadershipTransfer(ILogger logger, uint partition, string preferred);
 
+    [LoggerMessage(EventId = 11, Level = LogLevel.Information, Message = "partition {Partition}: compacted the log up to {Index} (first entry kept {FirstIndex}, {LogBytes} bytes of log)")]
+    public static partial void Compacted(ILogger logger, uint partition, ulong index, ulong firstIndex, long logBytes);
+
+    [LoggerMessage(EventId = 12, Level = LogLevel.Information, Message = "partition {Partition}: restored snapshot {Index} in term {Term} ({Bytes} bytes, {Reason})")]
+    public static partial void SnapshotRestored(ILogger logger, uint partition, ulong index, ulong term, int bytes, string reason);
+
     [LoggerMessage(EventId = 7, Level = LogLevel.Warning, Message = "fault injected on link to {Neighbour}: {Fault}")]
     public static partial void FaultInjected(ILogger logger, string neighbour, string fault);
 }

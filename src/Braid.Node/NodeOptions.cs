@@ -5,6 +5,9 @@ namespace Braid.Node;
 /// <summary>How one node process runs.</summary>
 /// <param name="Incarnation">Distinguishes this process life from earlier ones of the same node
 /// (unix milliseconds at start); link-state adverts of a restarted node win over older ones.</param>
+/// <param name="RetainBytes">Log bytes each partition replica keeps; older whole segments are
+/// compacted into a snapshot and deleted. 0 keeps everything.</param>
+/// <param name="SegmentBytes">Log segment size (the unit retention deletes).</param>
 public sealed record NodeOptions(
     ClusterTopology Topology,
     string NodeId,
@@ -12,4 +15,9 @@ public sealed record NodeOptions(
     bool AllowFaultInjection,
     ulong Incarnation,
     int Partitions = 12,
-    int Replicas = 3);
+    int Replicas = 3,
+    long RetainBytes = 0,
+    long SegmentBytes = NodeOptions.DefaultSegmentBytes)
+{
+    public const long DefaultSegmentBytes = 64L << 20;
+}

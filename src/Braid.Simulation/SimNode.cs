@@ -19,7 +19,7 @@ public sealed class SimReplica(uint group, string[] voters, SimulatedDevice devi
         var log = SegmentedLog.Open(Device, new LogOptions { SegmentBytesMax = simOptions.SegmentBytes });
         Raft = new RaftNode(nodeId, Group, Voters, log, new HardStateStore(Device), new SnapshotStore(Device), random, options);
         StateMachine = new SimStateMachine();
-        Compaction = new CompactionSchedule(simOptions.RetainBytes, simOptions.CheckpointEveryEntries);
+        Compaction = new CompactionSchedule(simOptions.RetainBytes, simOptions.CheckpointEveryBytes);
         Restarted = true;
     }
 

@@ -34,7 +34,7 @@ public sealed record SimOptions
     /// often and followers back from a crash or a partition need a snapshot.</summary>
     public long RetainBytes { get; init; } = 4 * 1024;
 
-    public ulong CheckpointEveryEntries { get; init; } = 16;
+    public long CheckpointEveryBytes { get; init; } = 512;
 
     /// <summary>Keep a readable trace (slower; for replaying one seed).</summary>
     public bool Trace { get; init; }

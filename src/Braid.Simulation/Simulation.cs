@@ -138,7 +138,7 @@ public sealed partial class Simulation
             Checker.OnSnapshot(node.Id, replica.Group, snapshot);
             if (!restarted) SnapshotsInstalled++;
             Guard(() => replica.StateMachine.Restore(snapshot));
-            replica.Compaction.OnRestored(snapshot.Index);
+            replica.Compaction.OnRestored();
             Record($"{node.Id}/g{replica.Group} restores snapshot {snapshot.Index}@{snapshot.Term}");
         }
         foreach (var entry in ready.Committed)
@@ -146,7 +146,7 @@ public sealed partial class Simulation
             Checker.OnApply(node.Id, replica.Group, entry);
             var outcome = replica.StateMachine.Apply(entry);
             if (!entry.IsNoop && raft.Role == RaftRole.Leader) OnLeaderApplied(replica.Group, entry, outcome);
-            replica.Compaction.OnApplied(entry.Index, replica.StateMachine.Snapshot);
+            replica.Compaction.OnApplied(entry.Index, entry.Data.Length, replica.StateMachine.Snapshot);
         }
         if (ready.Committed.Count > 0)
         {

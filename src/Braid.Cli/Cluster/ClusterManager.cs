@@ -16,7 +16,7 @@ internal sealed partial class ClusterManager(string directory, TextWriter output
     public string Directory => directory;
 
     /// <summary>Starts one process per node and waits until every node serves and routes to every other.</summary>
-    public async Task<ClusterState> UpAsync(string topologyPath, int? basePort, bool allowFaultInjection, TimeSpan timeout, CancellationToken cancellationToken, int partitions = 12, int replicas = 3)
+    public async Task<ClusterState> UpAsync(string topologyPath, int? basePort, bool allowFaultInjection, TimeSpan timeout, CancellationToken cancellationToken, int partitions = 12, int replicas = 3, long retainBytes = 0, long segmentBytes = Braid.Node.NodeOptions.DefaultSegmentBytes)
     {
         var existing = ClusterState.TryLoad(directory);
         if (existing is not null && existing.Nodes.Any(n => ProcessControl.IsAlive(n.Pid, n.StartTime)))
@@ -25,7 +25,7 @@ internal sealed partial class ClusterManager(string directory, TextWriter output
         var topology = TopologyFiles.Load(resolved, basePort);
         if (partitions < 1 || replicas < 1 || replicas > topology.Nodes.Count)
             throw new CliException($"need at least 1 partition and 1 to {topology.Nodes.Count} replicas (got {partitions} partitions, {replicas} replicas)");
-        var state = new ClusterState(resolved, basePort, allowFaultInjection, [], partitions, replicas);
+        var state = new ClusterState(resolved, basePort, allowFaultInjection, [], partitions, replicas, retainBytes, segmentBytes);
         try
         {
             foreach (var node in topology.Nodes)
@@ -69,6 +69,7 @@ internal sealed partial class ClusterManager(string directory, TextWriter output
         if (state.BasePort is { } port) arguments.AddRange(["--base-port", port.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
         if (state.AllowFaultInjection) arguments.Add("--allow-fault-injection");
         arguments.AddRange(["--partitions", state.Partitions.ToString(System.Globalization.CultureInfo.InvariantCulture), "--replicas", state.Replicas.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+        arguments.AddRange(["--retain-bytes", state.RetainBytes.ToString(System.Globalization.CultureInfo.InvariantCulture), "--segment-bytes", state.SegmentBytes.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
         using var process = SelfLauncher.StartDetached(arguments, logFile);
         var startTime = WaitForStartTime(process.Id);
         return new NodeProcess(node.Id, node.Address, process.Id, startTime, dataDirectory, logFile);

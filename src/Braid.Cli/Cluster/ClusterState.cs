@@ -10,7 +10,7 @@ internal sealed record NodeProcess(string Id, string Address, int Pid, long Star
 /// What <c>braid cluster up</c> started, kept in DIR/cluster.json so that down, kill, pause and
 /// status act on exactly those processes (checked by pid and start time) and nothing else.
 /// </summary>
-internal sealed record ClusterState(string TopologyPath, int? BasePort, bool AllowFaultInjection, List<NodeProcess> Nodes, int Partitions = 12, int Replicas = 3)
+internal sealed record ClusterState(string TopologyPath, int? BasePort, bool AllowFaultInjection, List<NodeProcess> Nodes, int Partitions = 12, int Replicas = 3, long RetainBytes = 0, long SegmentBytes = Braid.Node.NodeOptions.DefaultSegmentBytes)
 {
     public const string FileName = "cluster.json";
 

@@ -27,15 +27,19 @@ internal static class ClusterCommand
         var timeout = Options.TimeoutSeconds(60);
         var partitions = Options.Partitions();
         var replicas = Options.Replicas();
+        var retain = Options.RetainBytes();
+        var segment = Options.SegmentBytes();
         var command = new Command("up", "Start one process per node, wait until every node serves and routes to every other, then return")
         {
-            topology, dir, basePort, faults, timeout, partitions, replicas,
+            topology, dir, basePort, faults, timeout, partitions, replicas, retain, segment,
         };
         command.SetAction((parse, ct) => CommandRunner.RunAsync(async () =>
         {
+            Options.CheckStorage(parse.GetValue(retain), parse.GetValue(segment));
             using var manager = new ClusterManager(parse.GetValue(dir)!, Console.Out);
             await manager.UpAsync(parse.GetValue(topology)!, parse.GetValue(basePort), parse.GetValue(faults),
-                TimeSpan.FromSeconds(parse.GetValue(timeout)), ct, parse.GetValue(partitions), parse.GetValue(replicas)).ConfigureAwait(false);
+                TimeSpan.FromSeconds(parse.GetValue(timeout)), ct, parse.GetValue(partitions), parse.GetValue(replicas),
+                parse.GetValue(retain), parse.GetValue(segment)).ConfigureAwait(false);
             return 0;
         }));
         return command;

@@ -14,9 +14,11 @@ internal static class NodeCommand
         var faults = new Option<bool>("--allow-fault-injection") { Description = "Accept admin requests that drop or delay links (for tests)" };
         var partitions = Options.Partitions();
         var replicas = Options.Replicas();
+        var retain = Options.RetainBytes();
+        var segment = Options.SegmentBytes();
         var command = new Command("node", "Run one Braid node in the foreground (gRPC over HTTP/2 on the node's address)")
         {
-            topology, id, data, basePort, faults, partitions, replicas,
+            topology, id, data, basePort, faults, partitions, replicas, retain, segment,
         };
         command.SetAction((parse, cancellationToken) => CommandRunner.RunAsync(async () =>
         {
@@ -24,8 +26,10 @@ internal static class NodeCommand
             var nodeId = parse.GetValue(id)!;
             if (!loaded.Contains(nodeId))
                 throw new Cluster.CliException($"unknown node '{nodeId}' (topology {loaded.Name} has {string.Join(", ", loaded.NodeIds)})");
+            Options.CheckStorage(parse.GetValue(retain), parse.GetValue(segment));
             var options = new NodeOptions(loaded, nodeId, Path.GetFullPath(parse.GetValue(data)!), parse.GetValue(faults),
-                (ulong)DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), parse.GetValue(partitions), parse.GetValue(replicas));
+                (ulong)DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), parse.GetValue(partitions), parse.GetValue(replicas),
+                parse.GetValue(retain), parse.GetValue(segment));
             if (options.Partitions < 1 || options.Replicas < 1 || options.Replicas > loaded.Nodes.Count)
                 throw new Cluster.CliException($"need at least 1 partition and 1 to {loaded.Nodes.Count} replicas");
             try

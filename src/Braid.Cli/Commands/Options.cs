@@ -42,5 +42,24 @@ internal static class Options
         DefaultValueFactory = _ => 3,
     };
 
+    public static Option<long> RetainBytes() => new("--retain-bytes")
+    {
+        Description = "Log bytes each partition replica keeps; older whole segments are compacted into a snapshot and deleted, and their records leave queries (0: keep everything)",
+        DefaultValueFactory = _ => 0,
+    };
+
+    public static Option<long> SegmentBytes() => new("--segment-bytes")
+    {
+        Description = "Size of a partition log segment, the unit retention deletes (at least 4096)",
+        DefaultValueFactory = _ => Braid.Node.NodeOptions.DefaultSegmentBytes,
+    };
+
+    /// <summary>Checks the storage options of node and cluster commands.</summary>
+    public static void CheckStorage(long retainBytes, long segmentBytes)
+    {
+        if (retainBytes < 0) throw new Cluster.CliException("--retain-bytes must be 0 (keep everything) or more");
+        if (segmentBytes is < 4096 or > 1L << 40) throw new Cluster.CliException("--segment-bytes must be between 4096 and 1 TiB");
+    }
+
     public static Argument<string> NodeId() => new("node") { Description = "Node id, e.g. B" };
 }

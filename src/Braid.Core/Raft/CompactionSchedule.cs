@@ -5,43 +5,47 @@ namespace Braid.Core.Raft;
 /// Kafka and etcd do): once the log holds more than <see cref="KeepBytes"/> plus a segment, the
 /// oldest whole segments go. A snapshot must hold the state machine's state exactly at the
 /// compaction index, which lies behind the applied index, so the schedule keeps checkpoints of
-/// the state taken every <see cref="CheckpointEveryEntries"/> applied entries and compacts at the
-/// newest one the retention point allows. Checkpoints are small (a partition's state is its dedup
-/// table) and bounded by the retained span over the checkpoint interval.
+/// the state taken every <see cref="CheckpointEveryBytes"/> of applied entries (a quarter segment
+/// is a good choice) and compacts at the newest one the retention point allows. Checkpoints are
+/// small (a partition's state is its dedup table) and their number is bounded by the retained
+/// log over the checkpoint interval.
 /// </summary>
 public sealed class CompactionSchedule
 {
     private readonly Queue<(ulong Index, byte[] State)> checkpoints = new();
-    private ulong lastCheckpoint;
+    private long bytesSinceCheckpoint;
 
     /// <param name="keepBytes">Log bytes always kept; 0 keeps everything (no compaction).</param>
-    /// <param name="checkpointEveryEntries">Applied entries between checkpoints of the state.</param>
-    public CompactionSchedule(long keepBytes, ulong checkpointEveryEntries)
+    /// <param name="checkpointEveryBytes">Applied entry bytes between checkpoints of the state.</param>
+    public CompactionSchedule(long keepBytes, long checkpointEveryBytes)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(keepBytes);
-        ArgumentOutOfRangeException.ThrowIfZero(checkpointEveryEntries);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(checkpointEveryBytes);
         KeepBytes = keepBytes;
-        CheckpointEveryEntries = checkpointEveryEntries;
+        CheckpointEveryBytes = checkpointEveryBytes;
     }
 
     public long KeepBytes { get; }
-    public ulong CheckpointEveryEntries { get; }
+    public long CheckpointEveryBytes { get; }
     public bool Enabled => KeepBytes > 0;
     public int CheckpointCount => checkpoints.Count;
 
-    /// <summary>Call after applying up to <paramref name="appliedIndex"/>; takes a checkpoint when one is due.</summary>
-    public void OnApplied(ulong appliedIndex, Func<byte[]> captureState)
+    /// <summary>Call after applying the entry at <paramref name="appliedIndex"/> (of
+    /// <paramref name="entryBytes"/>); takes a checkpoint when one is due.</summary>
+    public void OnApplied(ulong appliedIndex, long entryBytes, Func<byte[]> captureState)
     {
-        if (!Enabled || appliedIndex < lastCheckpoint + CheckpointEveryEntries) return;
+        if (!Enabled) return;
+        bytesSinceCheckpoint += entryBytes;
+        if (bytesSinceCheckpoint < CheckpointEveryBytes) return;
         checkpoints.Enqueue((appliedIndex, captureState()));
-        lastCheckpoint = appliedIndex;
+        bytesSinceCheckpoint = 0;
     }
 
-    /// <summary>The state machine was replaced by a snapshot at <paramref name="index"/>: older checkpoints are moot.</summary>
-    public void OnRestored(ulong index)
+    /// <summary>The state machine was replaced by a snapshot: earlier checkpoints are moot.</summary>
+    public void OnRestored()
     {
         checkpoints.Clear();
-        lastCheckpoint = index;
+        bytesSinceCheckpoint = 0;
     }
 
     /// <summary>Compacts <paramref name="raft"/> at the newest checkpoint retention allows, if any;

@@ -10,14 +10,23 @@ internal sealed class PartitionReplica : IDisposable
 {
     private readonly SegmentedLog log;
 
-    public PartitionReplica(uint partition, string[] voters, string nodeId, string directory, int seed, RaftOptions options)
+    public PartitionReplica(uint partition, string[] voters, string nodeId, string directory, int seed, RaftOptions options, long retainBytes, long segmentBytes)
     {
         Partition = partition;
         Voters = voters;
         Device = new FileDevice(directory);
-        log = SegmentedLog.Open(Device);
+        log = SegmentedLog.Open(Device, new LogOptions { SegmentBytesMax = segmentBytes });
         Raft = new RaftNode(nodeId, partition, voters, log, new HardStateStore(Device), new SnapshotStore(Device), new Random(seed), options);
+        Compaction = new CompactionSchedule(retainBytes, Math.Max(1, segmentBytes / 4)); // up to 4 compaction points per segment
     }
+
+    public CompactionSchedule Compaction { get; }
+
+    /// <summary>False until the first ready after opening was taken (a snapshot in it was read back, not installed).</summary>
+    public bool FirstReadyTaken { get; set; }
+
+    /// <summary>Snapshots installed from a leader since this process started.</summary>
+    public long SnapshotsInstalled { get; set; }
 
     public uint Partition { get; }
     public string[] Voters { get; }

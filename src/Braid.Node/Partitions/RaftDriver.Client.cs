@@ -117,6 +117,9 @@ internal sealed partial class RaftDriver
         if (!replicas.TryGetValue(partition, out var r)) return reply;
         reply.HasReplica = true;
         reply.AppliedIndex = r.State.AppliedIndex;
+        reply.SnapshotIndex = r.Raft.SnapshotIndex;
+        reply.FirstIndex = r.Raft.FirstIndex;
+        reply.SnapshotsInstalled = (ulong)r.SnapshotsInstalled;
         foreach (var index in r.State.RecordIndexes)
         {
             var record = RecordEntry.Decode(RaftNode.DataOf(r.ReadLog(index, index, 1)[0]));

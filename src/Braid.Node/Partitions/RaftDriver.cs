@@ -113,7 +113,7 @@ internal sealed partial class RaftDriver : BackgroundService
         foreach (var p in Placement.Partitions.Where(p => p.Replicas.Contains(options.NodeId)))
         {
             var directory = Path.Combine(options.DataDirectory, "partitions", p.Partition.ToString("D3", System.Globalization.CultureInfo.InvariantCulture));
-            var replica = new PartitionReplica((uint)p.Partition, [.. p.Replicas], options.NodeId, directory, (int)(seedBase ^ (ulong)p.Partition), NodeRaftOptions);
+            var replica = new PartitionReplica((uint)p.Partition, [.. p.Replicas], options.NodeId, directory, (int)(seedBase ^ (ulong)p.Partition), NodeRaftOptions, options.RetainBytes, options.SegmentBytes);
             replicas[replica.Partition] = replica;
         }
         Log.PartitionsOpened(logger, replicas.Count, string.Join(",", replicas.Keys));
@@ -171,12 +171,16 @@ internal sealed partial class RaftDriver : BackgroundService
         {
             if (!replica.Raft.HasReady) continue;
             var ready = replica.Raft.TakeReady();
+            var atStart = !replica.FirstReadyTaken;
+            replica.FirstReadyTaken = true;
             foreach (var m in ready.Messages)
             {
                 if (!outgoing.TryGetValue(m.To, out var batch)) outgoing[m.To] = batch = new RaftBatch();
                 batch.Messages.Add(m);
             }
+            if (ready.Snapshot is { } snapshot) Restore(replica, snapshot, atStart);
             foreach (var entry in ready.Committed) Apply(replica, entry);
+            if (ready.Committed.Count > 0) MaybeCompact(replica);
             if (ready.StateChanged) OnStateChanged(replica);
         }
         if (outgoing.Count == 0) return;
@@ -184,9 +188,35 @@ internal sealed partial class RaftDriver : BackgroundService
         overlay.TryPost(_ => { foreach (var e in envelopes) overlay.Node.Send(e); }); // full inbox: dropped, Raft retries
     }
 
+    /// <summary>The replica's state is replaced by a snapshot: read back at start-up, or installed
+    /// from the leader because this replica fell behind the leader's retained log.</summary>
+    private void Restore(PartitionReplica replica, Core.Log.StoredSnapshot snapshot, bool atStart)
+    {
+        replica.State.Restore(snapshot);
+        replica.Compaction.OnRestored();
+        Log.SnapshotRestored(logger, replica.Partition, snapshot.Index, snapshot.Term, snapshot.Data.Length, atStart ? "read back at start-up" : "installed from the leader");
+        if (!atStart) replica.SnapshotsInstalled++;
+        // Appends waiting at indexes the snapshot covers will not be applied one by one.
+        foreach (var (index, pending) in replica.Pending.Where(p => p.Key <= snapshot.Index).ToList())
+        {
+            pending.Completion.TrySetResult(new AppendReply { Status = AppendStatus.Retry, Error = "the replica was replaced by a snapshot before the batch applied" });
+            replica.Pending.Remove(index);
+        }
+    }
+
+    /// <summary>Retention: compacts at the newest state checkpoint that keeps the configured log bytes.</summary>
+    private void MaybeCompact(PartitionReplica replica)
+    {
+        var index = replica.Compaction.MaybeCompact(replica.Raft);
+        if (index == 0) return;
+        replica.State.TrimThrough(index);
+        Log.Compacted(logger, replica.Partition, index, replica.Raft.FirstIndex, replica.Raft.LogBytes);
+    }
+
     private void Apply(PartitionReplica replica, CommittedEntry entry)
     {
         var outcome = replica.State.Apply(entry);
+        replica.Compaction.OnApplied(entry.Index, entry.Data.Length, replica.State.Snapshot);
         if (!replica.Pending.Remove(entry.Index, out var pending)) return;
         if (entry.Term != pending.Term)
         {
