@@ -19,11 +19,12 @@ internal sealed class LocalCluster : IAsyncDisposable
     public string Directory { get; }
     public int BasePort { get; }
 
-    public static async Task<LocalCluster> UpAsync(string topology, int nodes, bool faults = false)
+    public static async Task<LocalCluster> UpAsync(string topology, int nodes, bool faults = false, params string[] extraArgs)
     {
         var cluster = new LocalCluster(topology, nodes);
         var args = new List<string> { "cluster", "up", "--topology", topology, "--dir", cluster.Directory, "--base-port", cluster.BasePort.ToString() };
         if (faults) args.Add("--allow-fault-injection");
+        args.AddRange(extraArgs);
         var up = await BraidProcess.RunAsync(CommandTimeout, [.. args]);
         Assert.True(up.ExitCode == 0, $"cluster up failed: {up}");
         return cluster;

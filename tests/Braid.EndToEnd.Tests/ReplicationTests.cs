@@ -95,7 +95,7 @@ public sealed class ReplicationTests
 
     /// <summary>A channel to a node that was down stays in reconnect backoff for a moment after the
     /// node is back, failing calls fast with Unavailable: retry those for a few seconds.</summary>
-    private static async Task<T> Retry<T>(Func<Task<T>> call)
+    internal static async Task<T> Retry<T>(Func<Task<T>> call)
     {
         for (var attempt = 1; ; attempt++)
         {
@@ -110,7 +110,7 @@ public sealed class ReplicationTests
         }
     }
 
-    private static List<string> NodeAddresses(LocalCluster cluster)
+    internal static List<string> NodeAddresses(LocalCluster cluster)
     {
         using var doc = JsonDocument.Parse(File.ReadAllText(Path.Combine(cluster.Directory, "cluster.json")));
         return doc.RootElement.GetProperty("nodes").EnumerateArray().Select(n => n.GetProperty("address").GetString()!).ToList();
