@@ -137,8 +137,7 @@ public sealed partial class SegmentedLog : IDisposable
     /// Retention: deletes every whole segment whose entries all precede
     /// <paramref name="keepFromIndex"/>, never the last one. Returns how many were deleted.
     /// Entries at or after <paramref name="keepFromIndex"/> are always kept; some before it may
-    /// stay until their segment is entirely obsolete, and deleted segments may reappear after a
-    /// crash before the next <see cref="Sync"/> (harmless: they are a valid prefix).
+    /// stay until their segment is entirely obsolete. Durable on return.
     /// </summary>
     public int TruncatePrefix(ulong keepFromIndex)
     {
@@ -155,13 +154,17 @@ public sealed partial class SegmentedLog : IDisposable
         }
 
         // The surviving segments must be durable first, else a crash could leave the deletions
-        // without the segment that records where the log continues.
+        // without the segment that records where the log continues. Oldest first, each deletion
+        // durable before the next: a file system may keep any subset of unsynced deletions after
+        // a crash, and an older segment surviving behind a deleted one would be a gap.
         Sync();
         try
         {
             for (int i = 0; i < removable; i++)
             {
-                device.Delete(segments[i].Name);
+                device.Delete(segments[0].Name);
+                segments.RemoveAt(0);
+                device.SyncDirectory();
             }
         }
         catch (Exception e) when (IsDeviceFailure(e))
@@ -169,8 +172,6 @@ public sealed partial class SegmentedLog : IDisposable
             throw Fail("segment deletion failed", e);
         }
 
-        segments.RemoveRange(0, removable);
-        directoryDirty = true;
         return removable;
     }
 
@@ -190,13 +191,15 @@ public sealed partial class SegmentedLog : IDisposable
         {
             activeHandle?.Dispose();
             activeHandle = null;
+            // Newest first, each deletion durable before the next, so a crash leaves a
+            // contiguous prefix (file systems may keep any subset of unsynced deletions).
             for (int i = segments.Count - 1; i >= 0; i--)
             {
                 device.Delete(segments[i].Name);
+                segments.RemoveAt(i);
+                device.SyncDirectory();
             }
 
-            segments.Clear();
-            device.SyncDirectory();
             CreateSegment(nextIndex);
             SyncDevice();
         }
@@ -322,10 +325,10 @@ public sealed partial class SegmentedLog : IDisposable
             for (int i = segments.Count - 1; i > keep; i--)
             {
                 device.Delete(segments[i].Name);
+                segments.RemoveAt(i);
+                device.SyncDirectory(); // each one durable: any subset of unsynced deletions may survive a crash
             }
 
-            segments.RemoveRange(keep + 1, segments.Count - keep - 1);
-            device.SyncDirectory();
             activeHandle = device.Open(segments[keep].Name, create: false);
         }
 

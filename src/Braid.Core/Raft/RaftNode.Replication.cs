@@ -20,6 +20,9 @@ public sealed partial class RaftNode
 
         /// <summary>Ticks to wait before sending a snapshot again (one is outstanding).</summary>
         public int SnapshotWaitTicks;
+
+        /// <summary>Index of the snapshot last sent; an acknowledgement reaching it ends the wait.</summary>
+        public ulong PendingSnapshot;
         public readonly Queue<ulong> Inflight = new();
     }
 
@@ -161,7 +164,7 @@ public sealed partial class RaftNode
         if (m.Index > p.Match)
         {
             p.Match = m.Index;
-            p.SnapshotWaitTicks = 0;
+            if (p.Match >= p.PendingSnapshot) p.SnapshotWaitTicks = 0;
             if (!p.Replicating)
             {
                 p.Replicating = true;

@@ -53,12 +53,15 @@ public sealed partial class RaftNode
     }
 
     /// <summary>On open: the saved snapshot is the state to start from. A crash during an install
-    /// can leave the log ending before the snapshot (the reset came after the save): reset again.</summary>
+    /// (the log reset comes after the save, and deletes segments from the last one back) can
+    /// leave a log ending before the snapshot, or an old log whose entry at the snapshot's index
+    /// has another term, so that everything after it conflicts too: either way, reset again.</summary>
     private void RecoverSnapshot()
     {
         snapshot = snapshotStore.Load();
         if (snapshot is null) return;
-        if (log.LastIndex < snapshot.Index) log.Reset(snapshot.Index + 1);
+        var conflicting = snapshot.Index >= log.FirstIndex && snapshot.Index <= log.LastIndex && log.TermAt(snapshot.Index) != snapshot.Term;
+        if (log.LastIndex < snapshot.Index || conflicting) log.Reset(snapshot.Index + 1);
         Invariant.Check(log.FirstIndex <= snapshot.Index + 1, $"gap between snapshot {snapshot.Index} and the log starting at {log.FirstIndex}");
         Invariant.Check(snapshot.Index < log.FirstIndex || log.TermAt(snapshot.Index) == snapshot.Term, $"snapshot term {snapshot.Term} at {snapshot.Index} differs from the log's");
         appliedIndex = snapshot.Index;
@@ -75,6 +78,7 @@ public sealed partial class RaftNode
         p.Inflight.Clear();
         p.Inflight.Enqueue(snapshot!.Index);
         p.SnapshotWaitTicks = options.ElectionTicks;
+        p.PendingSnapshot = snapshot.Index;
         Send(new RaftMessage
         {
             Type = RaftMessageType.InstallSnapshot, To = peer, Index = snapshot.Index, LogTerm = snapshot.Term,

@@ -48,7 +48,17 @@ public sealed partial class RaftNode
         VotedFor = hard.VotedFor;
         RecoverSnapshot();
         CommitIndex = Math.Max(SnapshotIndex, Math.Min(hard.CommitIndex, log.LastIndex));
-        Invariant.Check(LastLogTerm <= Term || Term == 0 && log.LastIndex == 0, $"log term {LastLogTerm} ahead of hard state term {Term}");
+        if (LastLogTerm > Term)
+        {
+            // Entries (or a snapshot) of a newer term reached the disk, but the process died
+            // before the hard state recording that term was saved (it is saved in TakeReady,
+            // after Step wrote them). No vote in that term can have left this node (votes are
+            // sent only after they are saved, with their term), so adopting the term without a
+            // vote is safe.
+            Term = LastLogTerm;
+            VotedFor = null;
+            hardStateDirty = true;
+        }
         BecomeFollower(Term, null);
     }
 

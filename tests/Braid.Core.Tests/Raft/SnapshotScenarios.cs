@@ -163,4 +163,47 @@ public sealed class SnapshotScenarios
         Assert.Equal((51ul, 50ul, 50ul), (raft.FirstIndex, raft.LastIndex, raft.CommitIndex));
         Assert.Equal((51ul, 50ul), (reopened.FirstIndex, reopened.LastIndex));
     }
+
+    [Fact]
+    public void ACrashDuringAnInstallOverAConflictingLogIsRepairedOnOpen()
+    {
+        // The follower held entries 1..60 of an old term 2; the snapshot it was installing
+        // covers 50 in term 3, so its entries from 50 on conflict. The reset never happened.
+        var device = new SimulatedDevice(8);
+        using (var log = SegmentedLog.Open(device))
+        {
+            for (int i = 0; i < 60; i++) log.Append(2, [1, (byte)i]);
+            log.Sync();
+        }
+        new SnapshotStore(device).Save(new StoredSnapshot(50, 3, new byte[] { 42 }));
+        new HardStateStore(device).Save(new HardState(3, null, 10));
+
+        using var reopened = SegmentedLog.Open(device);
+        var raft = new RaftNode("A", 1, ["A", "B", "C"], reopened, new HardStateStore(device), new SnapshotStore(device), new Random(1));
+
+        Assert.Equal((51ul, 50ul, 50ul), (raft.FirstIndex, raft.LastIndex, raft.CommitIndex));
+        Assert.Equal(50ul, raft.TakeReady().Snapshot?.Index);
+    }
+
+    [Fact]
+    public void ATermOnDiskAheadOfTheSavedHardStateIsAdoptedWithoutAVote()
+    {
+        // Step wrote entries of term 5 (a new leader's), and the process died before TakeReady
+        // saved term 5: the log and the hard state disagree on open.
+        var device = new SimulatedDevice(9);
+        using (var log = SegmentedLog.Open(device))
+        {
+            log.Append(3, [1, 1]);
+            log.Append(5, [1, 2]);
+            log.Sync();
+        }
+        new HardStateStore(device).Save(new HardState(3, "B", 1));
+
+        using var reopened = SegmentedLog.Open(device);
+        var raft = new RaftNode("A", 1, ["A", "B", "C"], reopened, new HardStateStore(device), new SnapshotStore(device), new Random(1));
+        raft.TakeReady();
+
+        Assert.Equal((5ul, (string?)null), (raft.Term, raft.VotedFor));
+        Assert.Equal(new HardState(5, null, 1), new HardStateStore(device).Load());
+    }
 }
