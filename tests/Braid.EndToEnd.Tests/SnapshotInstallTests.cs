@@ -94,5 +94,24 @@ public sealed class SnapshotInstallTests
             Assert.InRange(sequences.Count, 1, acked.Count - 31);
             Assert.Equal(acked.Skip(acked.Count - sequences.Count), sequences);
         }
+
+        // A query that stopped inside partition 0, resumed after retention removed the records
+        // it had not reached yet, is refused with a clear error instead of silently skipping them.
+        var stream = new Protocol.V1.Stream.StreamClient(clients.Channel(addresses[0]));
+        byte[] cursor;
+        using (var call = stream.Query(new QueryRequest { ChunkRecords = 20 }, deadline: DateTime.UtcNow.AddSeconds(30)))
+        {
+            Assert.True(await call.ResponseStream.MoveNext(CancellationToken.None));
+            Assert.Equal(20u, call.ResponseStream.Current.RecordCount);
+            cursor = call.ResponseStream.Current.Cursor.ToByteArray();
+        }
+        await WriteAsync(400);
+        var gone = await Assert.ThrowsAsync<Grpc.Core.RpcException>(async () =>
+        {
+            using var call = stream.Query(new QueryRequest { ChunkRecords = 20, Cursor = ByteString.CopyFrom(cursor) }, deadline: DateTime.UtcNow.AddSeconds(30));
+            while (await call.ResponseStream.MoveNext(CancellationToken.None)) { }
+        });
+        Assert.Equal(Grpc.Core.StatusCode.OutOfRange, gone.StatusCode);
+        Assert.Contains("removed by retention", gone.Status.Detail);
     }
 }

@@ -44,6 +44,11 @@ internal sealed partial class RaftDriver
         var position = request.Position;
         if (!replicas.TryGetValue(position.Partition, out var r)) return new NodeResponse { Error = $"{options.NodeId} holds no replica of partition {position.Partition}" };
         if (r.State.AppliedIndex < position.SnapshotIndex) return new NodeResponse { Scan = new ScanResponse { Behind = true } };
+        // A query that has started on this partition (position past 1) and stands at or below the
+        // retention point would silently miss records: say so. A fresh one starts at the first
+        // retained record.
+        if (position.NextIndex > 1 && position.NextIndex <= r.State.RetainedAfter)
+            return new NodeResponse { Scan = new ScanResponse { Trimmed = true, RetainedAfter = r.State.RetainedAfter } };
         if (request.Aggregate) return new NodeResponse { Scan = AggregateScan(r, position, filter) };
         var take = (int)Math.Clamp(request.MaxRecords == 0 ? 2000 : request.MaxRecords, 1, 20_000);
         var matches = new List<AirQualityRecord>(Math.Min(take, 4096));

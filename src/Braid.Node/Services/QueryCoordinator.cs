@@ -95,13 +95,23 @@ internal sealed class QueryCoordinator(OverlayDriver overlay, PlacementTable pla
         var problems = new List<string>();
         while (true)
         {
+            var trimmed = 0;
             foreach (var replica in replicas)
             {
                 var request = new NodeRequest { Scan = new ScanRequest { Filter = filter, Position = position, MaxRecords = chunkRecords, Aggregate = aggregate } };
                 var response = await overlay.CallAsync(replica, request, CallTimeout, ct).ConfigureAwait(false);
-                if (response.Error.Length == 0 && response.Scan is { Behind: false } scan) return scan;
+                if (response.Error.Length == 0 && response.Scan is { Behind: false, Trimmed: false } scan) return scan;
+                if (response.Scan is { Trimmed: true } gone)
+                {
+                    trimmed++;
+                    problems.Add($"{replica}: retains only entries after {gone.RetainedAfter}");
+                    continue;
+                }
                 problems.Add($"{replica}: {(response.Error.Length > 0 ? response.Error : "has not applied the snapshot yet")}");
             }
+            if (trimmed == replicas.Count)
+                throw new RpcException(new Status(StatusCode.OutOfRange,
+                    $"partition {position.Partition}: records from entry {position.NextIndex} on were removed by retention (--retain-bytes) before this query reached them; start the query again ({string.Join("; ", problems.TakeLast(replicas.Count))})"));
             if (DateTime.UtcNow > deadline)
                 throw new RpcException(new Status(StatusCode.Unavailable, $"no replica of partition {position.Partition} can serve the query: {string.Join("; ", problems.TakeLast(replicas.Count))}"));
             await Task.Delay(100, ct).ConfigureAwait(false);
