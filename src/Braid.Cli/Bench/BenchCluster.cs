@@ -15,13 +15,14 @@ internal sealed class BenchCluster : IAsyncDisposable
     public ClusterState State { get; }
     public NodeClients Clients { get; } = new();
 
-    public static async Task<BenchCluster> StartAsync(string topology, string directory, int basePort, TextWriter log, CancellationToken cancellationToken, int partitions = 12)
+    public static async Task<BenchCluster> StartAsync(string topology, string directory, int basePort, TextWriter log, CancellationToken cancellationToken, int partitions = 12,
+        long retainBytes = 0, long segmentBytes = Braid.Node.NodeOptions.DefaultSegmentBytes)
     {
         if (Directory.Exists(directory)) Directory.Delete(directory, recursive: true);
         var manager = new ClusterManager(directory, log);
         try
         {
-            var state = await manager.UpAsync(topology, basePort, allowFaultInjection: true, TimeSpan.FromSeconds(60), cancellationToken, partitions).ConfigureAwait(false);
+            var state = await manager.UpAsync(topology, basePort, allowFaultInjection: true, TimeSpan.FromSeconds(60), cancellationToken, partitions, 3, retainBytes, segmentBytes).ConfigureAwait(false);
             return new BenchCluster(manager, state);
         }
         catch

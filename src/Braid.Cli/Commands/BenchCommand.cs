@@ -14,6 +14,7 @@ internal static class BenchCommand
         bench.Subcommands.Add(Failover());
         bench.Subcommands.Add(Ingest());
         bench.Subcommands.Add(Query());
+        bench.Subcommands.Add(CatchUp());
         return bench;
     }
 
@@ -79,6 +80,23 @@ internal static class BenchCommand
         };
         command.SetAction((p, ct) => CommandRunner.RunAsync(() =>
             FailoverBench.RunAsync(p.GetValue(topology)!, Math.Max(1, p.GetValue(trials)), p.GetValue(dir)!, p.GetValue(port), Console.Out, ct)));
+        return command;
+    }
+
+    private static Command CatchUp()
+    {
+        var topology = Options.Topology();
+        topology.DefaultValueFactory = _ => "mesh3";
+        var mib = new Option<int>("--mib") { Description = "MiB written to the partition while the follower is down", DefaultValueFactory = _ => 256 };
+        var retain = new Option<int>("--retain-mib") { Description = "Log kept per replica in the snapshot run", DefaultValueFactory = _ => 16 };
+        var port = Port(7690);
+        var dir = Dir("bench-catchup");
+        var command = new Command("catchup", "Time for a follower that was down during N MiB of writes to catch up: from the leader's log, then (retention on) through a snapshot")
+        {
+            topology, mib, retain, port, dir,
+        };
+        command.SetAction((p, ct) => CommandRunner.RunAsync(() =>
+            CatchUpBench.RunAsync(p.GetValue(topology)!, Math.Max(1, p.GetValue(mib)), Math.Max(1, p.GetValue(retain)), p.GetValue(dir)!, p.GetValue(port), Console.Out, ct)));
         return command;
     }
 
