@@ -34,5 +34,9 @@ public sealed class SimNode(string id)
 {
     public string Id { get; } = id;
     public bool Up { get; set; }
+
+    /// <summary>Crash right after the next message that makes it write (entries, a snapshot, a
+    /// vote) is stepped, before its ready is taken.</summary>
+    public bool CrashInNextStep { get; set; }
     public Dictionary<uint, SimReplica> Replicas { get; } = [];
 }

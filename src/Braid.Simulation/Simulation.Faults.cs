@@ -30,7 +30,14 @@ public sealed partial class Simulation
         {
             case 0:
             case 1:
-                if (node.Up && Nodes.Values.Count(n => !n.Up) < (ids.Length - 1) / 2) CrashNode(node);
+                if (node.Up && Nodes.Values.Count(n => !n.Up) < (ids.Length - 1) / 2)
+                {
+                    // Half the crashes strike inside a step: after the node took a message that
+                    // makes it write and wrote what it wrote, before its ready was taken (nothing
+                    // synced by TakeReady, nothing sent), the window a process kill can hit.
+                    if (random.Next(2) == 0) node.CrashInNextStep = true;
+                    else CrashNode(node);
+                }
                 else if (!node.Up) StartNode(node);
                 break;
             case 2:

@@ -101,6 +101,7 @@ public sealed partial class Simulation
     public void CrashNode(SimNode node)
     {
         node.Up = false;
+        node.CrashInNextStep = false;
         Network.SetUp(node.Id, false);
         var mode = (SimulatedCrash)random.Next(3);
         foreach (var replica in node.Replicas.Values)
@@ -186,6 +187,13 @@ public sealed partial class Simulation
         if (!node.Up || !node.Replicas.TryGetValue(m.Group, out var replica) || replica.Raft is null) return;
         MessagesDelivered++;
         Guard(() => replica.Raft.Step(m));
+        var writes = m.Type is RaftMessageType.InstallSnapshot or RaftMessageType.Vote || m.Type == RaftMessageType.Append && m.Entries.Count > 0;
+        if (node.CrashInNextStep && writes && !healed)
+        {
+            Record($"{node.Id} crashes inside a step of g{m.Group} ({m.Type})");
+            CrashNode(node);
+            return;
+        }
         Flush(node, replica);
     }
 
