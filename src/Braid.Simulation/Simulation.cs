@@ -18,7 +18,7 @@ public sealed partial class Simulation
 {
     private readonly PriorityQueue<Action, (long Time, long Sequence)> events = new();
     private readonly Random random;
-    private readonly RaftOptions raftOptions = new();
+    private readonly RaftOptions raftOptions = RaftOptions.Node; // the node host's settings
     private readonly StringBuilder? trace;
     private long sequence;
     private ulong traceHash = Fnv1a.Offset;

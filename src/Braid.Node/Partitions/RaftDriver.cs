@@ -38,12 +38,7 @@ internal sealed partial class RaftDriver : BackgroundService
 
     public PlacementTable Placement { get; }
 
-    /// <summary>
-    /// In flight per follower at most 16 appends of at most 256 KiB: 4 MiB per follower per
-    /// partition. The library default (64 x 1 MiB) let a node leading four partitions hold
-    /// hundreds of MB of appends during a full-speed load (peak RSS 794 MB on mesh3).
-    /// </summary>
-    private static readonly RaftOptions NodeRaftOptions = new(InflightMax: 16, AppendBytesMax: 256 * 1024);
+    private static readonly RaftOptions NodeRaftOptions = RaftOptions.Node;
 
     /// <summary>
     /// The loop runs on a dedicated thread: its fsyncs and file writes block, and on a small
