@@ -7,7 +7,11 @@ public sealed partial class RaftNode
 {
     private readonly Dictionary<string, bool> votes = new(StringComparer.Ordinal);
     private int electionElapsed;
-    private int heartbeatElapsed;
+    /// <summary>Ticks since this node started. Heartbeats go out when it is a multiple of
+    /// <see cref="RaftOptions.HeartbeatTicks"/>, not on a per-term timer: the groups of one host
+    /// start and tick together, so all their heartbeats to a node leave in the same round and
+    /// share one envelope (CockroachDB coalesces heartbeats per node pair for the same reason).</summary>
+    private long ticks;
     private int randomizedElectionTimeout;
     private string? leadTransferee;
     private int transferElapsed;
@@ -60,7 +64,6 @@ public sealed partial class RaftNode
 
     private void TickLeader()
     {
-        heartbeatElapsed++;
         electionElapsed++;
         if (electionElapsed >= options.ElectionTicks)
         {
@@ -76,9 +79,8 @@ public sealed partial class RaftNode
         {
             if (p.SnapshotWaitTicks > 0) p.SnapshotWaitTicks--;
         }
-        if (heartbeatElapsed >= options.HeartbeatTicks)
+        if (ticks % options.HeartbeatTicks == 0)
         {
-            heartbeatElapsed = 0;
             foreach (var peer in peers) SendHeartbeat(peer);
         }
     }
@@ -184,7 +186,7 @@ public sealed partial class RaftNode
         Role = RaftRole.Leader;
         Leader = Id;
         leadTransferee = null;
-        electionElapsed = heartbeatElapsed = 0;
+        electionElapsed = 0;
         pending.StateChanged = true;
         ResetProgress();
         AppendLocal(EntryNoop, []);

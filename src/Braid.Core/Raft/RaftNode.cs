@@ -101,6 +101,7 @@ public sealed partial class RaftNode
     /// <summary>Advances logical time by one tick.</summary>
     public void Tick()
     {
+        ticks++;
         if (Role == RaftRole.Leader) TickLeader();
         else TickElection();
     }
