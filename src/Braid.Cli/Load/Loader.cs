@@ -52,9 +52,21 @@ internal sealed class Loader(BraidClient client, LoadCheckpoint checkpoint, stri
         return 1;
     }
 
+    private readonly object saveGate = new();
+    private long savedBatches = -1;
+
+    /// <summary>Saves the checkpoint. The reporter's timer and the end of the load both save:
+    /// one at a time (they share the temporary file), and never a smaller count after a larger one.</summary>
     private void Save(IngestSession session)
     {
-        if (checkpointPath is not null) (checkpoint with { AckedBatches = session.ContiguousAckedBatches }).Save(checkpointPath);
+        if (checkpointPath is null) return;
+        lock (saveGate)
+        {
+            var acked = session.ContiguousAckedBatches;
+            if (acked <= savedBatches) return;
+            (checkpoint with { AckedBatches = acked }).Save(checkpointPath);
+            savedBatches = acked;
+        }
     }
 
     /// <summary>Prints progress and saves the checkpoint every second; tracks the longest time
