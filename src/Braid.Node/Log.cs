@@ -35,6 +35,9 @@ internal static partial class Log
     [LoggerMessage(EventId = 11, Level = LogLevel.Information, Message = "partition {Partition}: compacted the log up to {Index} (first entry kept {FirstIndex}, {LogBytes} bytes of log)")]
     public static partial void Compacted(ILogger logger, uint partition, ulong index, ulong firstIndex, long logBytes);
 
+    [LoggerMessage(EventId = 13, Level = LogLevel.Warning, Message = "partition {Partition}: not compacting, its state exceeds the {Limit} bytes a snapshot may hold; the log keeps growing")]
+    public static partial void CompactionSkipped(ILogger logger, uint partition, int limit);
+
     [LoggerMessage(EventId = 12, Level = LogLevel.Information, Message = "partition {Partition}: restored snapshot {Index} in term {Term} ({Bytes} bytes, {Reason})")]
     public static partial void SnapshotRestored(ILogger logger, uint partition, ulong index, ulong term, int bytes, string reason);
 

@@ -30,6 +30,9 @@ public sealed class CompactionSchedule
     public bool Enabled => KeepBytes > 0;
     public int CheckpointCount => checkpoints.Count;
 
+    /// <summary>Compactions skipped because the state exceeded <see cref="Log.SnapshotStore.DataBytesMax"/>.</summary>
+    public long SkippedOversized { get; private set; }
+
     /// <summary>Call after applying the entry at <paramref name="appliedIndex"/> (of
     /// <paramref name="entryBytes"/>); takes a checkpoint when one is due.</summary>
     public void OnApplied(ulong appliedIndex, long entryBytes, Func<byte[]> captureState)
@@ -57,6 +60,14 @@ public sealed class CompactionSchedule
         (ulong Index, byte[] State)? chosen = null;
         while (checkpoints.Count > 0 && checkpoints.Peek().Index <= point) chosen = checkpoints.Dequeue();
         if (chosen is not { } c || c.Index <= raft.SnapshotIndex) return 0;
+        if (c.State.Length > Log.SnapshotStore.DataBytesMax)
+        {
+            // Too large to keep or to send in one message: keep the log instead (retention
+            // stalls; nothing is lost). Reported through the return value's absence and
+            // SkippedOversized.
+            SkippedOversized++;
+            return 0;
+        }
         raft.Compact(c.Index, c.State);
         return c.Index;
     }

@@ -202,7 +202,9 @@ internal sealed partial class RaftDriver : BackgroundService
     /// <summary>Retention: compacts at the newest state checkpoint that keeps the configured log bytes.</summary>
     private void MaybeCompact(PartitionReplica replica)
     {
+        var skippedBefore = replica.Compaction.SkippedOversized;
         var index = replica.Compaction.MaybeCompact(replica.Raft);
+        if (replica.Compaction.SkippedOversized > skippedBefore) Log.CompactionSkipped(logger, replica.Partition, Core.Log.SnapshotStore.DataBytesMax);
         if (index == 0) return;
         replica.State.TrimThrough(index);
         Log.Compacted(logger, replica.Partition, index, replica.Raft.FirstIndex, replica.Raft.LogBytes);
