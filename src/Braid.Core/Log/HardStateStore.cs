@@ -18,9 +18,9 @@ public sealed record HardState(ulong Term, string? VotedFor, ulong CommitIndex)
 }
 
 /// <summary>
-/// Keeps a <see cref="HardState"/> in one small checksummed file, replaced atomically: write a
-/// temporary file, fsync it, rename it over the old one, fsync the directory. A crash at any
-/// point leaves the old or the new state, never a mix; a damaged file is detected by its
+/// Keeps a <see cref="HardState"/> in one small checksummed file, replaced atomically
+/// (<see cref="ChecksummedFile"/>: temporary file, fsync, rename, fsync of the directory). A crash
+/// at any point leaves the old or the new state, never a mix; a damaged file is detected by its
 /// CRC-32C and reported, since voting from a corrupt term could break election safety.
 /// </summary>
 public sealed class HardStateStore
@@ -48,81 +48,34 @@ public sealed class HardStateStore
     /// <summary>Reads the saved state, or <see cref="HardState.Initial"/> when none was ever saved durably.</summary>
     public HardState Load()
     {
-        if (!device.Exists(FileName))
-        {
-            return HardState.Initial;
-        }
-
-        using IStorageHandle handle = device.Open(FileName, create: false);
-        long length = handle.Length;
-        if (length < FixedBytes + 4 || length > FixedBytes + VoteBytesMax + 4)
-        {
-            throw new LogCorruptionException(FileName, 0, 0, $"hard state file has {length} bytes");
-        }
-
-        var bytes = new byte[length];
-        int read = handle.ReadAt(0, bytes);
-        return Decode(bytes.AsSpan(0, read));
+        byte[]? bytes = ChecksummedFile.Read(device, FileName, "hard state", FixedBytes + 4, FixedBytes + VoteBytesMax + 4);
+        return bytes is null ? HardState.Initial : Decode(bytes);
     }
 
     /// <summary>Replaces the saved state durably; returns only once the new state would survive a crash.</summary>
     public void Save(HardState state)
     {
         ArgumentNullException.ThrowIfNull(state);
-        byte[] bytes = Encode(state);
-        using (IStorageHandle handle = device.Open(TemporaryName, create: true))
-        {
-            handle.SetLength(0);
-            handle.WriteAt(0, bytes);
-            handle.Sync();
-        }
-
-        device.Rename(TemporaryName, FileName);
-        device.SyncDirectory();
-    }
-
-    private static byte[] Encode(HardState state)
-    {
         byte[] vote = state.VotedFor is null ? [] : Encoding.UTF8.GetBytes(state.VotedFor);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(vote.Length, VoteBytesMax, nameof(state));
-        var bytes = new byte[FixedBytes + vote.Length + 4];
-        Magic.CopyTo(bytes);
-        BinaryPrimitives.WriteUInt32LittleEndian(bytes.AsSpan(8), Version);
+        byte[] bytes = ChecksummedFile.Start(Magic, Version, FixedBytes + vote.Length + 4);
         BinaryPrimitives.WriteInt32LittleEndian(bytes.AsSpan(12), state.VotedFor is null ? -1 : vote.Length);
         BinaryPrimitives.WriteUInt64LittleEndian(bytes.AsSpan(16), state.Term);
         BinaryPrimitives.WriteUInt64LittleEndian(bytes.AsSpan(24), state.CommitIndex);
         vote.CopyTo(bytes.AsSpan(FixedBytes));
-        int crcAt = bytes.Length - 4;
-        BinaryPrimitives.WriteUInt32LittleEndian(bytes.AsSpan(crcAt), Crc32C.Compute(bytes.AsSpan(0, crcAt)));
-        return bytes;
+        ChecksummedFile.Replace(device, FileName, TemporaryName, bytes);
     }
 
     private static HardState Decode(ReadOnlySpan<byte> bytes)
     {
-        if (bytes.Length < FixedBytes + 4)
+        ReadOnlySpan<byte> body = ChecksummedFile.Open(bytes, Magic, Version, FileName, "hard state");
+        if (body.Length < FixedBytes - ChecksummedFile.HeaderBytes)
         {
             throw new LogCorruptionException(FileName, bytes.Length, 0, "hard state file is short");
         }
 
-        if (!bytes[..8].SequenceEqual(Magic))
-        {
-            throw new LogFormatException(FileName, "bad magic number");
-        }
-
-        int crcAt = bytes.Length - 4;
-        if (BinaryPrimitives.ReadUInt32LittleEndian(bytes[crcAt..]) != Crc32C.Compute(bytes[..crcAt]))
-        {
-            throw new LogCorruptionException(FileName, crcAt, 0, "hard state checksum mismatch (torn or damaged)");
-        }
-
-        uint version = BinaryPrimitives.ReadUInt32LittleEndian(bytes[8..]);
-        if (version != Version)
-        {
-            throw new LogFormatException(FileName, $"unsupported hard state version {version}");
-        }
-
         int voteLength = BinaryPrimitives.ReadInt32LittleEndian(bytes[12..]);
-        int voteBytesInFile = crcAt - FixedBytes;
+        int voteBytesInFile = bytes.Length - 4 - FixedBytes;
         bool consistent = voteLength == -1 ? voteBytesInFile == 0 : voteLength == voteBytesInFile;
         if (!consistent)
         {

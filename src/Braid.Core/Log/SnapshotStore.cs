@@ -12,7 +12,7 @@ public sealed record StoredSnapshot(ulong Index, ulong Term, ReadOnlyMemory<byte
 
 /// <summary>
 /// Keeps the latest <see cref="StoredSnapshot"/> in one checksummed file, replaced atomically
-/// like <see cref="HardStateStore"/>: temporary file, fsync, rename, fsync of the directory.
+/// (<see cref="ChecksummedFile"/>: temporary file, fsync, rename, fsync of the directory).
 /// A crash leaves the old or the new snapshot; damage is reported, never silently ignored.
 /// </summary>
 public sealed class SnapshotStore
@@ -41,21 +41,8 @@ public sealed class SnapshotStore
     /// <summary>Reads the saved snapshot, or null when none was ever saved durably.</summary>
     public StoredSnapshot? Load()
     {
-        if (!device.Exists(FileName))
-        {
-            return null;
-        }
-
-        using IStorageHandle handle = device.Open(FileName, create: false);
-        long length = handle.Length;
-        if (length < FixedBytes + 4 || length > FixedBytes + DataBytesMax + 4)
-        {
-            throw new LogCorruptionException(FileName, 0, 0, $"snapshot file has {length} bytes");
-        }
-
-        var bytes = new byte[length];
-        int read = handle.ReadAt(0, bytes);
-        return Decode(bytes.AsSpan(0, read));
+        byte[]? bytes = ChecksummedFile.Read(device, FileName, "snapshot", FixedBytes + 4, FixedBytes + DataBytesMax + 4);
+        return bytes is null ? null : Decode(bytes);
     }
 
     /// <summary>Replaces the saved snapshot durably; returns only once it would survive a crash.</summary>
@@ -63,52 +50,24 @@ public sealed class SnapshotStore
     {
         ArgumentNullException.ThrowIfNull(snapshot);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(snapshot.Data.Length, DataBytesMax, nameof(snapshot));
-        var bytes = new byte[FixedBytes + snapshot.Data.Length + 4];
-        Magic.CopyTo(bytes);
-        BinaryPrimitives.WriteUInt32LittleEndian(bytes.AsSpan(8), Version);
+        byte[] bytes = ChecksummedFile.Start(Magic, Version, FixedBytes + snapshot.Data.Length + 4);
         BinaryPrimitives.WriteInt32LittleEndian(bytes.AsSpan(12), snapshot.Data.Length);
         BinaryPrimitives.WriteUInt64LittleEndian(bytes.AsSpan(16), snapshot.Index);
         BinaryPrimitives.WriteUInt64LittleEndian(bytes.AsSpan(24), snapshot.Term);
         snapshot.Data.Span.CopyTo(bytes.AsSpan(FixedBytes));
-        int crcAt = bytes.Length - 4;
-        BinaryPrimitives.WriteUInt32LittleEndian(bytes.AsSpan(crcAt), Crc32C.Compute(bytes.AsSpan(0, crcAt)));
-        using (IStorageHandle handle = device.Open(TemporaryName, create: true))
-        {
-            handle.SetLength(0);
-            handle.WriteAt(0, bytes);
-            handle.Sync();
-        }
-
-        device.Rename(TemporaryName, FileName);
-        device.SyncDirectory();
+        ChecksummedFile.Replace(device, FileName, TemporaryName, bytes);
     }
 
     private static StoredSnapshot Decode(ReadOnlySpan<byte> bytes)
     {
+        ChecksummedFile.Open(bytes, Magic, Version, FileName, "snapshot");
         if (bytes.Length < FixedBytes + 4)
         {
             throw new LogCorruptionException(FileName, bytes.Length, 0, "snapshot file is short");
         }
 
-        if (!bytes[..8].SequenceEqual(Magic))
-        {
-            throw new LogFormatException(FileName, "bad magic number");
-        }
-
-        int crcAt = bytes.Length - 4;
-        if (BinaryPrimitives.ReadUInt32LittleEndian(bytes[crcAt..]) != Crc32C.Compute(bytes[..crcAt]))
-        {
-            throw new LogCorruptionException(FileName, crcAt, 0, "snapshot checksum mismatch (torn or damaged)");
-        }
-
-        uint version = BinaryPrimitives.ReadUInt32LittleEndian(bytes[8..]);
-        if (version != Version)
-        {
-            throw new LogFormatException(FileName, $"unsupported snapshot version {version}");
-        }
-
         int dataLength = BinaryPrimitives.ReadInt32LittleEndian(bytes[12..]);
-        if (dataLength != crcAt - FixedBytes)
+        if (dataLength != bytes.Length - 4 - FixedBytes)
         {
             throw new LogCorruptionException(FileName, 12, 0, $"snapshot data length {dataLength} does not match the file");
         }
