@@ -95,9 +95,21 @@ public sealed class SnapshotInstallTests
             Assert.Equal(acked.Skip(acked.Count - sequences.Count), sequences);
         }
 
+        // A new query reads exactly what the leader retains (its snapshot starts after the
+        // leader's retention point): 10 records per retained batch.
+        var stream = new Protocol.V1.Stream.StreamClient(clients.Channel(addresses[0]));
+        var leaderForQuery = await writer.FindLeaderAsync(0, CancellationToken.None);
+        Assert.NotNull(leaderForQuery);
+        var retainedOnLeader = await RecordsOf(leaderForQuery!);
+        long fresh = 0;
+        using (var call = stream.Query(new QueryRequest { ChunkRecords = 5000 }, deadline: DateTime.UtcNow.AddSeconds(30)))
+        {
+            while (await call.ResponseStream.MoveNext(CancellationToken.None)) fresh += call.ResponseStream.Current.RecordCount;
+        }
+        Assert.Equal(retainedOnLeader.Sequences.Count * 10L, fresh);
+
         // A query that stopped inside partition 0, resumed after retention removed the records
         // it had not reached yet, is refused with a clear error instead of silently skipping them.
-        var stream = new Protocol.V1.Stream.StreamClient(clients.Channel(addresses[0]));
         byte[] cursor;
         using (var call = stream.Query(new QueryRequest { ChunkRecords = 20 }, deadline: DateTime.UtcNow.AddSeconds(30)))
         {

@@ -92,7 +92,7 @@ internal sealed class Loader(BraidClient client, LoadCheckpoint checkpoint, stri
             }
             if (Interlocked.Increment(ref tick) % 10 != 0) return; // stalls are measured every 100 ms, progress printed every second
             try { Save(session); }
-            catch (IOException) { }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException) { } // retried next second; the final save reports it
             progress.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"load: {clock.Elapsed.TotalSeconds,6:F1} s  acked {stats.AckedRecords,9}  {stats.AckedRecords / Math.Max(0.001, clock.Elapsed.TotalSeconds),9:F0} records/s  retries {stats.Retries}  failovers {stats.Failovers}"));
         }, null, TimeSpan.FromMilliseconds(100), TimeSpan.FromMilliseconds(100));

@@ -34,6 +34,8 @@ public sealed partial class RaftNode
     {
         Invariant.Check(voters.Contains(id), $"{id} is not a voter of group {group}");
         Invariant.Check(voters.Distinct().Count() == voters.Count, "duplicate voters");
+        ArgumentOutOfRangeException.ThrowIfLessThan((options ?? new RaftOptions()).HeartbeatTicks, 1, nameof(options));
+        ArgumentOutOfRangeException.ThrowIfLessThan((options ?? new RaftOptions()).ElectionTicks, 1, nameof(options));
         Id = id;
         Group = group;
         Voters = voters.Order(StringComparer.Ordinal).ToArray();

@@ -29,7 +29,7 @@ internal sealed partial class RaftDriver
         var s = r.Raft.Status;
         return new NodeResponse
         {
-            CommitIndex = new CommitIndexResponse { IsLeader = r.Raft.LeaderWithCurrentCommit, Term = s.Term, CommitIndex = s.CommitIndex, Leader = s.Leader ?? "", AppliedIndex = r.State.AppliedIndex },
+            CommitIndex = new CommitIndexResponse { IsLeader = r.Raft.LeaderWithCurrentCommit, Term = s.Term, CommitIndex = s.CommitIndex, Leader = s.Leader ?? "", AppliedIndex = r.State.AppliedIndex, RetainedAfter = r.State.RetainedAfter },
         };
     }
 
@@ -44,10 +44,9 @@ internal sealed partial class RaftDriver
         var position = request.Position;
         if (!replicas.TryGetValue(position.Partition, out var r)) return new NodeResponse { Error = $"{options.NodeId} holds no replica of partition {position.Partition}" };
         if (r.State.AppliedIndex < position.SnapshotIndex) return new NodeResponse { Scan = new ScanResponse { Behind = true } };
-        // A query that has started on this partition (position past 1) and stands at or below the
-        // retention point would silently miss records: say so. A fresh one starts at the first
-        // retained record.
-        if (position.NextIndex > 1 && position.NextIndex <= r.State.RetainedAfter)
+        // A position at or below this replica's retention point would silently miss records of
+        // the query's snapshot: say so (a new query starts after the leader's retention point).
+        if (position.NextIndex <= r.State.RetainedAfter)
             return new NodeResponse { Scan = new ScanResponse { Trimmed = true, RetainedAfter = r.State.RetainedAfter } };
         if (request.Aggregate) return new NodeResponse { Scan = AggregateScan(r, position, filter) };
         var take = (int)Math.Clamp(request.MaxRecords == 0 ? 2000 : request.MaxRecords, 1, 20_000);
@@ -78,7 +77,9 @@ internal sealed partial class RaftDriver
                 break;
             }
             at++;
-            next.NextIndex = at < indexes.Count ? indexes[at] : index + 1;
+            // Past the last record: every record up to the snapshot is known here (this replica
+            // has applied it), so the partition is done, whatever retention does next.
+            next.NextIndex = at < indexes.Count ? indexes[at] : position.SnapshotIndex + 1;
             next.Skip = 0;
             if (matches.Count >= take || scanned >= ScanRecordsBudget) break;
         }

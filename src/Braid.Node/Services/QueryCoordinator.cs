@@ -23,8 +23,9 @@ internal sealed class QueryCoordinator(OverlayDriver overlay, PlacementTable pla
         var cursor = new QueryCursor { Version = 1, FilterHash = QueryCursors.Hash(filter), PartitionCount = (uint)placement.Partitions.Count };
         foreach (var p in placement.Partitions)
         {
-            var commit = await LeaderCommitIndexAsync((uint)p.Partition, p.Replicas, ct).ConfigureAwait(false);
-            cursor.Positions.Add(new PartitionPosition { Partition = (uint)p.Partition, SnapshotIndex = commit, NextIndex = 1 });
+            var leader = await LeaderCommitIndexAsync((uint)p.Partition, p.Replicas, ct).ConfigureAwait(false);
+            // The snapshot is the leader's records from its retention point to its commit index.
+            cursor.Positions.Add(new PartitionPosition { Partition = (uint)p.Partition, SnapshotIndex = leader.CommitIndex, NextIndex = leader.RetainedAfter + 1 });
         }
         return cursor;
     }
@@ -118,7 +119,7 @@ internal sealed class QueryCoordinator(OverlayDriver overlay, PlacementTable pla
         }
     }
 
-    private async Task<ulong> LeaderCommitIndexAsync(uint partition, IReadOnlyList<string> replicas, CancellationToken ct)
+    private async Task<CommitIndexResponse> LeaderCommitIndexAsync(uint partition, IReadOnlyList<string> replicas, CancellationToken ct)
     {
         var deadline = DateTime.UtcNow + PartitionDeadline;
         while (true)
@@ -129,7 +130,7 @@ internal sealed class QueryCoordinator(OverlayDriver overlay, PlacementTable pla
             var answers = await Task.WhenAll(replicas.Select(replica =>
                 overlay.CallAsync(replica, new NodeRequest { CommitIndex = new CommitIndexRequest { Partition = partition } }, CallTimeout, ct))).ConfigureAwait(false);
             var leader = answers.Where(a => a.Error.Length == 0 && a.CommitIndex is { IsLeader: true }).Select(a => a.CommitIndex).MaxBy(c => c.Term);
-            if (leader is not null) return leader.CommitIndex;
+            if (leader is not null) return leader;
             hint = answers.Select(a => a.CommitIndex?.Leader).FirstOrDefault(l => l is { Length: > 0 });
             if (DateTime.UtcNow > deadline)
                 throw new RpcException(new Status(StatusCode.Unavailable, $"partition {partition} has no reachable leader to fix the query snapshot{(hint is null ? "" : $" (last known leader {hint})")}"));
