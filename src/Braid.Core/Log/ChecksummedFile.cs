@@ -40,7 +40,7 @@ internal static class ChecksummedFile
 
     /// <summary>The file's bytes, or null when it does not exist; a length outside
     /// [<paramref name="minBytes"/>, <paramref name="maxBytes"/>] is corruption.</summary>
-    public static byte[]? Read(IStorageDevice device, string name, string what, long minBytes, long maxBytes)
+    public static byte[]? Load(IStorageDevice device, string name, string what, long minBytes, long maxBytes)
     {
         if (!device.Exists(name))
         {
@@ -72,7 +72,7 @@ internal static class ChecksummedFile
 
     /// <summary>Checks length, magic, checksum and version, in that order; returns the body
     /// between the header and the checksum.</summary>
-    public static ReadOnlySpan<byte> Open(ReadOnlySpan<byte> bytes, ReadOnlySpan<byte> magic, uint version, string name, string what)
+    public static ReadOnlySpan<byte> Verify(ReadOnlySpan<byte> bytes, ReadOnlySpan<byte> magic, uint version, string name, string what)
     {
         if (bytes.Length < HeaderBytes + 4)
         {

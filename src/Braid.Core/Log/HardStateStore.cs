@@ -48,7 +48,7 @@ public sealed class HardStateStore
     /// <summary>Reads the saved state, or <see cref="HardState.Initial"/> when none was ever saved durably.</summary>
     public HardState Load()
     {
-        byte[]? bytes = ChecksummedFile.Read(device, FileName, "hard state", FixedBytes + 4, FixedBytes + VoteBytesMax + 4);
+        byte[]? bytes = ChecksummedFile.Load(device, FileName, "hard state", FixedBytes + 4, FixedBytes + VoteBytesMax + 4);
         return bytes is null ? HardState.Initial : Decode(bytes);
     }
 
@@ -68,7 +68,7 @@ public sealed class HardStateStore
 
     private static HardState Decode(ReadOnlySpan<byte> bytes)
     {
-        ReadOnlySpan<byte> body = ChecksummedFile.Open(bytes, Magic, Version, FileName, "hard state");
+        ReadOnlySpan<byte> body = ChecksummedFile.Verify(bytes, Magic, Version, FileName, "hard state");
         if (body.Length < FixedBytes - ChecksummedFile.HeaderBytes)
         {
             throw new LogCorruptionException(FileName, bytes.Length, 0, "hard state file is short");

@@ -41,7 +41,7 @@ public sealed class SnapshotStore
     /// <summary>Reads the saved snapshot, or null when none was ever saved durably.</summary>
     public StoredSnapshot? Load()
     {
-        byte[]? bytes = ChecksummedFile.Read(device, FileName, "snapshot", FixedBytes + 4, FixedBytes + DataBytesMax + 4);
+        byte[]? bytes = ChecksummedFile.Load(device, FileName, "snapshot", FixedBytes + 4, FixedBytes + DataBytesMax + 4);
         return bytes is null ? null : Decode(bytes);
     }
 
@@ -60,7 +60,7 @@ public sealed class SnapshotStore
 
     private static StoredSnapshot Decode(ReadOnlySpan<byte> bytes)
     {
-        ChecksummedFile.Open(bytes, Magic, Version, FileName, "snapshot");
+        ChecksummedFile.Verify(bytes, Magic, Version, FileName, "snapshot");
         if (bytes.Length < FixedBytes + 4)
         {
             throw new LogCorruptionException(FileName, bytes.Length, 0, "snapshot file is short");
