@@ -34,8 +34,6 @@ public sealed partial class RaftNode
     {
         Invariant.Check(voters.Contains(id), $"{id} is not a voter of group {group}");
         Invariant.Check(voters.Distinct().Count() == voters.Count, "duplicate voters");
-        ArgumentOutOfRangeException.ThrowIfLessThan((options ?? new RaftOptions()).HeartbeatTicks, 1, nameof(options));
-        ArgumentOutOfRangeException.ThrowIfLessThan((options ?? new RaftOptions()).ElectionTicks, 1, nameof(options));
         Id = id;
         Group = group;
         Voters = voters.Order(StringComparer.Ordinal).ToArray();
@@ -45,6 +43,8 @@ public sealed partial class RaftNode
         this.snapshotStore = snapshotStore;
         this.random = random;
         this.options = options ?? new RaftOptions();
+        ArgumentOutOfRangeException.ThrowIfLessThan(this.options.HeartbeatTicks, 1, nameof(options));
+        ArgumentOutOfRangeException.ThrowIfLessThan(this.options.ElectionTicks, 1, nameof(options));
         var hard = hardStateStore.Load();
         Term = hard.Term;
         VotedFor = hard.VotedFor;
