@@ -30,7 +30,7 @@ internal static class CatchUpBench
             var writer = new PartitionWriter(cluster.Clients, cluster.State.Nodes.Select(n => n.Address).ToList());
             var sequences = new ulong[Producers];
             await WriteAsync(writer, sequences, payload, 20, ct).ConfigureAwait(false);
-            var leader = await writer.FindLeaderAsync(0, ct).ConfigureAwait(false) ?? throw new CliException("partition 0 has no leader");
+            var leader = await writer.WaitForLeaderAsync(0, ct).ConfigureAwait(false);
             var description = await DescribeAsync(cluster, leader, ct).ConfigureAwait(false);
             var follower = description.Replicas.First(r => r != leader);
             cluster.Manager.Kill(follower);
@@ -39,7 +39,7 @@ internal static class CatchUpBench
             var writeClock = Stopwatch.StartNew();
             await WriteAsync(writer, sequences, payload, batches, ct).ConfigureAwait(false);
             var writeSeconds = writeClock.Elapsed.TotalSeconds;
-            leader = await writer.FindLeaderAsync(0, ct).ConfigureAwait(false) ?? throw new CliException("partition 0 has no leader");
+            leader = await writer.WaitForLeaderAsync(0, ct).ConfigureAwait(false);
             var target = (await DescribeAsync(cluster, leader, ct).ConfigureAwait(false)).CommitIndex;
 
             var restartClock = Stopwatch.StartNew();

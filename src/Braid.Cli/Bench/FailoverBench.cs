@@ -23,15 +23,7 @@ internal static class FailoverBench
         for (var trial = 1; trial <= trials; trial++)
         {
             for (var i = 0; i < 20; i++) await writer.WriteAsync(0, 1, ++sequence, payload, TimeSpan.FromSeconds(30), ct).ConfigureAwait(false);
-            // Leadership may be moving at this instant (back to the preferred leader after the
-            // previous trial's restart): look again for a few seconds before giving up.
-            var leader = await writer.FindLeaderAsync(0, ct).ConfigureAwait(false);
-            for (var look = 0; leader is null && look < 50; look++)
-            {
-                await Task.Delay(200, ct).ConfigureAwait(false);
-                leader = await writer.FindLeaderAsync(0, ct).ConfigureAwait(false);
-            }
-            if (leader is null) throw new CliException("partition 0 has had no leader for 10 s");
+            var leader = await writer.WaitForLeaderAsync(0, ct).ConfigureAwait(false);
             var writes = Task.Run(async () =>
             {
                 // (sent, acknowledged) of each write; the sample ends with the first write sent after

@@ -56,6 +56,18 @@ internal sealed class PartitionWriter(NodeClients clients, IReadOnlyList<string>
         throw new CliException($"partition {partition}: batch ({producer},{sequence}) not acknowledged within {timeout.TotalSeconds} s");
     }
 
+    /// <summary>The leader of <paramref name="partition"/>, looking again for up to 10 s: at a given
+    /// instant none may answer (leadership moving back to a preferred leader after a restart).</summary>
+    public async Task<string> WaitForLeaderAsync(uint partition, CancellationToken ct)
+    {
+        for (var look = 0; look < 50; look++)
+        {
+            if (await FindLeaderAsync(partition, ct).ConfigureAwait(false) is { } leader) return leader;
+            await Task.Delay(200, ct).ConfigureAwait(false);
+        }
+        throw new CliException($"partition {partition} has had no leader for 10 s");
+    }
+
     /// <summary>The node that currently answers as leader of <paramref name="partition"/>, by asking every node.</summary>
     public async Task<string?> FindLeaderAsync(uint partition, CancellationToken ct)
     {

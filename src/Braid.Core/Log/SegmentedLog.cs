@@ -154,17 +154,14 @@ public sealed partial class SegmentedLog : IDisposable
         }
 
         // The surviving segments must be durable first, else a crash could leave the deletions
-        // without the segment that records where the log continues. Oldest first, each deletion
-        // durable before the next: a file system may keep any subset of unsynced deletions after
-        // a crash, and an older segment surviving behind a deleted one would be a gap.
+        // without the segment that records where the log continues. Oldest first, so what a
+        // crash leaves is always a contiguous log.
         Sync();
         try
         {
             for (int i = 0; i < removable; i++)
             {
-                device.Delete(segments[0].Name);
-                segments.RemoveAt(0);
-                device.SyncDirectory();
+                DeleteSegmentDurably(0);
             }
         }
         catch (Exception e) when (IsDeviceFailure(e))
@@ -191,13 +188,10 @@ public sealed partial class SegmentedLog : IDisposable
         {
             activeHandle?.Dispose();
             activeHandle = null;
-            // Newest first, each deletion durable before the next, so a crash leaves a
-            // contiguous prefix (file systems may keep any subset of unsynced deletions).
+            // Newest first, so a crash leaves a contiguous prefix.
             for (int i = segments.Count - 1; i >= 0; i--)
             {
-                device.Delete(segments[i].Name);
-                segments.RemoveAt(i);
-                device.SyncDirectory();
+                DeleteSegmentDurably(i);
             }
 
             CreateSegment(nextIndex);
@@ -324,9 +318,7 @@ public sealed partial class SegmentedLog : IDisposable
             activeHandle = null;
             for (int i = segments.Count - 1; i > keep; i--)
             {
-                device.Delete(segments[i].Name);
-                segments.RemoveAt(i);
-                device.SyncDirectory(); // each one durable: any subset of unsynced deletions may survive a crash
+                DeleteSegmentDurably(i);
             }
 
             activeHandle = device.Open(segments[keep].Name, create: false);
@@ -338,6 +330,16 @@ public sealed partial class SegmentedLog : IDisposable
         activeHandle.Sync();
         activeDirty = false;
         SyncDevice();
+    }
+
+    /// <summary>Deletes one segment file and makes the deletion durable before returning: a file
+    /// system may keep any subset of unsynced deletions after a crash, so deleting several and
+    /// syncing once could leave a gap. Callers delete from one end of the log only.</summary>
+    private void DeleteSegmentDurably(int position)
+    {
+        device.Delete(segments[position].Name);
+        segments.RemoveAt(position);
+        device.SyncDirectory();
     }
 
     private Segment SegmentOf(ulong index)

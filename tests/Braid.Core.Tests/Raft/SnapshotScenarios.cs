@@ -141,17 +141,13 @@ public sealed class SnapshotScenarios
     public void ACrashBetweenSavingASnapshotAndResettingTheLogIsRepairedOnOpen()
     {
         var device = new SimulatedDevice(7);
-        using (var log = SegmentedLog.Open(device))
-        {
-            for (int i = 0; i < 10; i++) log.Append(1, [1, (byte)i]);
-            log.Sync();
-        }
+        WriteDurableLog(device, Enumerable.Repeat(1ul, 10));
         // The snapshot reached the disk; the reset of the log did not.
         new SnapshotStore(device).Save(new StoredSnapshot(50, 3, new byte[] { 42 }));
         new HardStateStore(device).Save(new HardState(3, null, 50));
 
-        using var reopened = SegmentedLog.Open(device);
-        var raft = new RaftNode("A", 1, ["A", "B", "C"], reopened, new HardStateStore(device), new SnapshotStore(device), new Random(1));
+        var (raft, reopened) = OpenNode(device);
+        using var _ = reopened;
         var ready = raft.TakeReady();
 
         Assert.Equal(50ul, ready.Snapshot?.Index);
@@ -167,16 +163,12 @@ public sealed class SnapshotScenarios
         // The follower held entries 1..60 of an old term 2; the snapshot it was installing
         // covers 50 in term 3, so its entries from 50 on conflict. The reset never happened.
         var device = new SimulatedDevice(8);
-        using (var log = SegmentedLog.Open(device))
-        {
-            for (int i = 0; i < 60; i++) log.Append(2, [1, (byte)i]);
-            log.Sync();
-        }
+        WriteDurableLog(device, Enumerable.Repeat(2ul, 60));
         new SnapshotStore(device).Save(new StoredSnapshot(50, 3, new byte[] { 42 }));
         new HardStateStore(device).Save(new HardState(3, null, 10));
 
-        using var reopened = SegmentedLog.Open(device);
-        var raft = new RaftNode("A", 1, ["A", "B", "C"], reopened, new HardStateStore(device), new SnapshotStore(device), new Random(1));
+        var (raft, log) = OpenNode(device);
+        using var _ = log;
 
         Assert.Equal((51ul, 50ul, 50ul), (raft.FirstIndex, raft.LastIndex, raft.CommitIndex));
         Assert.Equal(50ul, raft.TakeReady().Snapshot?.Index);
@@ -188,19 +180,30 @@ public sealed class SnapshotScenarios
         // Step wrote entries of term 5 (a new leader's), and the process died before TakeReady
         // saved term 5: the log and the hard state disagree on open.
         var device = new SimulatedDevice(9);
-        using (var log = SegmentedLog.Open(device))
-        {
-            log.Append(3, [1, 1]);
-            log.Append(5, [1, 2]);
-            log.Sync();
-        }
+        WriteDurableLog(device, [3ul, 5ul]);
         new HardStateStore(device).Save(new HardState(3, "B", 1));
 
-        using var reopened = SegmentedLog.Open(device);
-        var raft = new RaftNode("A", 1, ["A", "B", "C"], reopened, new HardStateStore(device), new SnapshotStore(device), new Random(1));
+        var (raft, log) = OpenNode(device);
+        using var _ = log;
         raft.TakeReady();
 
         Assert.Equal((5ul, (string?)null), (raft.Term, raft.VotedFor));
         Assert.Equal(new HardState(5, null, 1), new HardStateStore(device).Load());
+    }
+
+    /// <summary>A log on <paramref name="device"/> with one entry per term given, made durable.</summary>
+    private static void WriteDurableLog(SimulatedDevice device, IEnumerable<ulong> terms)
+    {
+        using var log = SegmentedLog.Open(device);
+        byte i = 0;
+        foreach (var term in terms) log.Append(term, [1, i++]);
+        log.Sync();
+    }
+
+    /// <summary>Opens node A of group A, B, C on what <paramref name="device"/> holds, as a restart does.</summary>
+    private static (RaftNode Raft, SegmentedLog Log) OpenNode(SimulatedDevice device)
+    {
+        var log = SegmentedLog.Open(device);
+        return (new RaftNode("A", 1, ["A", "B", "C"], log, new HardStateStore(device), new SnapshotStore(device), new Random(1)), log);
     }
 }
