@@ -1,23 +1,30 @@
 using Braid.Core;
+using Braid.Core.Log;
 using Braid.Core.Raft;
+using Braid.Core.Streams;
 
 namespace Braid.Simulation;
 
 /// <summary>
 /// The invariants every run must keep, checked as the run goes: election safety (one leader per
 /// term per group), identical committed prefixes on every replica (which with the online check
-/// also gives log matching and leader completeness for what is committed), and at the end
-/// durability (every acknowledged record on every replica) and exactly-once (no record stored
-/// twice, each producer's records in order).
+/// also gives log matching and leader completeness for what is committed) and the same apply
+/// outcome everywhere. At the end, against a model of the dedup rule built from the committed
+/// entries: every acknowledgement the core emitted names the entry that holds its batch
+/// (durability, and an ack never for an overwritten entry), no (producer, sequence) is stored
+/// twice, each producer's sequences are stored in order, and every replica's state (dedup table,
+/// record count, retained record positions) is what the committed prefix makes it.
 /// </summary>
 public sealed class SimChecker
 {
     private readonly Dictionary<(uint Group, ulong Term), string> leaders = [];
-    private readonly Dictionary<(uint Group, ulong Index), (ulong Term, ulong Hash)> committed = [];
-    private readonly HashSet<(uint Group, ulong Producer, ulong Sequence)> acked = [];
+    private readonly Dictionary<(uint Group, ulong Index), Committed> committed = [];
+    private readonly List<(uint Group, AppendAck Ack)> acks = [];
+
+    private sealed record Committed(ulong Term, ulong Hash, ApplyOutcome Outcome, RecordEntry? Record);
 
     public List<string> Violations { get; } = [];
-    public int AckedCount => acked.Count;
+    public int AckedCount => acks.Count;
 
     public void Violation(string text)
     {
@@ -32,46 +39,137 @@ public sealed class SimChecker
         leaders[(status.Group, status.Term)] = status.Id;
     }
 
-    public void OnApply(string node, uint group, CommittedEntry entry)
+    public void OnApply(string node, uint group, CommittedEntry entry, ApplyOutcome outcome)
     {
         var hash = Hash(entry);
         if (committed.TryGetValue((group, entry.Index), out var seen))
         {
             if (seen.Term != entry.Term || seen.Hash != hash)
                 Violation($"committed prefix: {node} applied group {group} index {entry.Index} term {entry.Term}, another replica applied term {seen.Term} there");
+            else if (seen.Outcome != outcome)
+                Violation($"determinism: {node} applied group {group} index {entry.Index} as {outcome}, another replica as {seen.Outcome}");
+            return;
         }
-        else
-        {
-            committed[(group, entry.Index)] = (entry.Term, hash);
-        }
+        RecordEntry? record = entry.IsNoop ? null : RecordEntry.Decode(entry.Data.ToArray());
+        committed[(group, entry.Index)] = new Committed(entry.Term, hash, outcome, record);
     }
 
     /// <summary>A replica replaced its state by a snapshot: its last entry must be the one committed there.</summary>
-    public void OnSnapshot(string node, uint group, Braid.Core.Log.StoredSnapshot snapshot)
+    public void OnSnapshot(string node, uint group, StoredSnapshot snapshot)
     {
         if (committed.TryGetValue((group, snapshot.Index), out var seen) && seen.Term != snapshot.Term)
             Violation($"snapshot: {node} group {group} restores {snapshot.Index}@{snapshot.Term}, but term {seen.Term} was committed there");
     }
 
-    public void OnAck(uint group, ulong producer, ulong sequence) => acked.Add((group, producer, sequence));
+    /// <summary>A producer received an Ok the core emitted.</summary>
+    public void OnAck(uint group, AppendAck ack) => acks.Add((group, ack));
 
-    /// <summary>End-of-run checks over every replica's state machine.</summary>
-    public void CheckFinal(IEnumerable<(string Node, uint Group, SimStateMachine StateMachine)> replicas)
+    /// <summary>The records stored in <paramref name="group"/> at indexes (after, through], in order:
+    /// what a query over that snapshot must return (before its filter).</summary>
+    public IEnumerable<(ulong Index, RecordEntry Record)> StoredRecords(uint group, ulong after, ulong through)
     {
-        foreach (var (node, group, sm) in replicas)
+        for (var i = after + 1; i <= through; i++)
         {
-            var stored = new HashSet<(ulong, ulong)>();
-            var lastSeq = new Dictionary<ulong, ulong>();
-            foreach (var (producer, seq) in sm.Records)
+            if (!committed.TryGetValue((group, i), out var c))
             {
-                if (!stored.Add((producer, seq))) Violation($"exactly-once: {node} group {group} stored ({producer},{seq}) twice");
-                if (lastSeq.TryGetValue(producer, out var last) && seq <= last) Violation($"order: {node} group {group} stored ({producer},{seq}) after {last}");
-                lastSeq[producer] = seq;
+                Violation($"checker: group {group} index {i} is inside a query snapshot but no replica applied it");
+                yield break;
             }
-            foreach (var (g, producer, seq) in acked)
-                if (g == group && !stored.Contains((producer, seq)))
-                    Violation($"durability: acknowledged ({producer},{seq}) missing on {node} group {group} (applied up to {sm.AppliedIndex})");
+            if (c.Outcome == ApplyOutcome.Stored) yield return (i, c.Record!.Value);
         }
+    }
+
+    /// <summary>End-of-run checks over the committed entries, the acks and every replica's state.</summary>
+    public void CheckFinal(IEnumerable<(string Node, uint Group, PartitionReplica? Replica)> replicas)
+    {
+        var models = new Dictionary<uint, Model>();
+        foreach (var group in committed.Keys.Select(k => k.Group).Distinct().Order()) models[group] = BuildModel(group);
+        foreach (var (group, ack) in acks) CheckAck(models.GetValueOrDefault(group) ?? BuildModel(group), group, ack);
+        foreach (var (node, group, replica) in replicas)
+        {
+            if (replica is null)
+            {
+                Violation($"final: {node} group {group} is not running after healing");
+                continue;
+            }
+            CheckReplica(models.GetValueOrDefault(group) ?? BuildModel(group), node, group, replica);
+        }
+    }
+
+    /// <summary>The dedup rule, replayed independently over the committed entries of a group.</summary>
+    private sealed class Model
+    {
+        public ulong LastIndex;
+        public readonly Dictionary<(ulong Producer, ulong Sequence), ulong> StoredAt = [];
+        public readonly List<ulong> StoredIndexes = [];
+        /// <summary>Per index, the last sequence per producer after it (only for producers that changed).</summary>
+        public readonly List<(ulong Index, ulong Producer, ulong Sequence)> SequenceChanges = [];
+    }
+
+    private Model BuildModel(uint group)
+    {
+        var model = new Model();
+        var last = new Dictionary<ulong, ulong>();
+        for (ulong i = 1; committed.TryGetValue((group, i), out var c); i++)
+        {
+            model.LastIndex = i;
+            if (c.Record is not { } r) continue;
+            var previous = last.GetValueOrDefault(r.Producer);
+            var expected = r.Sequence <= previous ? ApplyOutcome.Duplicate : r.Sequence == previous + 1 ? ApplyOutcome.Stored : ApplyOutcome.OutOfOrder;
+            if (expected != c.Outcome) Violation($"dedup: group {group} index {i} ({r.Producer},{r.Sequence}) applied as {c.Outcome}, the rule says {expected}");
+            if (expected != ApplyOutcome.Stored) continue;
+            if (!model.StoredAt.TryAdd((r.Producer, r.Sequence), i)) Violation($"exactly-once: group {group} stored ({r.Producer},{r.Sequence}) twice");
+            last[r.Producer] = r.Sequence;
+            model.StoredIndexes.Add(i);
+            model.SequenceChanges.Add((i, r.Producer, r.Sequence));
+        }
+        var gaps = committed.Keys.Count(k => k.Group == group && k.Index > model.LastIndex);
+        if (gaps > 0) Violation($"committed prefix: group {group} has {gaps} applied entries after a gap at {model.LastIndex + 1}");
+        return model;
+    }
+
+    private void CheckAck(Model model, uint group, AppendAck ack)
+    {
+        var key = (ack.Producer, ack.Sequence);
+        var name = $"group {group} ({ack.Producer},{ack.Sequence}) acknowledged at {ack.Index}{(ack.Duplicate ? " as a duplicate" : "")}";
+        if (!committed.TryGetValue((group, ack.Index), out var c) || c.Record is not { } r || r.Producer != ack.Producer || r.Sequence != ack.Sequence)
+        {
+            Violation($"durability: {name}, but the committed entry there is {(c?.Record is { } other ? $"({other.Producer},{other.Sequence})" : "not that batch")}");
+            return;
+        }
+        if (!model.StoredAt.TryGetValue(key, out var storedAt))
+            Violation($"durability: {name}, but it is not stored");
+        else if (ack.Duplicate ? storedAt >= ack.Index : storedAt != ack.Index)
+            Violation($"ack: {name}, but it was stored at {storedAt}");
+    }
+
+    private void CheckReplica(Model model, string node, uint group, PartitionReplica replica)
+    {
+        var state = replica.State;
+        var applied = state.AppliedIndex;
+        var lastAcked = acks.Where(a => a.Group == group).Select(a => a.Ack.Index).DefaultIfEmpty().Max();
+        if (applied < lastAcked)
+        {
+            Violation($"durability: {node} group {group} applied up to {applied}, behind the acknowledged entry {lastAcked}");
+            return;
+        }
+        if (applied > model.LastIndex)
+        {
+            Violation($"checker: {node} group {group} applied {applied}, beyond every entry seen ({model.LastIndex})");
+            return;
+        }
+        var storedThrough = model.StoredIndexes.Count(i => i <= applied);
+        if (state.RecordCount != storedThrough)
+            Violation($"exactly-once: {node} group {group} counts {state.RecordCount} records up to {applied}, the committed entries hold {storedThrough}");
+        var expectedLast = new Dictionary<ulong, ulong>();
+        foreach (var (index, producer, sequence) in model.SequenceChanges)
+            if (index <= applied) expectedLast[producer] = sequence;
+        foreach (var (producer, sequence) in expectedLast)
+            if (state.LastSequenceOf(producer) != sequence)
+                Violation($"dedup: {node} group {group} has producer {producer} at {state.LastSequenceOf(producer)}, the committed entries say {sequence}");
+        var retained = model.StoredIndexes.Where(i => i > state.RetainedAfter && i <= applied).ToList();
+        if (!retained.SequenceEqual(state.RecordIndexes))
+            Violation($"positions: {node} group {group} holds {state.RecordIndexes.Count} record positions after {state.RetainedAfter}, the committed entries {retained.Count}");
     }
 
     private static ulong Hash(CommittedEntry entry) =>

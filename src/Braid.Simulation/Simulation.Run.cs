@@ -25,7 +25,7 @@ public sealed partial class Simulation
         if (PendingProducers > 0)
             Checker.Violation($"liveness: {PendingProducers} producers still unacknowledged {Options.LivenessBound.TotalSeconds} s after healing");
         RunUntil(Now + (long)CatchUp.TotalMicroseconds);
-        Checker.CheckFinal(Nodes.Values.SelectMany(n => n.Replicas.Values.Select(r => (n.Id, r.Group, r.StateMachine))));
+        Checker.CheckFinal(Nodes.Values.SelectMany(n => n.Replicas.Values.Select(r => (n.Id, r.Group, r.Replica))));
         return new SimResult(Seed, Checker.Violations, Acked, Retries, MessagesDelivered, Now / 1e6, TraceHash, TraceText, Compactions, SnapshotsInstalled);
     }
 }

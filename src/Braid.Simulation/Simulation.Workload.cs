@@ -1,17 +1,21 @@
+using System.Buffers.Binary;
 using Braid.Core.Raft;
+using Braid.Core.Streams;
 
 namespace Braid.Simulation;
 
 /// <summary>
-/// Producers proposing records (producer id, sequence) one at a time, each to a partition
-/// chosen by producer, retrying the same sequence with a timeout until acknowledged: the shape
-/// of Braid's exactly-once ingest. An acknowledgement is sent when the leader applies the entry,
-/// i.e. once it is committed (durable on a quorum).
+/// Producers appending batches (producer id, sequence) one at a time, each to a partition chosen
+/// by producer, through <see cref="PartitionReplica.Append"/> on a node that claims to lead, as a
+/// client does. A producer is acknowledged only by the <see cref="AppendAck"/>s the core replica
+/// emits (the rule the node host ships), which travel back over a lossy connection; it resends
+/// the same sequence on Retry, NotLeader or a timeout (exactly-once makes that safe).
 /// </summary>
 public sealed partial class Simulation
 {
     private readonly Dictionary<ulong, ProducerState> producers = [];
     private bool workloadStopped;
+    private long nextTicket;
 
     private sealed class ProducerState(ulong id, uint group)
     {
@@ -19,6 +23,7 @@ public sealed partial class Simulation
         public uint Group { get; } = group;
         public ulong Sequence { get; set; } = 1;
         public long SentAt { get; set; } = -1;
+        public long Attempt { get; set; }
         public long AckedCount { get; set; }
         public int Retries { get; set; }
     }
@@ -26,7 +31,7 @@ public sealed partial class Simulation
     public long Acked => producers.Values.Sum(p => p.AckedCount);
     public long Retries => producers.Values.Sum(p => p.Retries);
 
-    /// <summary>Producers whose current record is still unacknowledged.</summary>
+    /// <summary>Producers whose current batch is still unacknowledged.</summary>
     public int PendingProducers => producers.Values.Count(p => p.SentAt >= 0);
 
     private void StartWorkload()
@@ -42,21 +47,34 @@ public sealed partial class Simulation
     /// <summary>Stops issuing new sequences (pending ones still retry until acknowledged).</summary>
     public void StopWorkload() => workloadStopped = true;
 
+    /// <summary>The records of a batch: 1 to 4 values, a function of (producer, sequence) so a
+    /// resend carries the same bytes. Each value is unique in the run.</summary>
+    internal static byte[] BatchOf(ulong producer, ulong sequence)
+    {
+        var count = 1 + (int)(sequence % 4);
+        var payload = new byte[8 * count];
+        for (var j = 0; j < count; j++)
+            BinaryPrimitives.WriteUInt64LittleEndian(payload.AsSpan(8 * j), (producer << 40) | (sequence << 8) | (uint)j);
+        return payload;
+    }
+
     private void Propose(ProducerState producer)
     {
         if (producer.SentAt < 0 && workloadStopped) return;
         if (producer.SentAt >= 0) producer.Retries++;
         producer.SentAt = Now;
+        var attempt = ++producer.Attempt;
         var seq = producer.Sequence;
         var leader = FindLeader(producer.Group);
         if (leader is not null)
         {
-            var result = leader.Raft!.Propose(SimStateMachine.Encode(producer.Id, seq));
-            if (result.Accepted) Flush(Nodes[leader.Raft.Id], leader);
+            var immediate = leader.Replica!.Append(++nextTicket, producer.Id, seq, BatchOf(producer.Id, seq));
+            if (immediate is { } answer) SendAck(answer);
+            Flush(Nodes[leader.Replica.Raft.Id], leader);
         }
         Schedule(Options.ProposalTimeout, () =>
         {
-            if (producer.Sequence == seq && producer.SentAt >= 0) Propose(producer);
+            if (producer.Attempt == attempt && producer.SentAt >= 0) Propose(producer);
         });
     }
 
@@ -66,22 +84,46 @@ public sealed partial class Simulation
     {
         var claimants = Groups[(int)group]
             .Select(id => Nodes[id])
-            .Where(n => n.Up && n.Replicas[group].Raft?.Role == RaftRole.Leader)
+            .Where(n => n.Up && n.Replicas[group].Replica?.Raft.Role == RaftRole.Leader)
             .Select(n => n.Replicas[group])
             .ToList();
         return claimants.Count == 0 ? null : claimants[random.Next(claimants.Count)];
     }
 
-    private void OnLeaderApplied(uint group, CommittedEntry entry, Braid.Core.Streams.ApplyOutcome outcome)
+    /// <summary>An ack travels back to its producer over the client's connection, which may lose it.</summary>
+    private void SendAck(AppendAck ack)
     {
-        if (outcome == Braid.Core.Streams.ApplyOutcome.OutOfOrder) return; // not stored: the producer resends
-        var (producerId, seq) = SimStateMachine.Decode(entry.Data);
-        if (!producers.TryGetValue(producerId, out var producer) || producer.Group != group) return;
-        if (producer.Sequence != seq || producer.SentAt < 0) return;
-        Checker.OnAck(group, producerId, seq);
-        producer.AckedCount++;
-        producer.Sequence++;
-        producer.SentAt = -1;
-        if (!workloadStopped) Schedule(TimeSpan.FromMilliseconds(random.Next(1, 20)), () => Propose(producer));
+        if (random.NextDouble() < CurrentDropRate) return;
+        var delay = random.NextDouble() * Options.HopDelayMax.TotalMicroseconds;
+        Schedule(TimeSpan.FromMicroseconds(Math.Max(1, delay)), () => OnAck(ack));
+    }
+
+    private void OnAck(AppendAck ack)
+    {
+        if (!producers.TryGetValue(ack.Producer, out var producer) || producer.Sequence != ack.Sequence || producer.SentAt < 0) return;
+        switch (ack.Status)
+        {
+            case AckStatus.Ok:
+                Checker.OnAck(producer.Group, ack);
+                producer.AckedCount++;
+                producer.Sequence++;
+                producer.SentAt = -1;
+                producer.Attempt++;
+                if (!workloadStopped) Schedule(TimeSpan.FromMilliseconds(random.Next(1, 20)), () => Propose(producer));
+                break;
+            case AckStatus.OutOfOrder:
+                // A producer sends sequence s only after s-1 was acknowledged, so the partition
+                // must hold s-1: an out-of-order answer means an acknowledged batch was lost.
+                Checker.Violation($"exactly-once: group {producer.Group} answered ({ack.Producer},{ack.Sequence}) out of order, expecting {ack.ExpectedSequence}");
+                break;
+            default:
+                // NotLeader or Retry: resend soon, to whichever node leads by then.
+                var attempt = producer.Attempt;
+                Schedule(TimeSpan.FromMilliseconds(random.Next(5, 50)), () =>
+                {
+                    if (producer.Attempt == attempt && producer.SentAt >= 0) Propose(producer);
+                });
+                break;
+        }
     }
 }

@@ -2,6 +2,7 @@ using System.Text;
 using Braid.Core;
 using Braid.Core.Log;
 using Braid.Core.Raft;
+using Braid.Core.Streams;
 using Braid.Core.Topology;
 using Braid.Protocol.V1;
 
@@ -83,7 +84,7 @@ public sealed partial class Simulation
         {
             foreach (var replica in node.Replicas.Values)
             {
-                replica.Raft!.Tick();
+                replica.Replica!.Tick();
                 Flush(node, replica);
             }
         }
@@ -112,53 +113,41 @@ public sealed partial class Simulation
         Record($"{node.Id} crash ({mode})");
     }
 
-    /// <summary>Hands a replica's ready to the network and the state machine.</summary>
-    internal void Flush(SimNode node, SimReplica replica)
+    /// <summary>Takes a replica's output (the core decides everything in it) and hands it to the
+    /// network, the checkers and the producers.</summary>
+    internal void Flush(SimNode node, SimReplica sim)
     {
-        var raft = replica.Raft!;
-        RaftReady ready;
+        var replica = sim.Replica!;
+        if (!replica.HasOutput) return;
+        ReplicaOutput output;
         try
         {
-            ready = raft.TakeReady();
+            output = replica.TakeOutput();
         }
-        catch (InvariantViolationException e)
+        catch (Exception e) when (e is InvariantViolationException or LogException)
         {
-            Checker.Violation($"{node.Id}/g{replica.Group}: {e.Message}");
+            Checker.Violation($"{node.Id}/g{sim.Group}: {e.Message}");
             return;
         }
-        if (ready.StateChanged)
+        if (output.StateChanged)
         {
-            Checker.OnState(raft.Status);
-            Record($"{node.Id}/g{replica.Group} {raft.Role} term {raft.Term}");
+            Checker.OnState(replica.Raft.Status);
+            Record($"{node.Id}/g{sim.Group} {replica.Raft.Role} term {replica.Raft.Term}");
         }
-        foreach (var m in ready.Messages) SendMessage(m);
-        var restarted = replica.Restarted;
-        replica.Restarted = false;
-        if (ready.Snapshot is { } snapshot)
+        foreach (var m in output.Messages) SendMessage(m);
+        if (output.Restored is { } snapshot)
         {
-            Checker.OnSnapshot(node.Id, replica.Group, snapshot);
-            if (!restarted) SnapshotsInstalled++;
-            Guard(() => replica.StateMachine.Restore(snapshot));
-            replica.Compaction.OnRestored();
-            Record($"{node.Id}/g{replica.Group} restores snapshot {snapshot.Index}@{snapshot.Term}");
+            Checker.OnSnapshot(node.Id, sim.Group, snapshot);
+            if (!output.RestoredAtStart) SnapshotsInstalled++;
+            Record($"{node.Id}/g{sim.Group} restores snapshot {snapshot.Index}@{snapshot.Term}");
         }
-        foreach (var entry in ready.Committed)
+        foreach (var (entry, outcome) in output.Applied) Checker.OnApply(node.Id, sim.Group, entry, outcome);
+        if (output.CompactedTo > 0)
         {
-            Checker.OnApply(node.Id, replica.Group, entry);
-            var outcome = replica.StateMachine.Apply(entry);
-            if (!entry.IsNoop && raft.Role == RaftRole.Leader) OnLeaderApplied(replica.Group, entry, outcome);
-            replica.Compaction.OnApplied(entry.Index, entry.Data.Length, replica.StateMachine.Snapshot);
+            Compactions++;
+            Record($"{node.Id}/g{sim.Group} compacts to {output.CompactedTo}");
         }
-        if (ready.Committed.Count > 0)
-        {
-            ulong compacted = 0;
-            Guard(() => compacted = replica.Compaction.MaybeCompact(raft));
-            if (compacted > 0)
-            {
-                Compactions++;
-                Record($"{node.Id}/g{replica.Group} compacts to {compacted}");
-            }
-        }
+        foreach (var ack in output.Acks) SendAck(ack);
     }
 
     /// <summary>Log compactions done in this run (each one saved a snapshot).</summary>
@@ -184,9 +173,9 @@ public sealed partial class Simulation
     {
         if (Network.Hops(m.From, m.To) < 0) return; // the path broke while it was in flight
         var node = Nodes[m.To];
-        if (!node.Up || !node.Replicas.TryGetValue(m.Group, out var replica) || replica.Raft is null) return;
+        if (!node.Up || !node.Replicas.TryGetValue(m.Group, out var replica) || replica.Replica is null) return;
         MessagesDelivered++;
-        Guard(() => replica.Raft.Step(m));
+        Guard(() => replica.Replica.Step(m));
         var writes = m.Type is RaftMessageType.InstallSnapshot or RaftMessageType.Vote || m.Type == RaftMessageType.Append && m.Entries.Count > 0;
         if (node.CrashInNextStep && writes && !healed)
         {

@@ -53,6 +53,9 @@ internal sealed partial class RaftDriver
         };
     }
 
+    private readonly Dictionary<long, TaskCompletionSource<AppendReply>> waiting = [];
+    private long nextTicket;
+
     private TaskCompletionSource<AppendReply> Propose(AppendRequest request)
     {
         var completion = new TaskCompletionSource<AppendReply>(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -62,22 +65,23 @@ internal sealed partial class RaftDriver
             completion.SetResult(NotLeader(leaderHint, $"{options.NodeId} holds no replica of partition {request.Partition}"));
             return completion;
         }
-        if (replica.Pending.Count >= PendingPerPartitionMax)
-        {
-            completion.SetResult(new AppendReply { Status = AppendStatus.Retry, Error = $"partition {request.Partition} has {PendingPerPartitionMax} appends in flight; slow down" });
-            return completion;
-        }
-        var entry = new RecordEntry(request.Producer, request.Sequence, request.Payload.Memory).Encode();
-        var result = replica.Raft.Propose(entry);
-        if (!result.Accepted)
-        {
-            completion.SetResult(NotLeader(result.LeaderHint ?? "", result.Reason ?? "not the leader"));
-            return completion;
-        }
-        if (replica.Pending.Remove(result.Index, out var displaced))
-            displaced.Completion.TrySetResult(new AppendReply { Status = AppendStatus.Retry, Error = "leadership changed before the batch committed" });
-        replica.Pending[result.Index] = new PendingAppend(result.Index, result.Term, request.Producer, request.Sequence, completion);
+        var ticket = ++nextTicket;
+        waiting[ticket] = completion;
+        if (replica.Append(ticket, request.Producer, request.Sequence, request.Payload.Memory) is { } answer) Answer(answer);
         return completion;
+    }
+
+    /// <summary>Completes the request an ack answers, translated to the wire's reply.</summary>
+    private void Answer(AppendAck ack)
+    {
+        if (!waiting.Remove(ack.Ticket, out var completion)) return;
+        completion.TrySetResult(ack.Status switch
+        {
+            AckStatus.Ok => new AppendReply { Status = AppendStatus.AppendOk, Index = ack.Index, Duplicate = ack.Duplicate },
+            AckStatus.NotLeader => NotLeader(ack.Leader ?? "", ack.Error ?? "not the leader"),
+            AckStatus.OutOfOrder => new AppendReply { Status = AppendStatus.OutOfOrder, ExpectedSequence = ack.ExpectedSequence, Error = ack.Error ?? "" },
+            _ => new AppendReply { Status = AppendStatus.Retry, Leader = ack.Leader ?? "", Error = ack.Error ?? "" },
+        });
     }
 
     private AppendReply NotLeader(string leader, string error) => new()

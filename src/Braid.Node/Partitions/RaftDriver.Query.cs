@@ -1,5 +1,5 @@
 using Braid.Core.Data;
-using Braid.Core.Raft;
+using Braid.Core;
 using Braid.Core.Streams;
 using Braid.Protocol.V1;
 using Google.Protobuf;
@@ -35,120 +35,128 @@ internal sealed partial class RaftDriver
 
     private async Task<NodeResponse> ScanAsync(ScanRequest request, CancellationToken ct)
     {
+        // The filter is checked and made typed once, here at the edge; the scan runs on the typed one.
         if (!QueryFilters.TryConvert(request.Filter, out var filter, out var error)) return new NodeResponse { Error = error };
-        return await AskAsync(() => Scan(request, filter), ct).ConfigureAwait(false);
+        var p = request.Position ?? new PartitionPosition();
+        var position = new ScanPosition(p.Partition, p.SnapshotIndex, p.NextIndex, p.Skip);
+        if (!position.IsValid) return new NodeResponse { Error = $"malformed scan position {position}" };
+        return await AskAsync(() => Scan(position, filter, request.Aggregate, request.MaxRecords), ct).ConfigureAwait(false);
     }
 
-    private NodeResponse Scan(ScanRequest request, RecordFilter filter)
+    private NodeResponse Scan(ScanPosition position, RecordFilter filter, bool aggregate, uint maxRecords)
     {
-        var position = request.Position;
         if (!replicas.TryGetValue(position.Partition, out var r)) return new NodeResponse { Error = $"{options.NodeId} holds no replica of partition {position.Partition}" };
-        if (r.State.AppliedIndex < position.SnapshotIndex) return new NodeResponse { Scan = new ScanResponse { Behind = true } };
-        // A position at or below this replica's retention point would silently miss records of
-        // the query's snapshot: say so (a new query starts after the leader's retention point).
-        if (position.NextIndex <= r.State.RetainedAfter)
-            return new NodeResponse { Scan = new ScanResponse { Trimmed = true, RetainedAfter = r.State.RetainedAfter } };
-        if (request.Aggregate) return new NodeResponse { Scan = AggregateScan(r, position, filter) };
-        var take = (int)Math.Clamp(request.MaxRecords == 0 ? 2000 : request.MaxRecords, 1, 20_000);
-        var matches = new List<AirQualityRecord>(Math.Min(take, 4096));
-        var indexes = r.State.RecordIndexes;
-        var at = indexes.BinarySearch(position.NextIndex);
-        if (at < 0) at = ~at;
-        var next = position.Clone();
-        long scanned = 0;
-        while (true)
+        if (aggregate)
         {
-            if (at >= indexes.Count || indexes[at] > position.SnapshotIndex)
+            var aggregator = new AggregateScanner(filter);
+            var page = r.Scan(position, aggregator, int.MaxValue, ScanRecordsBudget);
+            var response = Page(page);
+            foreach (var row in aggregator.Aggregate.Rows)
             {
-                next.NextIndex = position.SnapshotIndex + 1;
-                next.Skip = 0;
-                break;
+                response.Aggregates.Add(new AggregatePartial
+                {
+                    DayNumber = row.Day.DayNumber, Parameter = (uint)row.Parameter, Count = row.Count, AqiCount = row.AqiCount, AqiSum = row.AqiSum, AqiMin = row.AqiMin, AqiMax = row.AqiMax,
+                });
             }
-            var index = indexes[at];
-            // Skip counts records of the entry's batch already passed (matching or not).
-            var start = index == next.NextIndex ? (int)next.Skip : 0;
-            var batch = RecordEntry.Decode(RaftNode.DataOf(r.ReadLog(index, index, long.MaxValue)[0])).Payload;
-            var result = RecordBatchCodec.Scan(batch.Span, filter, start, take - matches.Count, matches);
-            scanned += result.NextRecord - start;
-            if (!result.Completed)
-            {
-                next.NextIndex = index;
-                next.Skip = (uint)result.NextRecord;
-                break;
-            }
-            at++;
-            // Past the last record: every record up to the snapshot is known here (this replica
-            // has applied it), so the partition is done, whatever retention does next.
-            next.NextIndex = at < indexes.Count ? indexes[at] : position.SnapshotIndex + 1;
-            next.Skip = 0;
-            if (matches.Count >= take || scanned >= ScanRecordsBudget) break;
+            return new NodeResponse { Scan = response };
         }
-        var response = new ScanResponse
+        var take = (int)Math.Clamp(maxRecords == 0 ? 2000 : maxRecords, 1, 20_000);
+        var scanner = new RecordScanner(filter, Math.Min(take, 4096));
+        var result = r.Scan(position, scanner, take, ScanRecordsBudget);
+        var reply = Page(result);
+        if (result.Status == ScanStatus.Page)
         {
-            Records = ByteString.CopyFrom(RecordBatchCodec.Encode(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(matches))),
-            RecordCount = (uint)matches.Count,
-            Next = next,
-            Done = next.NextIndex > next.SnapshotIndex,
-            Scanned = (ulong)scanned,
-        };
-        return new NodeResponse { Scan = response };
+            reply.Records = ByteString.CopyFrom(RecordBatchCodec.Encode(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(scanner.Matches)));
+            reply.RecordCount = (uint)scanner.Matches.Count;
+        }
+        return new NodeResponse { Scan = reply };
     }
-}
 
-internal sealed partial class RaftDriver
-{
-    /// <summary>Aggregates the matching records of whole entries up to the snapshot (within the
-    /// scan budget) where they are stored, so only a few rows per day and parameter travel.</summary>
-    private static ScanResponse AggregateScan(PartitionReplica r, PartitionPosition position, RecordFilter filter)
+    private static ScanResponse Page(ScanPage page) => new()
     {
-        var aggregate = new AirQualityAggregate();
-        var indexes = r.State.RecordIndexes;
-        var at = indexes.BinarySearch(position.NextIndex);
-        if (at < 0) at = ~at;
-        long scanned = 0;
-        var next = position.Clone();
-        next.Skip = 0;
-        while (at < indexes.Count && indexes[at] <= position.SnapshotIndex && scanned < ScanRecordsBudget)
-        {
-            var batch = RecordEntry.Decode(RaftNode.DataOf(r.ReadLog(indexes[at], indexes[at], long.MaxValue)[0])).Payload;
-            RecordBatchCodec.Aggregate(batch.Span, filter, aggregate);
-            scanned += RecordBatchCodec.Count(batch.Span);
-            at++;
-        }
-        next.NextIndex = at < indexes.Count && indexes[at] <= position.SnapshotIndex ? indexes[at] : position.SnapshotIndex + 1;
-        var response = new ScanResponse { Next = next, Done = next.NextIndex > next.SnapshotIndex, Scanned = (ulong)scanned };
-        foreach (var row in aggregate.Rows)
-        {
-            response.Aggregates.Add(new AggregatePartial
-            {
-                DayNumber = row.Day.DayNumber, Parameter = (uint)row.Parameter, Count = row.Count, AqiCount = row.AqiCount, AqiSum = row.AqiSum, AqiMin = row.AqiMin, AqiMax = row.AqiMax,
-            });
-        }
-        return response;
+        Behind = page.Status == ScanStatus.Behind,
+        Trimmed = page.Status == ScanStatus.Trimmed,
+        RetainedAfter = page.RetainedAfter,
+        Next = new PartitionPosition { Partition = page.Next.Partition, SnapshotIndex = page.Next.SnapshotIndex, NextIndex = page.Next.NextIndex, Skip = page.Next.Skip },
+        Done = page.Next.Done,
+        Scanned = (ulong)page.Scanned,
+    };
+}
+
+/// <summary>Air-quality batches scanned for the records matching a filter.</summary>
+internal sealed class RecordScanner(RecordFilter filter, int capacity) : IBatchScanner
+{
+    public List<AirQualityRecord> Matches { get; } = new(capacity);
+
+    public BatchScan Scan(ReadOnlySpan<byte> batch, int skip, int matchesMax)
+    {
+        var before = Matches.Count;
+        var result = RecordBatchCodec.Scan(batch, filter, skip, matchesMax, Matches);
+        return new BatchScan(result.NextRecord, result.Completed, Matches.Count - before);
     }
 }
 
-/// <summary>Turns a client's filter into the core's, with the core's validation messages.</summary>
+/// <summary>Air-quality batches aggregated (per day and parameter) where they are stored, so
+/// only a few rows travel.</summary>
+internal sealed class AggregateScanner(RecordFilter filter) : IBatchScanner
+{
+    public AirQualityAggregate Aggregate { get; } = new();
+
+    public BatchScan Scan(ReadOnlySpan<byte> batch, int skip, int matchesMax)
+    {
+        Invariant.Check(skip == 0, "aggregates are taken over whole batches");
+        RecordBatchCodec.Aggregate(batch, filter, Aggregate);
+        return new BatchScan(RecordBatchCodec.Count(batch), true, 0);
+    }
+}
+
+/// <summary>Turns a client's filter into the core's typed one, with the core's validation messages.</summary>
 internal static class QueryFilters
 {
     public static bool TryConvert(QueryFilter? filter, out RecordFilter result, out string error)
     {
         filter ??= new QueryFilter();
-        var aqi = filter.HasAqiMin || filter.HasAqiMax
-            ? $"{(filter.HasAqiMin ? filter.AqiMin.ToString(System.Globalization.CultureInfo.InvariantCulture) : "")}..{(filter.HasAqiMax ? filter.AqiMax.ToString(System.Globalization.CultureInfo.InvariantCulture) : "")}"
-            : null;
-        var bbox = filter.Bbox is { } b
-            ? string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{b.MinLatitude},{b.MinLongitude},{b.MaxLatitude},{b.MaxLongitude}")
-            : null;
-        var parameters = filter.Parameters.Count == 0 ? null : string.Join(",", filter.Parameters);
-        if (RecordFilterParser.TryParse(NullIfEmpty(filter.From), NullIfEmpty(filter.To), parameters, aqi, bbox, NullIfEmpty(filter.Site), out result, out var problem))
+        result = RecordFilter.All;
+        error = "";
+        DateTime? from = null, to = null;
+        if (filter.From.Length > 0)
         {
-            error = "";
+            if (!RecordFilterParser.TryParseTime(filter.From, out var f)) return Invalid($"from time '{filter.From}' is not like 2020-09-01 or 2020-09-01T05:00 (UTC)", out error);
+            from = f;
+        }
+        if (filter.To.Length > 0)
+        {
+            if (!RecordFilterParser.TryParseTime(filter.To, out var t)) return Invalid($"to time '{filter.To}' is not like 2020-09-01 or 2020-09-01T05:00 (UTC)", out error);
+            to = t;
+        }
+        List<AirParameter>? parameters = null;
+        foreach (var name in filter.Parameters)
+        {
+            if (!AirParameters.TryParse(name.Trim(), out var parameter)) return Invalid($"unknown parameter '{name}' (expected OZONE, PM2.5, PM10, NO2, SO2 or CO)", out error);
+            (parameters ??= []).Add(parameter);
+        }
+        if (filter.HasAqiMin && filter.AqiMin is < 0 or > 999) return Invalid($"AQI minimum {filter.AqiMin} is not a whole number from 0 to 999", out error);
+        if (filter.HasAqiMax && filter.AqiMax is < 0 or > 999) return Invalid($"AQI maximum {filter.AqiMax} is not a whole number from 0 to 999", out error);
+        try
+        {
+            Core.Data.BoundingBox? box = filter.Bbox is { } b
+                ? (double.IsFinite(b.MinLatitude) && double.IsFinite(b.MinLongitude) && double.IsFinite(b.MaxLatitude) && double.IsFinite(b.MaxLongitude)
+                    ? new Core.Data.BoundingBox(b.MinLatitude, b.MinLongitude, b.MaxLatitude, b.MaxLongitude)
+                    : throw new ArgumentException("bounding box has a coordinate that is not a number"))
+                : null;
+            result = RecordFilter.Create(from, to, parameters, filter.HasAqiMin ? filter.AqiMin : null, filter.HasAqiMax ? filter.AqiMax : null, box,
+                filter.Site.Length == 0 ? null : filter.Site);
             return true;
         }
+        catch (ArgumentException e)
+        {
+            return Invalid(e.Message, out error);
+        }
+    }
+
+    private static bool Invalid(string problem, out string error)
+    {
         error = "invalid filter: " + problem;
         return false;
     }
-
-    private static string? NullIfEmpty(string s) => s.Length == 0 ? null : s;
 }

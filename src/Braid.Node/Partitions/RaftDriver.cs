@@ -3,6 +3,7 @@ using Braid.Core.Placement;
 using Braid.Core.Raft;
 using Braid.Core.Streams;
 using Braid.Node.Overlay;
+using Braid.Node.Storage;
 using Braid.Protocol.V1;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -38,7 +39,7 @@ internal sealed partial class RaftDriver : BackgroundService
 
     public PlacementTable Placement { get; }
 
-    private static readonly RaftOptions NodeRaftOptions = RaftOptions.Node;
+    private PartitionReplicaOptions ReplicaOptions() => new(RaftOptions.Node, options.SegmentBytes, options.RetainBytes, PendingMax: PendingPerPartitionMax);
 
     /// <summary>
     /// The loop runs on a dedicated thread: its fsyncs and file writes block, and on a small
@@ -108,7 +109,7 @@ internal sealed partial class RaftDriver : BackgroundService
         foreach (var p in Placement.Partitions.Where(p => p.Replicas.Contains(options.NodeId)))
         {
             var directory = Path.Combine(options.DataDirectory, "partitions", p.Partition.ToString("D3", System.Globalization.CultureInfo.InvariantCulture));
-            var replica = new PartitionReplica((uint)p.Partition, [.. p.Replicas], options.NodeId, directory, (int)(seedBase ^ (ulong)p.Partition), NodeRaftOptions, options.RetainBytes, options.SegmentBytes);
+            var replica = new PartitionReplica((uint)p.Partition, options.NodeId, [.. p.Replicas], new FileDevice(directory), new Random((int)(seedBase ^ (ulong)p.Partition)), ReplicaOptions());
             replicas[replica.Partition] = replica;
         }
         Log.PartitionsOpened(logger, replicas.Count, string.Join(",", replicas.Keys));
@@ -132,7 +133,7 @@ internal sealed partial class RaftDriver : BackgroundService
 
     private void Tick()
     {
-        foreach (var r in replicas.Values) r.Raft.Tick();
+        foreach (var r in replicas.Values) r.Tick();
         if (++ticks % PreferredLeaderCheckTicks == 0) RestorePreferredLeaders();
     }
 
@@ -155,93 +156,42 @@ internal sealed partial class RaftDriver : BackgroundService
     private void StepBatch(RaftBatch batch)
     {
         foreach (var m in batch.Messages)
-            if (replicas.TryGetValue(m.Group, out var replica)) replica.Raft.Step(m);
+            if (replicas.TryGetValue(m.Group, out var replica)) replica.Step(m);
     }
 
-    /// <summary>Persists and hands out every partition's ready, then sends one envelope per destination node.</summary>
+    /// <summary>Hands out every partition's output (durable when handed out: see
+    /// <see cref="PartitionReplica"/>), answers the appends it decides, then sends one envelope per
+    /// destination node.</summary>
     private void FlushAll()
     {
         var outgoing = new Dictionary<string, RaftBatch>(StringComparer.Ordinal);
         foreach (var replica in replicas.Values)
         {
-            if (!replica.Raft.HasReady) continue;
-            var ready = replica.Raft.TakeReady();
-            var atStart = !replica.FirstReadyTaken;
-            replica.FirstReadyTaken = true;
-            foreach (var m in ready.Messages)
+            if (!replica.HasOutput) continue;
+            var output = replica.TakeOutput();
+            foreach (var m in output.Messages)
             {
                 if (!outgoing.TryGetValue(m.To, out var batch)) outgoing[m.To] = batch = new RaftBatch();
                 batch.Messages.Add(m);
             }
-            if (ready.Snapshot is { } snapshot) Restore(replica, snapshot, atStart);
-            foreach (var entry in ready.Committed) Apply(replica, entry);
-            if (ready.Committed.Count > 0) MaybeCompact(replica);
-            if (ready.StateChanged) OnStateChanged(replica);
+            Report(replica, output);
+            foreach (var ack in output.Acks) Answer(ack);
         }
         if (outgoing.Count == 0) return;
         var envelopes = outgoing.Select(kv => new Envelope { Destination = kv.Key, Raft = kv.Value }).ToList();
         overlay.TryPost(_ => { foreach (var e in envelopes) overlay.Node.Send(e); }); // full inbox: dropped, Raft retries
     }
 
-    /// <summary>The replica's state is replaced by a snapshot: read back at start-up, or installed
-    /// from the leader because this replica fell behind the leader's retained log.</summary>
-    private void Restore(PartitionReplica replica, Core.Log.StoredSnapshot snapshot, bool atStart)
+    private void Report(PartitionReplica replica, ReplicaOutput output)
     {
-        replica.State.Restore(snapshot);
-        replica.Compaction.OnRestored();
-        Log.SnapshotRestored(logger, replica.Partition, snapshot.Index, snapshot.Term, snapshot.Data.Length, atStart ? "read back at start-up" : "installed from the leader");
-        if (!atStart) replica.SnapshotsInstalled++;
-        // Appends waiting at indexes the snapshot covers will not be applied one by one.
-        foreach (var (index, pending) in replica.Pending.Where(p => p.Key <= snapshot.Index).ToList())
+        if (output.Restored is { } snapshot)
+            Log.SnapshotRestored(logger, replica.Partition, snapshot.Index, snapshot.Term, snapshot.Data.Length, output.RestoredAtStart ? "read back at start-up" : "installed from the leader");
+        if (output.CompactionSkipped) Log.CompactionSkipped(logger, replica.Partition, Core.Log.SnapshotStore.DataBytesMax);
+        if (output.CompactedTo > 0) Log.Compacted(logger, replica.Partition, output.CompactedTo, replica.Raft.FirstIndex, replica.Raft.LogBytes);
+        if (output.StateChanged)
         {
-            pending.Completion.TrySetResult(new AppendReply { Status = AppendStatus.Retry, Error = "the replica was replaced by a snapshot before the batch applied" });
-            replica.Pending.Remove(index);
-        }
-    }
-
-    /// <summary>Retention: compacts at the newest state checkpoint that keeps the configured log bytes.</summary>
-    private void MaybeCompact(PartitionReplica replica)
-    {
-        var skippedBefore = replica.Compaction.SkippedOversized;
-        var index = replica.Compaction.MaybeCompact(replica.Raft);
-        if (replica.Compaction.SkippedOversized > skippedBefore) Log.CompactionSkipped(logger, replica.Partition, Core.Log.SnapshotStore.DataBytesMax);
-        if (index == 0) return;
-        replica.State.TrimThrough(index);
-        Log.Compacted(logger, replica.Partition, index, replica.Raft.FirstIndex, replica.Raft.LogBytes);
-    }
-
-    private void Apply(PartitionReplica replica, CommittedEntry entry)
-    {
-        var outcome = replica.State.Apply(entry);
-        replica.Compaction.OnApplied(entry.Index, entry.Data.Length, replica.State.Snapshot);
-        if (!replica.Pending.Remove(entry.Index, out var pending)) return;
-        if (entry.Term != pending.Term)
-        {
-            pending.Completion.TrySetResult(new AppendReply { Status = AppendStatus.Retry, Error = "leadership changed before the batch committed" });
-            return;
-        }
-        pending.Completion.TrySetResult(outcome switch
-        {
-            ApplyOutcome.Stored => new AppendReply { Status = AppendStatus.AppendOk, Index = entry.Index },
-            ApplyOutcome.Duplicate => new AppendReply { Status = AppendStatus.AppendOk, Index = entry.Index, Duplicate = true },
-            _ => new AppendReply
-            {
-                Status = AppendStatus.OutOfOrder, ExpectedSequence = replica.State.LastSequenceOf(pending.Producer) + 1,
-                Error = $"sequence {pending.Sequence} of producer {pending.Producer} skips ahead",
-            },
-        });
-    }
-
-    private void OnStateChanged(PartitionReplica replica)
-    {
-        var status = replica.Raft.Status;
-        Log.PartitionRole(logger, replica.Partition, status.Role.ToString(), status.Term, status.Leader ?? "-");
-        // Appends proposed in another term (this node may have lost and regained leadership
-        // between two rounds) may never commit at their index: the client must retry them.
-        foreach (var (index, pending) in replica.Pending.Where(p => status.Role != RaftRole.Leader || p.Value.Term != status.Term).ToList())
-        {
-            pending.Completion.TrySetResult(new AppendReply { Status = AppendStatus.Retry, Leader = status.Leader ?? "", Error = "leadership changed before the batch committed" });
-            replica.Pending.Remove(index);
+            var status = replica.Raft.Status;
+            Log.PartitionRole(logger, replica.Partition, status.Role.ToString(), status.Term, status.Leader ?? "-");
         }
     }
 }

@@ -1,4 +1,5 @@
 using Braid.Core.Placement;
+using Braid.Core.Streams;
 using Braid.Node.Overlay;
 using Braid.Protocol.V1;
 using Google.Protobuf;
@@ -12,38 +13,38 @@ namespace Braid.Node.Services;
 /// applied up to the snapshot (this node's own first, then the others, through the overlay),
 /// and hands out chunks whose cursor resumes the query anywhere with exactly the rest.
 /// </summary>
-internal sealed class QueryCoordinator(OverlayDriver overlay, PlacementTable placement, string self)
+internal sealed class QueryCoordinator(OverlayDriver overlay, PlacementTable placement, string self, TimeProvider clock)
 {
     private static readonly TimeSpan CallTimeout = TimeSpan.FromSeconds(5);
     private static readonly TimeSpan PartitionDeadline = TimeSpan.FromSeconds(20);
+    private static readonly TimeSpan RetryInterval = TimeSpan.FromMilliseconds(100);
 
-    /// <summary>A new cursor at the start of a fresh snapshot.</summary>
-    public async Task<QueryCursor> StartAsync(QueryFilter filter, CancellationToken ct)
+    /// <summary>A new cursor at the start of a fresh snapshot: each partition's leader's records
+    /// from its retention point to its commit index.</summary>
+    public async Task<ScanCursor> StartAsync(QueryFilter filter, CancellationToken ct)
     {
-        var cursor = new QueryCursor { Version = 1, FilterHash = QueryCursors.Hash(filter), PartitionCount = (uint)placement.Partitions.Count };
+        var leaders = new List<(ulong, ulong)>();
         foreach (var p in placement.Partitions)
         {
             var leader = await LeaderCommitIndexAsync((uint)p.Partition, p.Replicas, ct).ConfigureAwait(false);
-            // The snapshot is the leader's records from its retention point to its commit index.
-            cursor.Positions.Add(new PartitionPosition { Partition = (uint)p.Partition, SnapshotIndex = leader.CommitIndex, NextIndex = leader.RetainedAfter + 1 });
+            leaders.Add((leader.CommitIndex, leader.RetainedAfter));
         }
-        return cursor;
+        return ScanCursor.Start(QueryCursors.Hash(filter), leaders);
     }
 
     /// <summary>Pages through the query from <paramref name="cursor"/>; each page comes with the cursor after it.</summary>
     /// <remarks>Pages are handed out partition by partition, in order (so one cursor describes the
     /// position), but up to <see cref="PartitionsAhead"/> partitions are scanned concurrently into
     /// small bounded buffers: replicas on several nodes work at once.</remarks>
-    public async IAsyncEnumerable<(ScanResponse Page, QueryCursor Cursor)> RunAsync(QueryFilter filter, QueryCursor cursor, uint chunkRecords,
+    public async IAsyncEnumerable<(ScanResponse Page, ScanCursor Cursor)> RunAsync(QueryFilter filter, ScanCursor cursor, uint chunkRecords,
         [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct, bool aggregate = false)
     {
-        cursor = cursor.Clone();
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
         var fetchers = new Dictionary<int, System.Threading.Channels.Channel<ScanResponse>>();
         void StartThrough(int last)
         {
             for (var j = 0; j <= Math.Min(last, cursor.Positions.Count - 1); j++)
-                if (!fetchers.ContainsKey(j)) fetchers[j] = Fetch(filter, cursor.Positions[j].Clone(), chunkRecords, aggregate, stop.Token);
+                if (!fetchers.ContainsKey(j)) fetchers[j] = Fetch(filter, cursor.Positions[j], chunkRecords, aggregate, stop.Token);
         }
         try
         {
@@ -52,8 +53,8 @@ internal sealed class QueryCoordinator(OverlayDriver overlay, PlacementTable pla
                 StartThrough(i + PartitionsAhead);
                 await foreach (var page in fetchers[i].Reader.ReadAllAsync(ct).ConfigureAwait(false))
                 {
-                    cursor.Positions[i] = page.Next;
-                    yield return (page, cursor.Clone());
+                    cursor = cursor.Advance(PositionOf(page.Next));
+                    yield return (page, cursor);
                 }
             }
         }
@@ -63,20 +64,27 @@ internal sealed class QueryCoordinator(OverlayDriver overlay, PlacementTable pla
         }
     }
 
+    private static ScanPosition PositionOf(PartitionPosition p) => new(p.Partition, p.SnapshotIndex, p.NextIndex, p.Skip);
+
+    private static PartitionPosition WireOf(ScanPosition p) => new() { Partition = p.Partition, SnapshotIndex = p.SnapshotIndex, NextIndex = p.NextIndex, Skip = p.Skip };
+
     private const int PartitionsAhead = 3;
 
     /// <summary>Pages one partition in the background into a buffer of two pages; errors end the channel with them.</summary>
-    private System.Threading.Channels.Channel<ScanResponse> Fetch(QueryFilter filter, PartitionPosition position, uint chunkRecords, bool aggregate, CancellationToken ct)
+    private System.Threading.Channels.Channel<ScanResponse> Fetch(QueryFilter filter, ScanPosition position, uint chunkRecords, bool aggregate, CancellationToken ct)
     {
         var pages = System.Threading.Channels.Channel.CreateBounded<ScanResponse>(2);
         _ = Task.Run(async () =>
         {
             try
             {
-                while (position.NextIndex <= position.SnapshotIndex)
+                while (!position.Done)
                 {
                     var page = await ScanAsync(filter, position, chunkRecords, aggregate, ct).ConfigureAwait(false);
-                    position = page.Next;
+                    var next = PositionOf(page.Next);
+                    if (next.Partition != position.Partition || next.SnapshotIndex != position.SnapshotIndex || next.NextIndex < position.NextIndex || !next.IsValid)
+                        throw new RpcException(new Status(StatusCode.Internal, $"partition {position.Partition}: a replica answered the page at {position} with {next}"));
+                    position = next;
                     await pages.Writer.WriteAsync(page, ct).ConfigureAwait(false);
                 }
                 pages.Writer.TryComplete();
@@ -89,17 +97,17 @@ internal sealed class QueryCoordinator(OverlayDriver overlay, PlacementTable pla
         return pages;
     }
 
-    private async Task<ScanResponse> ScanAsync(QueryFilter filter, PartitionPosition position, uint chunkRecords, bool aggregate, CancellationToken ct)
+    private async Task<ScanResponse> ScanAsync(QueryFilter filter, ScanPosition position, uint chunkRecords, bool aggregate, CancellationToken ct)
     {
         var replicas = Ordered(placement[(int)position.Partition].Replicas, (int)position.Partition);
-        var deadline = DateTime.UtcNow + PartitionDeadline;
+        var started = clock.GetTimestamp();
         var problems = new List<string>();
         while (true)
         {
             var trimmed = 0;
             foreach (var replica in replicas)
             {
-                var request = new NodeRequest { Scan = new ScanRequest { Filter = filter, Position = position, MaxRecords = chunkRecords, Aggregate = aggregate } };
+                var request = new NodeRequest { Scan = new ScanRequest { Filter = filter, Position = WireOf(position), MaxRecords = chunkRecords, Aggregate = aggregate } };
                 var response = await overlay.CallAsync(replica, request, CallTimeout, ct).ConfigureAwait(false);
                 if (response.Error.Length == 0 && response.Scan is { Behind: false, Trimmed: false } scan) return scan;
                 if (response.Scan is { Trimmed: true } gone)
@@ -113,15 +121,15 @@ internal sealed class QueryCoordinator(OverlayDriver overlay, PlacementTable pla
             if (trimmed == replicas.Count)
                 throw new RpcException(new Status(StatusCode.OutOfRange,
                     $"partition {position.Partition}: records from entry {position.NextIndex} on were removed by retention (--retain-bytes) before this query reached them; start the query again ({string.Join("; ", problems.TakeLast(replicas.Count))})"));
-            if (DateTime.UtcNow > deadline)
+            if (clock.GetElapsedTime(started) > PartitionDeadline)
                 throw new RpcException(new Status(StatusCode.Unavailable, $"no replica of partition {position.Partition} can serve the query: {string.Join("; ", problems.TakeLast(replicas.Count))}"));
-            await Task.Delay(100, ct).ConfigureAwait(false);
+            await Task.Delay(RetryInterval, clock, ct).ConfigureAwait(false);
         }
     }
 
     private async Task<CommitIndexResponse> LeaderCommitIndexAsync(uint partition, IReadOnlyList<string> replicas, CancellationToken ct)
     {
-        var deadline = DateTime.UtcNow + PartitionDeadline;
+        var started = clock.GetTimestamp();
         while (true)
         {
             // Ask every replica: a deposed leader cut off in a minority may still claim leadership
@@ -132,9 +140,9 @@ internal sealed class QueryCoordinator(OverlayDriver overlay, PlacementTable pla
             var leader = answers.Where(a => a.Error.Length == 0 && a.CommitIndex is { IsLeader: true }).Select(a => a.CommitIndex).MaxBy(c => c.Term);
             if (leader is not null) return leader;
             hint = answers.Select(a => a.CommitIndex?.Leader).FirstOrDefault(l => l is { Length: > 0 });
-            if (DateTime.UtcNow > deadline)
+            if (clock.GetElapsedTime(started) > PartitionDeadline)
                 throw new RpcException(new Status(StatusCode.Unavailable, $"partition {partition} has no reachable leader to fix the query snapshot{(hint is null ? "" : $" (last known leader {hint})")}"));
-            await Task.Delay(100, ct).ConfigureAwait(false);
+            await Task.Delay(RetryInterval, clock, ct).ConfigureAwait(false);
         }
     }
 
@@ -162,29 +170,8 @@ internal static class QueryCursors
     }
 
     /// <summary>Parses a client's cursor; every way it can be wrong is an InvalidArgument naming the problem.</summary>
-    public static QueryCursor Parse(ByteString bytes, QueryFilter filter, PlacementTable placement)
-    {
-        QueryCursor cursor;
-        try
-        {
-            cursor = QueryCursor.Parser.ParseFrom(bytes);
-        }
-        catch (InvalidProtocolBufferException e)
-        {
-            throw Invalid($"the cursor is not a Braid query cursor ({e.Message})");
-        }
-        if (cursor.Version != 1) throw Invalid($"cursor version {cursor.Version} is not supported");
-        if (cursor.FilterHash != Hash(filter)) throw Invalid("the cursor belongs to a different query (its filter differs)");
-        if (cursor.PartitionCount != placement.Partitions.Count || cursor.Positions.Count != placement.Partitions.Count)
-            throw Invalid($"the cursor is for {cursor.PartitionCount} partitions, this cluster has {placement.Partitions.Count}");
-        for (var i = 0; i < cursor.Positions.Count; i++)
-        {
-            var p = cursor.Positions[i];
-            if (p.Partition != i || p.NextIndex == 0 || p.NextIndex > p.SnapshotIndex + 1)
-                throw Invalid($"the cursor's position for partition {i} is malformed");
-        }
-        return cursor;
-    }
+    public static ScanCursor Parse(ByteString bytes, QueryFilter filter, PlacementTable placement) =>
+        ScanCursor.TryDecode(bytes.Span, Hash(filter), placement.Partitions.Count, out var cursor, out var error) ? cursor : throw Invalid(error);
 
     private static RpcException Invalid(string message) => new(new Status(StatusCode.InvalidArgument, message));
 }

@@ -6,12 +6,12 @@ using Grpc.Core;
 namespace Braid.Node.Services;
 
 /// <summary>The client-facing service: describe the cluster, append batches.</summary>
-internal sealed class StreamService(RaftDriver raft, Overlay.OverlayDriver overlay, NodeOptions options) : Protocol.V1.Stream.StreamBase
+internal sealed class StreamService(RaftDriver raft, Overlay.OverlayDriver overlay, NodeOptions options, TimeProvider clock) : Protocol.V1.Stream.StreamBase
 {
     private const uint ChunkRecordsDefault = 2000;
     private const uint ChunkRecordsMax = 20_000;
 
-    private QueryCoordinator Coordinator => new(overlay, raft.Placement, options.NodeId);
+    private QueryCoordinator Coordinator => new(overlay, raft.Placement, options.NodeId, clock);
 
     public override async Task Query(QueryRequest request, IServerStreamWriter<QueryChunk> responseStream, ServerCallContext context)
     {
@@ -27,15 +27,15 @@ internal sealed class StreamService(RaftDriver raft, Overlay.OverlayDriver overl
         ulong scanned = 0; // records scanned by pages with no match, reported with the next chunk sent
         await foreach (var (page, after) in Coordinator.RunAsync(filter, cursor, chunk, ct).ConfigureAwait(false))
         {
-            var done = after.Positions.All(p => p.NextIndex > p.SnapshotIndex);
+            var done = after.Done;
             scanned += page.Scanned;
             if (page.RecordCount == 0 && !done) continue;
-            await responseStream.WriteAsync(new QueryChunk { Records = page.Records, RecordCount = page.RecordCount, Cursor = after.ToByteString(), Done = done, Scanned = scanned }, ct).ConfigureAwait(false);
+            await responseStream.WriteAsync(new QueryChunk { Records = page.Records, RecordCount = page.RecordCount, Cursor = ByteString.CopyFrom(after.Encode()), Done = done, Scanned = scanned }, ct).ConfigureAwait(false);
             scanned = 0;
             sentDone = done;
         }
         if (!sentDone)
-            await responseStream.WriteAsync(new QueryChunk { Records = Google.Protobuf.ByteString.CopyFrom(Core.Data.RecordBatchCodec.Encode([])), Cursor = cursor.ToByteString(), Done = true, Scanned = scanned }, ct).ConfigureAwait(false);
+            await responseStream.WriteAsync(new QueryChunk { Records = Google.Protobuf.ByteString.CopyFrom(Core.Data.RecordBatchCodec.Encode([])), Cursor = ByteString.CopyFrom(cursor.Encode()), Done = true, Scanned = scanned }, ct).ConfigureAwait(false);
     }
 
     public override async Task<AggregateReply> Aggregate(AggregateRequest request, ServerCallContext context)

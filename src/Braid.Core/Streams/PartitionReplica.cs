@@ -1,0 +1,215 @@
+using Braid.Core.Log;
+using Braid.Core.Raft;
+using Braid.Protocol.V1;
+
+namespace Braid.Core.Streams;
+
+/// <summary>Settings of one partition replica.</summary>
+/// <param name="RetainBytes">Log bytes kept per replica (0: keep everything, never compact).</param>
+/// <param name="CheckpointEveryBytes">Applied entry bytes between state checkpoints (compaction points).</param>
+/// <param name="PendingMax">Client appends in flight per partition; more are answered Retry.</param>
+public sealed record PartitionReplicaOptions(
+    RaftOptions Raft,
+    long SegmentBytes,
+    long RetainBytes = 0,
+    long CheckpointEveryBytes = 0,
+    int PendingMax = 20_000)
+{
+    /// <summary>The checkpoint interval in use: a quarter segment unless set.</summary>
+    public long CheckpointBytes => CheckpointEveryBytes > 0 ? CheckpointEveryBytes : Math.Max(1, SegmentBytes / 4);
+}
+
+/// <summary>
+/// One replica of one partition, pure: the Raft node, the replicated partition state (dedup
+/// table, record positions), the compaction checkpoints and the client appends waiting for their
+/// entry to commit. It takes inputs (<see cref="Tick"/>, <see cref="Step"/>, <see cref="Append"/>,
+/// <see cref="Scan"/>) and hands out <see cref="ReplicaOutput"/>s (messages to send, acks with
+/// their outcome, what was applied, restored and compacted). The node host and the simulator are
+/// two drivers of this very type (as TigerBeetle's simulator runs the real replica), so the rule
+/// that decides what a client is told is the rule the simulator checks.
+/// </summary>
+/// <remarks>
+/// The acknowledgement rule: an append is answered Ok only when the entry proposed for it is
+/// applied at the index and in the term it was proposed in (Raft section 8: an entry at that
+/// index from another term means another leader overwrote it). It is answered Retry when the
+/// replica stops leading, when its term changes, when another proposal takes its index, or when
+/// a snapshot replaces the state before it applied; a retry is safe because the dedup table is
+/// replicated state (exactly-once by (producer, sequence)).
+/// Durability order: <see cref="TakeOutput"/> takes the Raft ready, whose hard state and entries
+/// are durable before it is handed out (see <see cref="RaftReady"/>); acks are derived from
+/// committed entries only, so an ack never precedes a majority's fsync.
+/// </remarks>
+public sealed partial class PartitionReplica : IDisposable
+{
+    private readonly SegmentedLog log;
+    private readonly Dictionary<ulong, Pending> pending = [];
+    private bool firstOutputTaken;
+
+    private sealed record Pending(ulong Index, ulong Term, ulong Producer, ulong Sequence, long Ticket);
+
+    /// <summary>Opens the replica's log, hard state and snapshot on <paramref name="device"/>.</summary>
+    public PartitionReplica(uint partition, string nodeId, IReadOnlyCollection<string> voters, IStorageDevice device, Random random, PartitionReplicaOptions options)
+    {
+        Partition = partition;
+        Options = options;
+        log = SegmentedLog.Open(device, new LogOptions { SegmentBytesMax = options.SegmentBytes });
+        Raft = new RaftNode(nodeId, partition, voters, log, new HardStateStore(device), new SnapshotStore(device), random, options.Raft);
+        Compaction = new CompactionSchedule(options.RetainBytes, options.CheckpointBytes);
+    }
+
+    public uint Partition { get; }
+    public PartitionReplicaOptions Options { get; }
+    public RaftNode Raft { get; }
+    public PartitionState State { get; } = new();
+    public CompactionSchedule Compaction { get; }
+
+    /// <summary>Client appends waiting for their entry to apply.</summary>
+    public int PendingCount => pending.Count;
+
+    /// <summary>Snapshots installed from a leader (not read back at a start) since this replica opened.</summary>
+    public long SnapshotsInstalled { get; private set; }
+
+    public bool HasReady => Raft.HasReady;
+
+    public void Tick() => Raft.Tick();
+
+    public void Step(RaftMessage message) => Raft.Step(message);
+
+    /// <summary>
+    /// Proposes a client's batch. Returns the answer at once when there is one (not the leader,
+    /// too many in flight); otherwise null, and the answer comes later in an output's acks.
+    /// </summary>
+    public AppendAck? Append(long ticket, ulong producer, ulong sequence, ReadOnlyMemory<byte> payload)
+    {
+        if (pending.Count >= Options.PendingMax)
+            return new AppendAck(ticket, producer, sequence, AckStatus.Retry, Error: $"partition {Partition} has {Options.PendingMax} appends in flight; slow down");
+        var result = Raft.Propose(new RecordEntry(producer, sequence, payload).Encode());
+        if (!result.Accepted)
+            return new AppendAck(ticket, producer, sequence, AckStatus.NotLeader, Leader: result.LeaderHint, Error: result.Reason ?? "not the leader");
+        if (pending.Remove(result.Index, out var displaced)) acksWaiting.Add(Retry(displaced, "leadership changed before the batch committed"));
+        pending[result.Index] = new Pending(result.Index, result.Term, producer, sequence, ticket);
+        return null;
+    }
+
+    // Acks decided outside a ready (a displaced proposal), handed out with the next output.
+    private readonly List<AppendAck> acksWaiting = [];
+
+    /// <summary>True when <see cref="TakeOutput"/> has something to hand out.</summary>
+    public bool HasOutput => Raft.HasReady || acksWaiting.Count > 0;
+
+    /// <summary>
+    /// Takes the Raft ready (durable when handed out), replaces the state by a snapshot if one
+    /// came, applies the committed entries, answers the appends they decide, compacts when
+    /// retention allows, and returns what the driver must send and report.
+    /// </summary>
+    public ReplicaOutput TakeOutput()
+    {
+        var output = new ReplicaOutput();
+        output.Acks.AddRange(acksWaiting);
+        acksWaiting.Clear();
+        if (!Raft.HasReady) return output;
+        var ready = Raft.TakeReady();
+        var atStart = !firstOutputTaken;
+        firstOutputTaken = true;
+        output.Messages.AddRange(ready.Messages);
+        if (ready.Snapshot is { } snapshot) Restore(snapshot, atStart, output);
+        foreach (var entry in ready.Committed) Apply(entry, output);
+        if (ready.Committed.Count > 0) MaybeCompact(output);
+        if (ready.StateChanged) OnStateChanged(output);
+        return output;
+    }
+
+    private void Restore(StoredSnapshot snapshot, bool atStart, ReplicaOutput output)
+    {
+        State.Restore(snapshot);
+        Compaction.OnRestored();
+        output.Restored = snapshot;
+        output.RestoredAtStart = atStart;
+        if (!atStart) SnapshotsInstalled++;
+        // Appends waiting at indexes the snapshot covers will not be applied one by one.
+        foreach (var (index, p) in pending.Where(p => p.Key <= snapshot.Index).ToList())
+        {
+            output.Acks.Add(Retry(p, "the replica was replaced by a snapshot before the batch applied"));
+            pending.Remove(index);
+        }
+    }
+
+    private void Apply(CommittedEntry entry, ReplicaOutput output)
+    {
+        var outcome = State.Apply(entry);
+        output.Applied.Add((entry, outcome));
+        Compaction.OnApplied(entry.Index, entry.Data.Length, State.Snapshot);
+        if (!pending.Remove(entry.Index, out var p)) return;
+        if (entry.Term != p.Term)
+        {
+            output.Acks.Add(Retry(p, "leadership changed before the batch committed"));
+            return;
+        }
+        output.Acks.Add(outcome switch
+        {
+            ApplyOutcome.Stored => new AppendAck(p.Ticket, p.Producer, p.Sequence, AckStatus.Ok, entry.Index),
+            ApplyOutcome.Duplicate => new AppendAck(p.Ticket, p.Producer, p.Sequence, AckStatus.Ok, entry.Index, Duplicate: true),
+            _ => new AppendAck(p.Ticket, p.Producer, p.Sequence, AckStatus.OutOfOrder, ExpectedSequence: State.LastSequenceOf(p.Producer) + 1,
+                Error: $"sequence {p.Sequence} of producer {p.Producer} skips ahead"),
+        });
+    }
+
+    /// <summary>Retention: compacts at the newest state checkpoint that keeps the configured log bytes.</summary>
+    private void MaybeCompact(ReplicaOutput output)
+    {
+        var skippedBefore = Compaction.SkippedOversized;
+        var index = Compaction.MaybeCompact(Raft);
+        output.CompactionSkipped = Compaction.SkippedOversized > skippedBefore;
+        if (index == 0) return;
+        State.TrimThrough(index);
+        output.CompactedTo = index;
+    }
+
+    private void OnStateChanged(ReplicaOutput output)
+    {
+        var status = Raft.Status;
+        output.StateChanged = true;
+        // Appends proposed in another term (this replica may have lost and regained leadership
+        // between two outputs) may never commit at their index: the client must retry them.
+        foreach (var (index, p) in pending.Where(p => status.Role != RaftRole.Leader || p.Value.Term != status.Term).ToList())
+        {
+            output.Acks.Add(Retry(p, "leadership changed before the batch committed", status.Leader));
+            pending.Remove(index);
+        }
+    }
+
+    private static AppendAck Retry(Pending p, string reason, string? leader = null) =>
+        new(p.Ticket, p.Producer, p.Sequence, AckStatus.Retry, Leader: leader, Error: reason);
+
+    /// <summary>Reads stored entries back from the log (bounded by the caller's range and bytes).</summary>
+    public IReadOnlyList<LogEntry> ReadLog(ulong first, ulong last, long maxBytes) => log.Read(first, last, maxBytes);
+
+    public void Dispose() => log.Dispose();
+}
+
+/// <summary>What one <see cref="PartitionReplica.TakeOutput"/> hands to its driver.</summary>
+public sealed class ReplicaOutput
+{
+    /// <summary>Raft messages to send (any order; any may be lost). Already durable-backed.</summary>
+    public List<RaftMessage> Messages { get; } = [];
+
+    /// <summary>Answers to client appends, each tagged with the caller's ticket.</summary>
+    public List<AppendAck> Acks { get; } = [];
+
+    /// <summary>Committed entries applied in this output, in order, with what applying did.</summary>
+    public List<(CommittedEntry Entry, ApplyOutcome Outcome)> Applied { get; } = [];
+
+    /// <summary>The snapshot the state was replaced by, if any: read back at a start
+    /// (<see cref="RestoredAtStart"/>) or installed from the leader.</summary>
+    public StoredSnapshot? Restored { get; set; }
+    public bool RestoredAtStart { get; set; }
+
+    /// <summary>The index the log was compacted to (0: no compaction).</summary>
+    public ulong CompactedTo { get; set; }
+
+    /// <summary>A compaction was due but the state was too large for a snapshot.</summary>
+    public bool CompactionSkipped { get; set; }
+
+    /// <summary>The role, term or leader changed.</summary>
+    public bool StateChanged { get; set; }
+}

@@ -1,0 +1,88 @@
+using Braid.Protocol.V1;
+using Google.Protobuf;
+
+namespace Braid.Core.Streams;
+
+/// <summary>
+/// Where a query stands: one <see cref="ScanPosition"/> per partition, inside the snapshot fixed
+/// when the query started, and the fingerprint of the query's filter. Pages are handed out
+/// partition by partition, in order, so one cursor describes the whole position; it resumes the
+/// query at any node with exactly the rest of its snapshot. Immutable; clients hold it as opaque
+/// bytes (<see cref="Encode"/>, <see cref="TryDecode"/>).
+/// </summary>
+public sealed class ScanCursor
+{
+    public const uint Version = 1;
+
+    private ScanCursor(ulong filterHash, ScanPosition[] positions)
+    {
+        FilterHash = filterHash;
+        Positions = positions;
+    }
+
+    public ulong FilterHash { get; }
+    public IReadOnlyList<ScanPosition> Positions { get; }
+
+    /// <summary>Every partition is done.</summary>
+    public bool Done => Positions.All(p => p.Done);
+
+    /// <summary>A fresh query over the snapshot fixed by each partition's leader: its commit index
+    /// and its retention point, in partition order.</summary>
+    public static ScanCursor Start(ulong filterHash, IReadOnlyList<(ulong CommitIndex, ulong RetainedAfter)> leaders) =>
+        new(filterHash, [.. leaders.Select((l, p) => ScanPosition.Start((uint)p, l.CommitIndex, l.RetainedAfter))]);
+
+    /// <summary>The cursor after a page of partition <paramref name="next"/>.Partition that ends at <paramref name="next"/>.</summary>
+    public ScanCursor Advance(ScanPosition next)
+    {
+        var current = Positions[(int)next.Partition];
+        Invariant.Check(next.SnapshotIndex == current.SnapshotIndex && next.IsValid
+            && (next.NextIndex > current.NextIndex || (next.NextIndex == current.NextIndex && next.Skip >= current.Skip)),
+            $"cursor of partition {next.Partition} moved from {current} to {next}");
+        var positions = Positions.ToArray();
+        positions[next.Partition] = next;
+        return new ScanCursor(FilterHash, positions);
+    }
+
+    public byte[] Encode()
+    {
+        var cursor = new QueryCursor { Version = Version, FilterHash = FilterHash, PartitionCount = (uint)Positions.Count };
+        foreach (var p in Positions)
+            cursor.Positions.Add(new PartitionPosition { Partition = p.Partition, SnapshotIndex = p.SnapshotIndex, NextIndex = p.NextIndex, Skip = p.Skip });
+        return cursor.ToByteArray();
+    }
+
+    /// <summary>Reads a client's cursor; every way it can be wrong gives a message naming the problem.</summary>
+    public static bool TryDecode(ReadOnlySpan<byte> bytes, ulong filterHash, int partitionCount, out ScanCursor cursor, out string error)
+    {
+        cursor = new ScanCursor(0, []);
+        QueryCursor parsed;
+        try
+        {
+            parsed = QueryCursor.Parser.ParseFrom(bytes);
+        }
+        catch (InvalidProtocolBufferException e)
+        {
+            error = $"the cursor is not a Braid query cursor ({e.Message})";
+            return false;
+        }
+        error = parsed.Version != Version ? $"cursor version {parsed.Version} is not supported"
+            : parsed.FilterHash != filterHash ? "the cursor belongs to a different query (its filter differs)"
+            : parsed.PartitionCount != partitionCount || parsed.Positions.Count != partitionCount
+                ? $"the cursor is for {parsed.PartitionCount} partitions, this cluster has {partitionCount}"
+            : "";
+        if (error.Length > 0) return false;
+        var positions = new ScanPosition[partitionCount];
+        for (var i = 0; i < partitionCount; i++)
+        {
+            var p = parsed.Positions[i];
+            positions[i] = new ScanPosition(p.Partition, p.SnapshotIndex, p.NextIndex, p.Skip);
+            if (p.Partition != i || !positions[i].IsValid)
+            {
+                error = $"the cursor's position for partition {i} is malformed";
+                return false;
+            }
+        }
+        cursor = new ScanCursor(filterHash, positions);
+        return true;
+    }
+}
