@@ -17,6 +17,9 @@ public sealed record SimOptions
     public TimeSpan ProposalTimeout { get; init; } = TimeSpan.FromMilliseconds(800);
 
     public bool Faults { get; init; } = true;
+
+    /// <summary>Run the query workload: queries paged across faults, resumed at other replicas.</summary>
+    public bool Queries { get; init; } = true;
     public double DropRate { get; init; } = 0.03;
     public double DuplicateRate { get; init; } = 0.02;
     public TimeSpan HopDelayMax { get; init; } = TimeSpan.FromMilliseconds(2);

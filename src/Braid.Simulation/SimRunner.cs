@@ -5,7 +5,7 @@ using Braid.Core.Topology;
 namespace Braid.Simulation;
 
 /// <summary>Summary of a range of seeds.</summary>
-public sealed record SimSummary(int Seeds, IReadOnlyList<SimResult> Failures, long Acked, long Retries, long Messages, double SimulatedSeconds, TimeSpan Wall, long Compactions = 0, long SnapshotsInstalled = 0)
+public sealed record SimSummary(int Seeds, IReadOnlyList<SimResult> Failures, long Acked, long Retries, long Messages, double SimulatedSeconds, TimeSpan Wall, long Compactions = 0, long SnapshotsInstalled = 0, SimQueryCounts Queries = default)
 {
     public double SimulatedSecondsPerWallSecond => SimulatedSeconds / Math.Max(1e-9, Wall.TotalSeconds);
 }
@@ -40,6 +40,7 @@ public static class SimRunner
         var failures = new List<SimResult>();
         long acked = 0, retries = 0, messages = 0, compactions = 0, installs = 0;
         double simulated = 0;
+        var queries = new SimQueryCounts();
         for (var seed = firstSeed; seed <= lastSeed; seed++)
         {
             var result = RunSafely(topology, groups, seed, options);
@@ -49,9 +50,10 @@ public static class SimRunner
             simulated += result.SimulatedSeconds;
             compactions += result.Compactions;
             installs += result.SnapshotsInstalled;
+            queries += result.Queries;
             if (!result.Ok) failures.Add(result);
             onResult?.Invoke(result);
         }
-        return new SimSummary(lastSeed - firstSeed + 1, failures, acked, retries, messages, simulated, clock.Elapsed, compactions, installs);
+        return new SimSummary(lastSeed - firstSeed + 1, failures, acked, retries, messages, simulated, clock.Elapsed, compactions, installs, queries);
     }
 }

@@ -14,6 +14,7 @@ internal static class SimCommand
         var groups = new Option<int>("--partitions") { Description = "Raft groups simulated", DefaultValueFactory = _ => 3 };
         var trace = new Option<bool>("--trace") { Description = "Print the readable trace of each seed (use with one seed)" };
         var noFaults = new Option<bool>("--no-faults") { Description = "Run without injected faults" };
+        var noQueries = new Option<bool>("--no-queries") { Description = "Run without the query workload (queries paged across faults, resumed at other replicas)" };
         var retain = new Option<long>("--retain-bytes")
         {
             Description = "Log bytes each replica keeps before compacting into a snapshot (0: never compact; small, so followers need snapshots)",
@@ -21,14 +22,14 @@ internal static class SimCommand
         };
         var command = new Command("sim", "Run the deterministic cluster simulator over a range of seeds and check every invariant")
         {
-            topology, seeds, groups, trace, noFaults, retain,
+            topology, seeds, groups, trace, noFaults, noQueries, retain,
         };
         command.SetAction((p, ct) => CommandRunner.RunAsync(() =>
         {
             var (first, last) = ParseSeeds(p.GetValue(seeds)!);
             var loaded = TopologyFiles.Load(p.GetValue(topology)!);
             if (p.GetValue(retain) < 0) throw new CliException("--retain-bytes must be 0 or more");
-            var options = new SimOptions { Groups = Math.Max(1, p.GetValue(groups)), Trace = p.GetValue(trace), Faults = !p.GetValue(noFaults), RetainBytes = p.GetValue(retain) };
+            var options = new SimOptions { Groups = Math.Max(1, p.GetValue(groups)), Trace = p.GetValue(trace), Faults = !p.GetValue(noFaults), Queries = !p.GetValue(noQueries), RetainBytes = p.GetValue(retain) };
             var summary = SimRunner.RunMany(loaded, first, last, options, result =>
             {
                 if (options.Trace) Console.Write(result.Trace);
@@ -36,13 +37,14 @@ internal static class SimCommand
                 {
                     Console.WriteLine($"seed {result.Seed} FAILED:");
                     foreach (var v in result.Violations) Console.WriteLine("  " + v);
-                    Console.WriteLine($"  replay: braid sim --topology {p.GetValue(topology)} --partitions {options.Groups} --retain-bytes {options.RetainBytes}{(options.Faults ? "" : " --no-faults")} --seeds {result.Seed} --trace");
+                    Console.WriteLine($"  replay: braid sim --topology {p.GetValue(topology)} --partitions {options.Groups} --retain-bytes {options.RetainBytes}{(options.Faults ? "" : " --no-faults")}{(options.Queries ? "" : " --no-queries")} --seeds {result.Seed} --trace");
                 }
                 ct.ThrowIfCancellationRequested();
             });
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"{summary.Seeds} seeds on {loaded.Name}, {options.Groups} partitions x {options.Replicas} replicas: {summary.Failures.Count} failed; " +
                 $"acked {summary.Acked}, retries {summary.Retries}, messages {summary.Messages}, compactions {summary.Compactions}, snapshots installed {summary.SnapshotsInstalled}; " +
+                $"queries {summary.Queries.Completed} checked ({summary.Queries.Pages} pages), {summary.Queries.Trimmed} overtaken by retention; " +
                 $"{summary.SimulatedSeconds:F0} simulated s in {summary.Wall.TotalSeconds:F1} wall s ({summary.SimulatedSecondsPerWallSecond:F0}x real time)"));
             return Task.FromResult(summary.Failures.Count == 0 ? 0 : 1);
         }));

@@ -22,7 +22,7 @@ public readonly record struct ScanPosition(uint Partition, ulong SnapshotIndex, 
     public bool IsValid => NextIndex >= 1 && NextIndex <= SnapshotIndex + 1 && (Skip == 0 || NextIndex <= SnapshotIndex);
 
     /// <summary>The position past every record of the snapshot.</summary>
-    public ScanPosition Finished => this with { NextIndex = SnapshotIndex + 1, Skip = 0 };
+    public ScanPosition Finished() => this with { NextIndex = SnapshotIndex + 1, Skip = 0 };
 }
 
 /// <summary>Reads the records of one stored batch for a scan: its format and filter are the scanner's.</summary>
@@ -83,7 +83,7 @@ public sealed partial class PartitionReplica
         {
             if (at >= indexes.Count || indexes[at] > position.SnapshotIndex)
             {
-                next = position.Finished;
+                next = position.Finished();
                 break;
             }
             var index = indexes[at];
@@ -101,7 +101,7 @@ public sealed partial class PartitionReplica
             at++;
             // Past the last record: every record up to the snapshot is known here (this replica
             // has applied it), so the partition is done, whatever retention does next.
-            next = at < indexes.Count && indexes[at] <= position.SnapshotIndex ? position with { NextIndex = indexes[at], Skip = 0 } : position.Finished;
+            next = at < indexes.Count && indexes[at] <= position.SnapshotIndex ? position with { NextIndex = indexes[at], Skip = 0 } : position.Finished();
             if (next.Done || matched >= matchesMax || scanned >= scannedMax) break;
         }
         return new ScanPage(ScanStatus.Page, next, scanned, matched, State.RetainedAfter);
