@@ -36,4 +36,10 @@ public sealed class SimNode(string id)
     /// vote) is stepped, before its output is taken.</summary>
     public bool CrashInNextStep { get; set; }
     public Dictionary<uint, SimReplica> Replicas { get; } = [];
+
+    /// <summary>Groups whose output is due to be taken (inputs are being batched).</summary>
+    public HashSet<uint> FlushDue { get; } = [];
+
+    /// <summary>Counts crashes, so that work scheduled before one is dropped after it.</summary>
+    public int Incarnation { get; set; }
 }

@@ -70,7 +70,7 @@ public sealed partial class Simulation
         {
             var immediate = leader.Replica!.Append(++nextTicket, producer.Id, seq, BatchOf(producer.Id, seq));
             if (immediate is { } answer) SendAck(answer);
-            Flush(Nodes[leader.Replica.Raft.Id], leader);
+            FlushSoon(Nodes[leader.Replica.Raft.Id], leader);
         }
         Schedule(Options.ProposalTimeout, () =>
         {
