@@ -2,6 +2,8 @@ using System.Text;
 using Braid.Core.Log;
 using Braid.Core.Raft;
 using Braid.Protocol.V1;
+using Xunit.Abstractions;
+using Xunit.Sdk;
 
 namespace Braid.Core.Tests.Raft;
 
@@ -10,7 +12,12 @@ namespace Braid.Core.Tests.Raft;
 /// script in, trace out. Holds N <see cref="RaftNode"/>s ("A", "B", "C", ...) on simulated disks,
 /// one FIFO network queue and the script verbs (tick, deliver, isolate, crash, propose, transfer).
 /// Every role change and every commit on every node is appended to a trace
-/// ("A: leader term 1", "B commits 3 x@2"). Deterministic: fixed seeds, FIFO delivery.
+/// ("A: leader term 1", "B commits 3 x@2"), and so is every message delivered or dropped
+/// ("A->B APPEND term 1 prev 1@1 entries [2@1] commit 1", see <see cref="RaftTraceText"/>).
+/// Tests assert on the events alone (<see cref="TakeTrace"/>) or on the whole story
+/// (<see cref="AssertFullTrace"/>). Given a test output, every trace line is written to it as it
+/// happens, so a failing test's output holds the story up to the failure.
+/// Deterministic: fixed seeds, FIFO delivery.
 /// The harness checks the safety invariants on every step, whatever the test asserts: at most
 /// one leader per term, and one committed entry per index across all nodes (and restarts).
 /// </summary>
@@ -22,17 +29,23 @@ internal sealed class RaftScenario
     private readonly Dictionary<string, Replica> replicas = new(StringComparer.Ordinal);
     private readonly Queue<RaftMessage> network = new();
     private readonly HashSet<string> isolated = new(StringComparer.Ordinal);
-    private readonly List<string> trace = [];
+    private readonly List<Func<RaftMessage, bool>> losses = [];
+    private readonly List<TraceLine> trace = [];
     private readonly Dictionary<ulong, string> leaderOfTerm = [];
     private readonly Dictionary<ulong, string> committedAt = [];
     private readonly List<RaftMessage> delivered = [];
+    private readonly List<RaftMessage> dropped = [];
     private readonly int seed;
     private readonly long segmentBytesMax;
+    private readonly ITestOutputHelper? output;
     private int traceTaken;
 
-    public RaftScenario(int nodes = 3, RaftOptions? options = null, int seed = 1, long segmentBytesMax = 64 * 1024)
+    public RaftScenario(
+        int nodes = 3, RaftOptions? options = null, int seed = 1, long segmentBytesMax = 64 * 1024,
+        ITestOutputHelper? output = null)
     {
         Options = options ?? new RaftOptions();
+        this.output = output;
         this.seed = seed;
         this.segmentBytesMax = segmentBytesMax;
         var ids = Enumerable.Range(0, nodes).Select(i => ((char)('A' + i)).ToString()).ToArray();
@@ -90,11 +103,12 @@ internal sealed class RaftScenario
             Tick(id);
             if (this[id].Role != RaftRole.Follower) return ticks;
         }
-        throw new InvalidOperationException($"{id} did not time out within {2 * Options.ElectionTicks} ticks");
+        throw Failure($"{id} did not time out within {2 * Options.ElectionTicks} ticks");
     }
 
     /// <summary>Delivers queued messages (and what they cause) until the network is quiet.
-    /// Messages across an isolation boundary or to a crashed node are dropped. Returns the count delivered.</summary>
+    /// Messages across an isolation boundary, to a crashed node or selected by <see cref="Lose"/> are
+    /// dropped. Returns the count delivered.</summary>
     public int Deliver() => DeliverWhere(_ => true);
 
     /// <summary>Delivers only the messages travelling from <paramref name="from"/> to
@@ -119,15 +133,31 @@ internal sealed class RaftScenario
             if (done()) return rounds;
             Round();
         }
-        throw new InvalidOperationException($"condition not reached within {roundsMax} rounds\n{string.Join('\n', trace)}");
+        throw Failure($"condition not reached within {roundsMax} rounds");
     }
 
     /// <summary>Cuts <paramref name="id"/> off from every other node (both directions).</summary>
     public void Isolate(string id) => isolated.Add(id);
 
-    public void Heal() => isolated.Clear();
+    /// <summary>Until <see cref="Heal"/>, every message <paramref name="match"/> selects is lost in transit.</summary>
+    public void Lose(Func<RaftMessage, bool> match) => losses.Add(match);
 
-    public void DropQueued() => network.Clear();
+    /// <summary>Ends every isolation and every <see cref="Lose"/>.</summary>
+    public void Heal()
+    {
+        isolated.Clear();
+        losses.Clear();
+    }
+
+    /// <summary>Loses every message in flight.</summary>
+    public void DropQueued()
+    {
+        while (network.TryDequeue(out var m))
+        {
+            dropped.Add(m);
+            AddTrace(RaftTraceText.Message(m) + " dropped", isMessage: true);
+        }
+    }
 
     /// <summary>Power loss: the node's unsynced writes are lost; its queued output stays in flight.</summary>
     public void Crash(string id)
@@ -136,7 +166,7 @@ internal sealed class RaftScenario
         r.Raft = null;
         r.Holding = false;
         r.Device.Crash(SimulatedCrash.LoseUnsynced);
-        trace.Add($"{id}: crashed");
+        AddTrace($"{id}: crashed");
     }
 
     /// <summary>Reopens the log and hard state from the node's device and starts a fresh RaftNode.</summary>
@@ -146,7 +176,7 @@ internal sealed class RaftScenario
         Invariant(r.Raft is null, $"{id} is running");
         r.Restarts++;
         Start(r);
-        trace.Add($"{id}: restarted term {r.Raft!.Term} commit {r.Raft.CommitIndex}");
+        AddTrace($"{id}: restarted term {r.Raft!.Term} commit {r.Raft.CommitIndex}");
         Flush(r);
     }
 
@@ -167,7 +197,8 @@ internal sealed class RaftScenario
         return result;
     }
 
-    /// <summary>Proposes <paramref name="count"/> payloads "{prefix}1".. at <paramref name="id"/>, all accepted.</summary>
+    /// <summary>Proposes <paramref name="count"/> payloads "{prefix}1".. at <paramref name="id"/>,
+    /// all accepted.</summary>
     public void ProposeMany(string id, string prefix, int count)
     {
         for (int i = 1; i <= count; i++)
@@ -184,7 +215,7 @@ internal sealed class RaftScenario
         var r = replicas[id];
         var state = Encoding.UTF8.GetBytes(string.Join('\n', r.Applied.Take((int)index)));
         var removed = this[id].Compact(index, state);
-        trace.Add($"{id}: compacted to {index}");
+        AddTrace($"{id}: compacted to {index}");
         Flush(r);
         return removed;
     }
@@ -198,22 +229,33 @@ internal sealed class RaftScenario
 
     // ---- observations -------------------------------------------------------------------
 
-    /// <summary>The trace lines since the previous call, one per line.</summary>
-    public string TakeTrace()
+    /// <summary>The role changes, commits, crashes and restarts since the previous take, one per
+    /// line (messages left out).</summary>
+    public string TakeTrace() => Take(messages: false);
+
+    /// <summary>Everything traced since the previous take, messages included, one per line.</summary>
+    public string TakeFullTrace() => Take(messages: true);
+
+    /// <summary>Takes the full trace and fails, showing where it differs and the whole actual
+    /// trace, unless it is <paramref name="expected"/>.</summary>
+    public void AssertFullTrace(string expected)
     {
-        var lines = trace.Skip(traceTaken).ToList();
-        traceTaken = trace.Count;
-        return string.Join("\n", lines);
+        var actual = TakeFullTrace();
+        expected = expected.ReplaceLineEndings("\n");
+        if (actual != expected) throw new XunitException(RaftTraceText.Mismatch(expected, actual));
     }
 
-    public IReadOnlyList<string> Trace => trace;
+    /// <summary>Every trace line so far, messages left out.</summary>
+    public IReadOnlyList<string> Trace => trace.Where(l => !l.IsMessage).Select(l => l.Text).ToList();
 
-    /// <summary>What the node's state machine has applied since it (re)started, as "payload@term" ("noop@term" for no-ops).</summary>
+    /// <summary>What the node's state machine has applied since it (re)started, as "payload@term"
+    /// ("noop@term" for no-ops).</summary>
     public IReadOnlyList<string> Committed(string id) => replicas[id].Applied;
 
     /// <summary>The committed payloads the node applied, no-ops left out.</summary>
     public IReadOnlyList<string> CommittedPayloads(string id) =>
-        replicas[id].Applied.Where(e => !e.StartsWith("noop@", StringComparison.Ordinal)).Select(e => e[..e.LastIndexOf('@')]).ToList();
+        replicas[id].Applied.Where(e => !e.StartsWith("noop@", StringComparison.Ordinal))
+            .Select(e => e[..e.LastIndexOf('@')]).ToList();
 
     /// <summary>Every entry in the node's log (durable or not), as "payload@term".</summary>
     public IReadOnlyList<string> LogOf(string id)
@@ -223,17 +265,23 @@ internal sealed class RaftScenario
         return log.Read(log.FirstIndex, log.LastIndex, long.MaxValue).Select(Format).ToList();
     }
 
-    /// <summary>Highest index <paramref name="id"/> has acknowledged (a successful append response that left it).</summary>
+    /// <summary>Highest index <paramref name="id"/> has acknowledged (a successful append response
+    /// that left it).</summary>
     public ulong AckedIndex(string id) => replicas[id].AckedIndex;
 
     public int CountDelivered(Func<RaftMessage, bool> match) => delivered.Count(match);
+
+    /// <summary>Messages dropped so far (isolation, crash, <see cref="Lose"/>, <see cref="DropQueued"/>).</summary>
+    public int CountDropped(Func<RaftMessage, bool> match) => dropped.Count(match);
 
     // ---- machinery ----------------------------------------------------------------------
 
     private void Start(Replica r)
     {
         r.Log = SegmentedLog.Open(r.Device, new LogOptions { SegmentBytesMax = segmentBytesMax });
-        r.Raft = new RaftNode(r.Id, Group, r.Voters, r.Log, new HardStateStore(r.Device), new SnapshotStore(r.Device), new Random(seed * 1000 + r.Id[0] * 10 + r.Restarts), Options);
+        var random = new Random(seed * 1000 + r.Id[0] * 10 + r.Restarts);
+        r.Raft = new RaftNode(
+            r.Id, Group, r.Voters, r.Log, new HardStateStore(r.Device), new SnapshotStore(r.Device), random, Options);
         r.LastRole = RaftRole.Follower;
         r.LastTerm = r.Raft.Term;
         r.Applied.Clear();
@@ -246,8 +294,15 @@ internal sealed class RaftScenario
         {
             var next = TakeMatching(match);
             if (next is null) return count;
-            if (!Reachable(next)) continue;
+            var text = RaftTraceText.Message(next);
+            if (DropReason(next) is { } reason)
+            {
+                dropped.Add(next);
+                AddTrace($"{text} dropped: {reason}", isMessage: true);
+                continue;
+            }
             Invariant(++count <= DeliveriesMax, "the network never went quiet (livelock?)");
+            AddTrace(text, isMessage: true);
             delivered.Add(next);
             var r = replicas[next.To];
             r.Raft!.Step(next);
@@ -268,10 +323,15 @@ internal sealed class RaftScenario
         return found;
     }
 
-    private bool Reachable(RaftMessage m) =>
-        replicas[m.To].Raft is not null && !isolated.Contains(m.From) && !isolated.Contains(m.To);
+    private string? DropReason(RaftMessage m) =>
+        replicas[m.To].Raft is null ? $"{m.To} crashed"
+        : isolated.Contains(m.From) ? $"{m.From} isolated"
+        : isolated.Contains(m.To) ? $"{m.To} isolated"
+        : losses.Any(lose => lose(m)) ? "lost"
+        : null;
 
-    /// <summary>Takes every ready the node has: queues its messages, applies and traces commits, traces role changes.</summary>
+    /// <summary>Takes every ready the node has: queues its messages, applies and traces commits,
+    /// traces role changes.</summary>
     private void Flush(Replica r)
     {
         var raft = r.Raft!;
@@ -285,7 +345,8 @@ internal sealed class RaftScenario
             foreach (var e in ready.Committed) Apply(r, e);
             foreach (var m in ready.Messages)
             {
-                if (m.Type == RaftMessageType.AppendResponse && !m.Reject) r.AckedIndex = Math.Max(r.AckedIndex, m.Index);
+                if (m.Type == RaftMessageType.AppendResponse && !m.Reject)
+                    r.AckedIndex = Math.Max(r.AckedIndex, m.Index);
                 network.Enqueue(m);
             }
         }
@@ -298,7 +359,7 @@ internal sealed class RaftScenario
         r.LastTerm = raft.Term;
         if (!changed) return;
         r.LastRole = raft.Role;
-        trace.Add($"{r.Id}: {RoleName(raft.Role)} term {raft.Term}");
+        AddTrace($"{r.Id}: {RoleName(raft.Role)} term {raft.Term}");
         if (raft.Role != RaftRole.Leader) return;
         if (leaderOfTerm.TryGetValue(raft.Term, out var other))
             Invariant(other == r.Id, $"election safety: {other} and {r.Id} both lead term {raft.Term}");
@@ -313,24 +374,26 @@ internal sealed class RaftScenario
             Invariant(previous == text, $"{r.Id} commits {e.Index} {text} but {previous} was committed there");
         committedAt[e.Index] = text;
         r.Applied.Add(text);
-        trace.Add($"{r.Id} commits {e.Index} {text}");
+        AddTrace($"{r.Id} commits {e.Index} {text}");
     }
 
     private void Restore(Replica r, StoredSnapshot snapshot)
     {
         var entries = Encoding.UTF8.GetString(snapshot.Data.Span).Split('\n');
-        Invariant((ulong)entries.Length == snapshot.Index, $"{r.Id}: snapshot {snapshot.Index} holds {entries.Length} entries");
+        Invariant((ulong)entries.Length == snapshot.Index,
+            $"{r.Id}: snapshot {snapshot.Index} holds {entries.Length} entries");
         for (int i = 0; i < entries.Length; i++)
         {
-            if (committedAt.TryGetValue((ulong)i + 1, out var previous))
-                Invariant(previous == entries[i], $"{r.Id} restores {entries[i]} at {i + 1} but {previous} was committed there");
+            if (!committedAt.TryGetValue((ulong)i + 1, out var previous)) continue;
+            Invariant(previous == entries[i], $"{r.Id} restores {entries[i]} at {i + 1} but {previous} is committed");
         }
         r.Applied.Clear();
         r.Applied.AddRange(entries);
-        trace.Add($"{r.Id}: restores snapshot {snapshot.Index}@{snapshot.Term}");
+        AddTrace($"{r.Id}: restores snapshot {snapshot.Index}@{snapshot.Term}");
     }
 
-    private static string Format(CommittedEntry e) => (e.IsNoop ? "noop" : Encoding.UTF8.GetString(e.Data.Span)) + "@" + e.Term;
+    private static string Format(CommittedEntry e) =>
+        (e.IsNoop ? "noop" : Encoding.UTF8.GetString(e.Data.Span)) + "@" + e.Term;
 
     // The log stores a kind byte before the payload (0 = no-op), as RaftNode writes it.
     private static string Format(LogEntry e) =>
@@ -342,10 +405,30 @@ internal sealed class RaftScenario
         _ => role.ToString().ToLowerInvariant(),
     };
 
-    private static void Invariant(bool condition, string message)
+    private void AddTrace(string text, bool isMessage = false)
     {
-        if (!condition) throw new InvalidOperationException(message);
+        trace.Add(new TraceLine(text, isMessage));
+        output?.WriteLine(text);
     }
+
+    private string Take(bool messages)
+    {
+        var lines = trace.Skip(traceTaken).Where(l => messages || !l.IsMessage).Select(l => l.Text);
+        traceTaken = trace.Count;
+        return string.Join("\n", lines);
+    }
+
+    private void Invariant(bool condition, string message)
+    {
+        if (!condition) throw Failure(message);
+    }
+
+    /// <summary>A harness failure; it carries the full trace unless the test output already has it.</summary>
+    private InvalidOperationException Failure(string message) => new(output is null
+        ? $"{message}\nfull trace:\n{string.Join('\n', trace.Select(l => l.Text))}"
+        : $"{message}\n(the full trace is in the test output)");
+
+    private readonly record struct TraceLine(string Text, bool IsMessage);
 
     private sealed class Replica(string id, string[] voters, SimulatedDevice device)
     {

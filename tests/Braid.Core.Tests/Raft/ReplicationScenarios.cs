@@ -1,15 +1,16 @@
 using Braid.Core.Raft;
 using Braid.Protocol.V1;
+using Xunit.Abstractions;
 
 namespace Braid.Core.Tests.Raft;
 
 /// <summary>Log replication under partitions: conflicts, lost proposals, catch-up, backtracking.</summary>
-public sealed class ReplicationScenarios
+public sealed class ReplicationScenarios(ITestOutputHelper output)
 {
     [Fact]
     public void ANewLeaderOverwritesTheOldLeadersUncommittedSuffix()
     {
-        var s = ElectionScenarios.ElectedGroup(seed: 2);
+        var s = ElectionScenarios.ElectedGroup(output, seed: 2);
         s.Propose("A", "x");
         s.Deliver();
         s.Round();
@@ -37,19 +38,33 @@ public sealed class ReplicationScenarios
 
         Assert.Equal(majorityLog, s.LogOf("A")); // a1..a3 truncated and replaced
         Assert.Equal(majorityLog, s.Committed("A"));
-        Assert.Equal("""
+        // C leads term 2. A, still leading term 1 (its CheckQuorum window has not run out),
+        // heartbeats; B and C turn it away with their term ("rejected 2 hint 0@0" is the answer
+        // to a stale term). C's heartbeat to A is anchored at index 0, as C has never heard from
+        // A: A answers with its commit index, 2, and C sends 3..6 after it, which overwrite a1..a3.
+        s.AssertFullTrace("""
+            A->B APPEND term 1 prev 2@1 commit 2
+            A->C APPEND term 1 prev 2@1 commit 2
+            C->A APPEND term 2 prev 0@0 commit 0
             A: follower term 2
+            C->B APPEND term 2 prev 6@2 commit 6
+            B->A APPEND_RESPONSE term 2 rejected 2 hint 0@0
+            C->A APPEND_RESPONSE term 2 rejected 2 hint 0@0
+            A->C APPEND_RESPONSE term 2 match 2
+            B->C APPEND_RESPONSE term 2 match 6
+            C->A APPEND term 2 prev 2@1 entries [3@2 .. 6@2] commit 6
             A commits 3 noop@2
             A commits 4 b1@2
             A commits 5 b2@2
             A commits 6 b3@2
-            """, s.TakeTrace());
+            A->C APPEND_RESPONSE term 2 match 6
+            """);
     }
 
     [Fact]
     public void ProposalsToAPartitionedOldLeaderAreNeverCommittedAndVanishOnHeal()
     {
-        var s = ElectionScenarios.ElectedGroup();
+        var s = ElectionScenarios.ElectedGroup(output);
         s.Isolate("A");
 
         var lost = s.Propose("A", "lost");
@@ -80,7 +95,7 @@ public sealed class ReplicationScenarios
     [Fact]
     public void AFollowerBackFromALongAbsenceCatchesUpInFewRounds()
     {
-        var s = ElectionScenarios.ElectedGroup(new RaftOptions(AppendEntriesMax: 64));
+        var s = ElectionScenarios.ElectedGroup(output, new RaftOptions(AppendEntriesMax: 64));
         s.Crash("C");
         for (int batch = 0; batch < 20; batch++)
         {
@@ -106,16 +121,17 @@ public sealed class ReplicationScenarios
     [Fact]
     public void AFollowerWithALongConflictingSuffixIsBackedUpInFewRoundTrips()
     {
-        var s = ElectionScenarios.ElectedGroup(new RaftOptions(AppendEntriesMax: 64));
+        var s = ElectionScenarios.ElectedGroup(output, new RaftOptions(AppendEntriesMax: 64));
 
         // A, cut off, appends 300 entries of term 1 that never commit.
         s.Isolate("A");
         s.ProposeMany("A", "stale", 300);
         s.Deliver();
 
-        // B leads term 2 and commits 500 entries with C; then hands over to C (term 3), so the
-        // new leader's first guess for A's log (its own last index + 1) lies far past the point
-        // where A's log diverges (index 2).
+        // B or C leads (with seed 1: C, term 3, after a split vote in term 2) and commits 500
+        // entries with the other; then hands over to it (term 4), so the new leader's first
+        // guess for A's log (its own last index + 1) lies far past the point where A's log
+        // diverges (index 2).
         s.RoundsUntil(() => s.Leaders.Count(l => l != "A") == 1);
         var first = s.Leaders.Single(l => l != "A");
         var second = first == "B" ? "C" : "B";

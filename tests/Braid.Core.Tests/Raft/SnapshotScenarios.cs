@@ -1,12 +1,13 @@
 using Braid.Core.Log;
 using Braid.Core.Raft;
 using Braid.Protocol.V1;
+using Xunit.Abstractions;
 
 namespace Braid.Core.Tests.Raft;
 
 /// <summary>Compaction and snapshot install (Raft section 7): a follower behind the leader's
 /// retained log catches up from a snapshot, keeps it across restarts, and can serve it onwards.</summary>
-public sealed class SnapshotScenarios
+public sealed class SnapshotScenarios(ITestOutputHelper output)
 {
     // Small segments, so compaction can drop whole segments after a few dozen entries.
     private const long SegmentBytes = 1024;
@@ -14,7 +15,7 @@ public sealed class SnapshotScenarios
     [Fact]
     public void AFollowerBehindTheRetainedLogCatchesUpFromASnapshot()
     {
-        var s = ElectionScenarios.ElectedGroup(segmentBytesMax: SegmentBytes);
+        var s = ElectionScenarios.ElectedGroup(output, segmentBytesMax: SegmentBytes);
         s.Isolate("C");
         s.ProposeMany("A", "x", 200);
         s.RoundsUntil(() => s["A"].CommitIndex == 201 && s["B"].CommitIndex == 201);
@@ -35,20 +36,30 @@ public sealed class SnapshotScenarios
         Assert.Equal(206, s.Committed("C").Count);
         Assert.Equal(["y1@1", "y2@1", "y3@1", "y4@1", "y5@1"], s.LogOf("C")); // the snapshot replaced the rest
         Assert.Equal((202ul, 201ul), (s["C"].FirstIndex, s["C"].SnapshotIndex));
-        Assert.Equal("""
+        // A no longer knows the term of C's match point (1), so its heartbeat to C is anchored
+        // at 0; C answers with its commit index, 1, which A has compacted away: the snapshot.
+        s.AssertFullTrace("""
+            A->B APPEND term 1 prev 206@1 commit 206
+            A->C APPEND term 1 prev 0@0 commit 0
+            B->A APPEND_RESPONSE term 1 match 206
+            C->A APPEND_RESPONSE term 1 match 1
+            A->C INSTALL_SNAPSHOT term 1 snapshot 201@1 bytes 1298 commit 206
             C: restores snapshot 201@1
+            C->A APPEND_RESPONSE term 1 match 201
+            A->C APPEND term 1 prev 201@1 entries [202@1 .. 206@1] commit 206
             C commits 202 y1@1
             C commits 203 y2@1
             C commits 204 y3@1
             C commits 205 y4@1
             C commits 206 y5@1
-            """, s.TakeTrace());
+            C->A APPEND_RESPONSE term 1 match 206
+            """);
     }
 
     [Fact]
     public void AnInstalledSnapshotSurvivesARestartAndIsServedOnwardByTheNextLeader()
     {
-        var s = ElectionScenarios.ElectedGroup(segmentBytesMax: SegmentBytes);
+        var s = ElectionScenarios.ElectedGroup(output, segmentBytesMax: SegmentBytes);
         s.Isolate("C");
         s.ProposeMany("A", "x", 100);
         s.RoundsUntil(() => s["B"].CommitIndex == 101);
@@ -84,7 +95,7 @@ public sealed class SnapshotScenarios
         // The leader no longer knows the term of the follower's last entry, so it cannot send
         // the next entries (the follower could not check them): a snapshot is the only way on.
         var first = LeaderFirstIndexAfterCompacting(200);
-        var s = ElectionScenarios.ElectedGroup(segmentBytesMax: SegmentBytes);
+        var s = ElectionScenarios.ElectedGroup(output, segmentBytesMax: SegmentBytes);
         s.ProposeMany("A", "x", (int)first - 2);
         s.RoundsUntil(() => s["C"].CommitIndex == first - 1);
         s.Isolate("C");
@@ -101,7 +112,7 @@ public sealed class SnapshotScenarios
 
     private static ulong LeaderFirstIndexAfterCompacting(int entries)
     {
-        var s = ElectionScenarios.ElectedGroup(segmentBytesMax: SegmentBytes);
+        var s = ElectionScenarios.ElectedGroup(output: null, segmentBytesMax: SegmentBytes);
         s.ProposeMany("A", "x", entries);
         s.RoundsUntil(() => s["A"].CommitIndex == (ulong)entries + 1);
         s.Compact("A", (ulong)entries + 1);
@@ -111,29 +122,26 @@ public sealed class SnapshotScenarios
     [Fact]
     public void ALostSnapshotIsSentAgainAfterAnElectionTimeout()
     {
-        var s = ElectionScenarios.ElectedGroup(segmentBytesMax: SegmentBytes);
+        var s = ElectionScenarios.ElectedGroup(output, segmentBytesMax: SegmentBytes);
         s.Isolate("C");
         s.ProposeMany("A", "x", 100);
         s.RoundsUntil(() => s["B"].CommitIndex == 101);
         s.Compact("A", 101);
         s.Heal();
 
-        // For 20 rounds (two election timeouts) every message to C is lost, snapshots included.
-        for (int round = 0; round < 20; round++)
-        {
-            s.TickAll();
-            s.DeliverOnly("C", "A");
-            s.DeliverOnly("A", "B");
-            s.DeliverOnly("B", "A");
-            s.Isolate("C");
-            s.Deliver();
-            s.Heal();
-        }
+        // For 20 rounds (two election timeouts) every snapshot is lost in transit and everything
+        // else arrives: C answers every heartbeat from below A's log, so A wants to send it the
+        // snapshot on every answer, but sends it only once per election timeout.
+        s.Lose(m => m.Type == RaftMessageType.InstallSnapshot);
+        s.Round(2 * s.Options.ElectionTicks);
         Assert.Equal(0ul, s["C"].SnapshotIndex);
-        s.RoundsUntil(() => s["C"].CommitIndex == 101);
+        Assert.Equal(2, s.CountDropped(m => m.Type == RaftMessageType.InstallSnapshot));
 
-        var sent = s.CountDelivered(m => m.Type == RaftMessageType.InstallSnapshot && m.To == "C");
-        Assert.InRange(sent, 1, 3); // resent after a timeout, not on every heartbeat
+        s.Heal();
+        var rounds = s.RoundsUntil(() => s["C"].CommitIndex == 101);
+
+        Assert.InRange(rounds, 1, s.Options.ElectionTicks + 1);
+        Assert.Equal(1, s.CountDelivered(m => m.Type == RaftMessageType.InstallSnapshot && m.To == "C"));
         Assert.Equal(s.Committed("A"), s.Committed("C"));
     }
 
