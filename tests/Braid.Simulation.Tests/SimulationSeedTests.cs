@@ -33,6 +33,11 @@ public sealed class SimulationSeedTests
         // partition catch up from the leader's snapshot.
         Assert.True(summary.Compactions > 200, $"only {summary.Compactions} compactions");
         Assert.True(summary.SnapshotsInstalled > 10, $"only {summary.SnapshotsInstalled} snapshots installed");
+        // The query workload ran: queries resumed page by page at other replicas, each checked
+        // against its snapshot (a few may be overtaken by retention; most must finish).
+        Assert.True(summary.Queries.Completed > 200, $"only {summary.Queries.Completed} queries checked");
+        Assert.True(summary.Queries.Pages > 10 * summary.Queries.Completed, $"only {summary.Queries.Pages} pages for {summary.Queries.Completed} queries");
+        Assert.True(summary.Queries.Trimmed < summary.Queries.Completed / 5, $"{summary.Queries.Trimmed} of {summary.Queries.Completed} queries overtaken by retention");
     }
 
     [Fact]
