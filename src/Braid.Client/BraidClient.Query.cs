@@ -1,5 +1,5 @@
 using System.Runtime.CompilerServices;
-using Braid.Core.Data;
+using Braid.Data;
 using Braid.Protocol.V1;
 using Google.Protobuf;
 using Grpc.Core;

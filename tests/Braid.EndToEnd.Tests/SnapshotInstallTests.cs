@@ -19,7 +19,7 @@ public sealed class SnapshotInstallTests
         var addresses = ReplicationTests.NodeAddresses(cluster);
         using var clients = new NodeClients();
         var writer = new PartitionWriter(clients, addresses);
-        var payload = ByteString.CopyFrom(Braid.Core.Data.RecordBatchCodec.Encode(StreamingTests.Records(10).ToArray()));
+        var payload = ByteString.CopyFrom(Braid.Data.RecordBatchCodec.Encode(StreamingTests.Records(10).ToArray()));
         var acked = new List<ulong>();
         ulong sequence = 0;
         async Task WriteAsync(int count)

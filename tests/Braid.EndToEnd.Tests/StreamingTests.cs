@@ -1,5 +1,5 @@
 using Braid.Client;
-using Braid.Core.Data;
+using Braid.Data;
 using Braid.Protocol.V1;
 using Google.Protobuf;
 using Grpc.Core;

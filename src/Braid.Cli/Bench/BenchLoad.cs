@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using Braid.Cli.Cluster;
 using Braid.Client;
-using Braid.Core.Data;
+using Braid.Data;
 using Braid.Protocol.V1;
 
 namespace Braid.Cli.Bench;

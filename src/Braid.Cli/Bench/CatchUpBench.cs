@@ -20,7 +20,7 @@ internal static class CatchUpBench
     {
         output.WriteLine($"catch-up on {topology}: a follower of partition 0 is down while {mib} MiB are written, then restarts");
         // Batches of 1,000 records (about 38 KiB), as braid load sends them.
-        var payload = ByteString.CopyFrom(Core.Data.RecordBatchCodec.Encode(Core.Data.AirQualityGenerator.Generate(1, 1000).SelectMany(f => f.Records).Take(1000).ToArray()));
+        var payload = ByteString.CopyFrom(Braid.Data.RecordBatchCodec.Encode(Braid.Data.AirQualityGenerator.Generate(1, 1000).SelectMany(f => f.Records).Take(1000).ToArray()));
         var rows = new List<string>();
         foreach (var retainBytes in new[] { 0L, (long)retainMib << 20 })
         {

@@ -60,5 +60,5 @@ internal static class FailoverBench
 
     /// <summary>A small valid record batch (the nodes refuse payloads that are not record batches).</summary>
     private static byte[] SampleBatch() =>
-        Core.Data.RecordBatchCodec.Encode(Core.Data.AirQualityGenerator.Generate(1, 1032).First().Records.ToArray());
+        Braid.Data.RecordBatchCodec.Encode(Braid.Data.AirQualityGenerator.Generate(1, 1032).First().Records.ToArray());
 }

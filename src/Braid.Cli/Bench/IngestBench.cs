@@ -1,5 +1,5 @@
 using System.Globalization;
-using Braid.Core.Data;
+using Braid.Data;
 
 namespace Braid.Cli.Bench;
 

@@ -1,7 +1,7 @@
 using System.CommandLine;
 using Braid.Cli.Cluster;
 using Braid.Client;
-using Braid.Core.Data;
+using Braid.Data;
 using Braid.Protocol.V1;
 
 namespace Braid.Cli.Commands;

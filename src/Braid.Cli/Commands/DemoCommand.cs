@@ -5,7 +5,7 @@ using Braid.Cli.Bench;
 using Braid.Cli.Data;
 using Braid.Cli.Load;
 using Braid.Client;
-using Braid.Core.Data;
+using Braid.Data;
 using Braid.Core.Placement;
 using Braid.Protocol.V1;
 

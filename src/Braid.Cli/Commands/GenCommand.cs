@@ -3,7 +3,7 @@ using System.Diagnostics;
 using System.Globalization;
 using Braid.Cli.Cluster;
 using Braid.Cli.Data;
-using Braid.Core.Data;
+using Braid.Data;
 
 namespace Braid.Cli.Commands;
 

@@ -3,7 +3,7 @@ using System.Globalization;
 using System.Text.Json;
 using Braid.Cli.Cluster;
 using Braid.Client;
-using Braid.Core.Data;
+using Braid.Data;
 
 namespace Braid.Cli.Commands;
 

@@ -1,5 +1,5 @@
 using System.Text;
-using Braid.Core.Data;
+using Braid.Data;
 
 namespace Braid.Cli.Data;
 

@@ -1,5 +1,5 @@
-using Braid.Core.Data;
 using Braid.Core;
+using Braid.Data;
 using Braid.Core.Streams;
 using Braid.Protocol.V1;
 using Google.Protobuf;
@@ -139,9 +139,9 @@ internal static class QueryFilters
         if (filter.HasAqiMax && filter.AqiMax is < 0 or > 999) return Invalid($"AQI maximum {filter.AqiMax} is not a whole number from 0 to 999", out error);
         try
         {
-            Core.Data.BoundingBox? box = filter.Bbox is { } b
+            Data.BoundingBox? box = filter.Bbox is { } b
                 ? (double.IsFinite(b.MinLatitude) && double.IsFinite(b.MinLongitude) && double.IsFinite(b.MaxLatitude) && double.IsFinite(b.MaxLongitude)
-                    ? new Core.Data.BoundingBox(b.MinLatitude, b.MinLongitude, b.MaxLatitude, b.MaxLongitude)
+                    ? new Data.BoundingBox(b.MinLatitude, b.MinLongitude, b.MaxLatitude, b.MaxLongitude)
                     : throw new ArgumentException("bounding box has a coordinate that is not a number"))
                 : null;
             result = RecordFilter.Create(from, to, parameters, filter.HasAqiMin ? filter.AqiMin : null, filter.HasAqiMax ? filter.AqiMax : null, box,

@@ -35,7 +35,7 @@ internal sealed class StreamService(RaftDriver raft, Overlay.OverlayDriver overl
             sentDone = done;
         }
         if (!sentDone)
-            await responseStream.WriteAsync(new QueryChunk { Records = Google.Protobuf.ByteString.CopyFrom(Core.Data.RecordBatchCodec.Encode([])), Cursor = ByteString.CopyFrom(cursor.Encode()), Done = true, Scanned = scanned }, ct).ConfigureAwait(false);
+            await responseStream.WriteAsync(new QueryChunk { Records = Google.Protobuf.ByteString.CopyFrom(Data.RecordBatchCodec.Encode([])), Cursor = ByteString.CopyFrom(cursor.Encode()), Done = true, Scanned = scanned }, ct).ConfigureAwait(false);
     }
 
     public override async Task<AggregateReply> Aggregate(AggregateRequest request, ServerCallContext context)
@@ -43,19 +43,19 @@ internal sealed class StreamService(RaftDriver raft, Overlay.OverlayDriver overl
         var ct = context.CancellationToken;
         var filter = request.Filter ?? new QueryFilter();
         if (!QueryFilters.TryConvert(filter, out _, out var error)) throw new RpcException(new Status(StatusCode.InvalidArgument, error));
-        var aggregate = new Core.Data.AirQualityAggregate();
+        var aggregate = new Data.AirQualityAggregate();
         var cursor = await Coordinator.StartAsync(filter, ct).ConfigureAwait(false);
         // Pushed down: each replica aggregates its matching records; only partial rows travel.
         await foreach (var (page, _) in Coordinator.RunAsync(filter, cursor, ChunkRecordsMax, ct, aggregate: true).ConfigureAwait(false))
             foreach (var p in page.Aggregates)
-                aggregate.Add(new Core.Data.AggregateRow(DateOnly.FromDayNumber(p.DayNumber), (Core.Data.AirParameter)p.Parameter, p.Count, p.AqiCount, p.AqiSum, p.AqiMin, p.AqiMax));
+                aggregate.Add(new Data.AggregateRow(DateOnly.FromDayNumber(p.DayNumber), (Data.AirParameter)p.Parameter, p.Count, p.AqiCount, p.AqiSum, p.AqiMin, p.AqiMax));
         var reply = new AggregateReply { Records = (ulong)aggregate.Count };
-        foreach (var row in aggregate.ByParameter) reply.ByParameter.Add(Row(Core.Data.AirParameters.Name(row.Parameter), row));
+        foreach (var row in aggregate.ByParameter) reply.ByParameter.Add(Row(Data.AirParameters.Name(row.Parameter), row));
         foreach (var row in aggregate.ByDay) reply.ByDay.Add(Row(row.Day.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture), row));
         return reply;
     }
 
-    private static AggregateRow Row(string key, in Core.Data.AggregateRow row) => new()
+    private static AggregateRow Row(string key, in Data.AggregateRow row) => new()
     {
         Key = key, Count = (ulong)row.Count, AqiCount = (ulong)row.AqiCount, AqiMin = row.AqiMin, AqiMax = row.AqiMax, AqiMean = row.AqiMean ?? 0,
     };
@@ -132,9 +132,9 @@ internal sealed class StreamService(RaftDriver raft, Overlay.OverlayDriver overl
         try
         {
             // Decodes every record once: a malformed batch is refused before it can be replicated.
-            Core.Data.RecordBatchCodec.CountMatches(request.Payload.Span, Core.Data.RecordFilter.All);
+            Data.RecordBatchCodec.CountMatches(request.Payload.Span, Data.RecordFilter.All);
         }
-        catch (Core.Data.RecordFormatException e)
+        catch (Data.RecordFormatException e)
         {
             throw new RpcException(new Status(StatusCode.InvalidArgument, $"batch ({request.Producer},{request.Sequence}) for partition {request.Partition} is not a record batch: {e.Message}"));
         }

@@ -1,6 +1,6 @@
-using Braid.Core.Data;
+using Braid.Data;
 
-namespace Braid.Core.Tests.Data;
+namespace Braid.Data.Tests;
 
 public class AirQualityCsvTests
 {

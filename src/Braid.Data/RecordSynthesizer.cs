@@ -1,4 +1,4 @@
-namespace Braid.Core.Data;
+namespace Braid.Data;
 
 /// <summary>
 /// The value model of <see cref="AirQualityGenerator"/>: which monitors report in an hour and

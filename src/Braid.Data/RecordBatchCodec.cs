@@ -1,6 +1,6 @@
 using System.Text;
 
-namespace Braid.Core.Data;
+namespace Braid.Data;
 
 /// <summary>
 /// Compact binary encoding of a batch of <see cref="AirQualityRecord"/>s: the payload of one

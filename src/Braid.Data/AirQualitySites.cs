@@ -1,6 +1,6 @@
 using System.Globalization;
 
-namespace Braid.Core.Data;
+namespace Braid.Data;
 
 /// <summary>A monitoring site of the synthetic data set.</summary>
 /// <param name="Index">Position in <see cref="AirQualitySites.All"/>.</param>

@@ -1,6 +1,6 @@
 using System.Globalization;
 
-namespace Braid.Core.Data;
+namespace Braid.Data;
 
 /// <summary>
 /// An immutable query filter pushed down to the replicas (issue 5, item 3). Every part is

@@ -1,7 +1,7 @@
 using System.Buffers.Binary;
 using System.Runtime.CompilerServices;
 
-namespace Braid.Core.Data;
+namespace Braid.Data;
 
 /// <summary>
 /// Bounds-checked little-endian reader over a batch: every read that would leave the span or

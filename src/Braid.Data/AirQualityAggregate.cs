@@ -1,6 +1,6 @@
 using System.Runtime.InteropServices;
 
-namespace Braid.Core.Data;
+namespace Braid.Data;
 
 /// <summary>
 /// One group of an aggregate: the records of one parameter on one UTC day.

@@ -1,4 +1,4 @@
-namespace Braid.Core.Data;
+namespace Braid.Data;
 
 /// <summary>
 /// The six pollutants of the AirNow hourly data. The numeric values are part of the binary batch

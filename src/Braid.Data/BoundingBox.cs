@@ -1,6 +1,6 @@
 using System.Globalization;
 
-namespace Braid.Core.Data;
+namespace Braid.Data;
 
 /// <summary>
 /// A latitude/longitude rectangle, edges inclusive. Does not wrap across the antimeridian

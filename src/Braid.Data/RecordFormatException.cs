@@ -1,4 +1,4 @@
-namespace Braid.Core.Data;
+namespace Braid.Data;
 
 /// <summary>
 /// A record batch's bytes are not a valid encoding. The only exception the decoder throws on

@@ -1,4 +1,4 @@
-namespace Braid.Core.Data;
+namespace Braid.Data;
 
 /// <summary>
 /// One hourly reading of the 2020 AirNow "fire" data set (13 CSV columns, in column order).

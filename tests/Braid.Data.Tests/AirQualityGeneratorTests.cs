@@ -1,8 +1,8 @@
 using System.Diagnostics;
-using Braid.Core.Data;
+using Braid.Data;
 using Xunit.Abstractions;
 
-namespace Braid.Core.Tests.Data;
+namespace Braid.Data.Tests;
 
 public class AirQualityGeneratorTests(ITestOutputHelper output)
 {

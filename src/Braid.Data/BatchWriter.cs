@@ -1,7 +1,7 @@
 using System.Buffers.Binary;
 using System.Text;
 
-namespace Braid.Core.Data;
+namespace Braid.Data;
 
 /// <summary>A growable little-endian writer for <see cref="RecordBatchCodec.Encode"/>.</summary>
 internal sealed class BatchWriter(int capacity)

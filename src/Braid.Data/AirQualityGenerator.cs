@@ -1,4 +1,4 @@
-namespace Braid.Core.Data;
+namespace Braid.Data;
 
 /// <summary>One hour file of a generated data set.</summary>
 /// <param name="RelativePath">Path under the output folder, e.g. 20200810/20200810-01.csv.</param>

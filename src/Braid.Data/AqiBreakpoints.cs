@@ -1,4 +1,4 @@
-namespace Braid.Core.Data;
+namespace Braid.Data;
 
 /// <summary>
 /// The EPA AQI from a concentration, with the breakpoints of the Technical Assistance Document

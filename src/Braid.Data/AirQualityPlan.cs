@@ -1,4 +1,4 @@
-namespace Braid.Core.Data;
+namespace Braid.Data;
 
 /// <summary>
 /// How many records of each parameter the generator writes into each hour file: computed up
@@ -49,7 +49,8 @@ public sealed class AirQualityPlan
             var split = Apportion(totals[(int)p], weights);
             for (int h = 0; h < hours; h++)
             {
-                Invariant.Check(split[h] <= monitorsPerParameter[(int)p], $"hour {h} needs {split[h]} {p.Name()} monitors");
+                if (split[h] > monitorsPerParameter[(int)p])
+                    throw new InvalidOperationException($"invariant violated: hour {h} needs {split[h]} {p.Name()} monitors");
                 perHour[h, (int)p] = (int)split[h];
             }
         }
@@ -64,7 +65,7 @@ public sealed class AirQualityPlan
     {
         ArgumentOutOfRangeException.ThrowIfNegative(total);
         long sum = weights.Sum();
-        Invariant.Check(sum > 0, "weights must have a positive sum");
+        if (sum <= 0) throw new ArgumentException("weights must have a positive sum", nameof(weights));
         var parts = new long[weights.Count];
         var remainders = new (Int128 Remainder, int Index)[weights.Count];
         long given = 0;

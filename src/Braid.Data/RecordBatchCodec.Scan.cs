@@ -3,7 +3,7 @@ using System.Runtime.CompilerServices;
 using System.Text;
 using System.Text.Unicode;
 
-namespace Braid.Core.Data;
+namespace Braid.Data;
 
 /// <summary>Receives the records a scan matches; return false to stop the scan after this one.</summary>
 public interface IRecordVisitor

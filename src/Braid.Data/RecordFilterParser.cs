@@ -1,6 +1,6 @@
 using System.Globalization;
 
-namespace Braid.Core.Data;
+namespace Braid.Data;
 
 /// <summary>
 /// Turns the text a user types (CLI flags, a request's string fields) into a

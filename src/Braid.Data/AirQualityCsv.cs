@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text;
 
-namespace Braid.Core.Data;
+namespace Braid.Data;
 
 /// <summary>
 /// Strict parser and formatter for one line of the AirNow hourly "fire" files: headerless CSV,

@@ -1,6 +1,6 @@
 using System.Globalization;
 
-namespace Braid.Core.Data;
+namespace Braid.Data;
 
 /// <summary>
 /// The on-disk layout of the data set, as pure path arithmetic: a folder per UTC day
