@@ -3,7 +3,7 @@ namespace Braid.Core.Log;
 /// <summary>
 /// One directory of files, as the log sees it: the seam between the pure core and a disk
 /// (DESIGN.md, "storage through a small device interface"). The host implements it with real
-/// files (<c>Braid.Node.Storage.FileDevice</c>), the simulator with <see cref="SimulatedDevice"/>.
+/// files (<c>Braid.Node.Storage.FileDevice</c>), the simulator with <c>Braid.Simulation.SimulatedDevice</c>.
 /// Synchronous on purpose: the log's caller decides which thread waits for the disk, and a
 /// synchronous contract is what a deterministic simulator can honour exactly.
 /// </summary>

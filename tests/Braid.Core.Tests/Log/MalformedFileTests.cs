@@ -1,5 +1,6 @@
 using System.Text;
 using Braid.Core.Log;
+using Braid.Simulation;
 
 namespace Braid.Core.Tests.Log;
 

@@ -1,4 +1,5 @@
 using Braid.Core.Log;
+using Braid.Simulation;
 
 namespace Braid.Core.Tests.Log;
 

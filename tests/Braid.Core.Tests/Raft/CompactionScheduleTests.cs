@@ -1,5 +1,6 @@
 using Braid.Core.Log;
 using Braid.Core.Raft;
+using Braid.Simulation;
 
 namespace Braid.Core.Tests.Raft;
 

@@ -2,6 +2,7 @@ using System.Text;
 using Braid.Core.Log;
 using Braid.Core.Raft;
 using Braid.Protocol.V1;
+using Braid.Simulation;
 using Xunit.Abstractions;
 using Xunit.Sdk;
 

@@ -1,6 +1,7 @@
 using Braid.Core.Log;
 using Braid.Core.Raft;
 using Braid.Protocol.V1;
+using Braid.Simulation;
 using Xunit.Abstractions;
 
 namespace Braid.Core.Tests.Raft;

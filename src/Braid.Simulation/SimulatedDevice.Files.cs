@@ -1,4 +1,6 @@
-namespace Braid.Core.Log;
+using Braid.Core.Log;
+
+namespace Braid.Simulation;
 
 /// <summary>The files of a <see cref="SimulatedDevice"/>: contents, page cache and handles.</summary>
 public sealed partial class SimulatedDevice

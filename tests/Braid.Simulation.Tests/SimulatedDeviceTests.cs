@@ -1,6 +1,6 @@
 using Braid.Core.Log;
 
-namespace Braid.Core.Tests.Log;
+namespace Braid.Simulation.Tests;
 
 public sealed class SimulatedDeviceTests
 {

@@ -1,4 +1,6 @@
-namespace Braid.Core.Log;
+using Braid.Core.Log;
+
+namespace Braid.Simulation;
 
 /// <summary>What survives a <see cref="SimulatedDevice.Crash"/> of the writes made since the last fsync.</summary>
 public enum SimulatedCrash
