@@ -97,24 +97,4 @@ public sealed class FileDeviceTests : IDisposable
         Assert.Equal(1UL, recovered.LastIndex);
         Assert.Equal(32 + 124, new FileInfo(segment).Length);
     }
-
-    [Fact]
-    public async Task ConcurrentAppendersShareFsyncsAndCompleteOnlyWhenDurable()
-    {
-        var device = new FileDevice(directory);
-        SegmentedLog log = SegmentedLog.Open(device);
-        await using (var group = new GroupCommitLog(log))
-        {
-            Task<ulong>[] appends = Enumerable.Range(0, 400)
-                .Select(i => Task.Run(() => group.AppendAsync(1, BitConverter.GetBytes(i))))
-                .ToArray();
-            ulong[] indices = await Task.WhenAll(appends).WaitAsync(TimeSpan.FromSeconds(30));
-            Assert.Equal(Enumerable.Range(1, 400).Select(i => (ulong)i), indices.Order());
-            Assert.True(log.LastDurableIndex >= indices.Max());
-            Assert.True(group.SyncCount < 400, $"{group.SyncCount} syncs for 400 appends");
-            await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => group.AppendAsync(0, new byte[1]));
-        }
-
-        log.Dispose();
-    }
 }

@@ -1,20 +1,22 @@
 using System.Threading.Channels;
 using Braid.Core.Log;
 
-namespace Braid.Node.Storage;
+namespace Braid.Cli.Bench;
 
 /// <summary>
-/// Group commit for concurrent producers over one <see cref="SegmentedLog"/> (issue 3): callers
-/// enqueue entries; a single writer takes everything queued, appends it, runs one
-/// <see cref="SegmentedLog.Sync"/>, and only then completes the callers' tasks. The task of an
-/// append therefore never completes before the fsync that covers its entry.
+/// Group commit for concurrent producers over one <see cref="SegmentedLog"/> (issue 3), measured
+/// by <see cref="LogBench"/>: callers enqueue entries; a single writer takes everything queued,
+/// appends it, runs one <see cref="SegmentedLog.Sync"/>, and only then completes the callers'
+/// tasks. The task of an append therefore never completes before the fsync that covers its entry.
+/// The node needs no such writer: RaftNode.TakeReady syncs at once all its group appended since
+/// the last ready.
 /// </summary>
 /// <remarks>
 /// The queue is bounded (<c>queueCapacity</c>), so producers feel backpressure instead of
 /// growing memory; a batch takes at most <c>batchEntriesMax</c> entries so one fsync's latency
 /// stays bounded. A failed sync fails the whole batch and, the log being poisoned, every later one.
 /// </remarks>
-public sealed class GroupCommitLog : IAsyncDisposable
+internal sealed class GroupCommitLog : IAsyncDisposable
 {
     private readonly SegmentedLog log;
     private readonly Channel<Request> queue;
