@@ -68,7 +68,7 @@ public static partial class AirQualityGenerator
     }
 
     /// <summary>The per-hour plan of a run (fast: no record is generated).</summary>
-    public static AirQualityPlan Plan(int seed, long? recordLimit = null) => AirQualityPlan.Create(seed, recordLimit, MonitorCounts);
+    internal static AirQualityPlan Plan(int seed, long? recordLimit = null) => AirQualityPlan.Create(seed, recordLimit, MonitorCounts);
 
     /// <summary>
     /// Generates the data set file by file, every hour of every day in order (empty files included

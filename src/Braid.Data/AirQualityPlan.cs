@@ -5,7 +5,7 @@ namespace Braid.Data;
 /// front (no record is generated), so the counts can be checked fast and the demo can compare
 /// what the cluster holds with what was generated.
 /// </summary>
-public sealed class AirQualityPlan
+internal sealed class AirQualityPlan
 {
     private readonly int[,] perHour; // [hour index, parameter]
 

@@ -11,7 +11,7 @@ namespace Braid.Data;
 /// <param name="AqsId">Nine digits: state FIPS, county FIPS, site number.</param>
 /// <param name="FullAqsId">"840" (USA) followed by the AQS id.</param>
 /// <param name="SmokeExposure">How strongly the 2020 western fire smoke reaches the site (0 none .. ~1.5).</param>
-public sealed record MonitoringSite(int Index, double Latitude, double Longitude, string Name, string Agency,
+internal sealed record MonitoringSite(int Index, double Latitude, double Longitude, string Name, string Agency,
     string AqsId, string FullAqsId, double SmokeExposure);
 
 /// <summary>
@@ -20,7 +20,7 @@ public sealed record MonitoringSite(int Index, double Latitude, double Longitude
 /// sites scattered around each, named and numbered deterministically. No real site data is
 /// downloaded or copied; the table is the same for every seed, like a real monitoring network.
 /// </summary>
-public static class AirQualitySites
+internal static class AirQualitySites
 {
     private const int TableSeed = 20200810;
 

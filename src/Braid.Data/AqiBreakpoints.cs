@@ -6,7 +6,7 @@ namespace Braid.Data;
 /// truncated as the document says (PM2.5 and CO to 0.1, the others to whole units), then
 /// interpolated linearly: I = (Ihi - Ilo) / (Chi - Clo) * (C - Clo) + Ilo, rounded.
 /// </summary>
-public static class AqiBreakpoints
+internal static class AqiBreakpoints
 {
     private static readonly int[] IndexLow = [0, 51, 101, 151, 201, 301, 401];
     private static readonly int[] IndexHigh = [50, 100, 150, 200, 300, 400, 500];
