@@ -36,7 +36,16 @@ internal sealed partial class RaftDriver
     private async Task<NodeResponse> ScanAsync(ScanRequest request, CancellationToken ct)
     {
         // The filter is checked and made typed once, here at the edge; the scan runs on the typed one.
-        if (!QueryFilters.TryConvert(request.Filter, out var filter, out var error)) return new NodeResponse { Error = error };
+        QueryFilter wire;
+        try
+        {
+            wire = QueryFilter.Parser.ParseFrom(request.Filter);
+        }
+        catch (InvalidProtocolBufferException e)
+        {
+            return new NodeResponse { Error = $"invalid filter: not a query filter ({e.Message})" };
+        }
+        if (!QueryFilters.TryConvert(wire, out var filter, out var error)) return new NodeResponse { Error = error };
         var p = request.Position ?? new PartitionPosition();
         var position = new ScanPosition(p.Partition, p.SnapshotIndex, p.NextIndex, p.Skip);
         if (!position.IsValid) return new NodeResponse { Error = $"malformed scan position {position}" };

@@ -107,7 +107,7 @@ internal sealed class QueryCoordinator(OverlayDriver overlay, PlacementTable pla
             var trimmed = 0;
             foreach (var replica in replicas)
             {
-                var request = new NodeRequest { Scan = new ScanRequest { Filter = filter, Position = WireOf(position), MaxRecords = chunkRecords, Aggregate = aggregate } };
+                var request = new NodeRequest { Scan = new ScanRequest { Filter = filter.ToByteString(), Position = WireOf(position), MaxRecords = chunkRecords, Aggregate = aggregate } };
                 var response = await overlay.CallAsync(replica, request, CallTimeout, ct).ConfigureAwait(false);
                 if (response.Error.Length == 0 && response.Scan is { Behind: false, Trimmed: false } scan) return scan;
                 if (response.Scan is { Trimmed: true } gone)

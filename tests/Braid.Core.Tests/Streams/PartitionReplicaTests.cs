@@ -3,6 +3,7 @@ using Braid.Core.Log;
 using Braid.Core.Raft;
 using Braid.Core.Streams;
 using Braid.Protocol.V1;
+using Braid.Simulation;
 
 namespace Braid.Core.Tests.Streams;
 
