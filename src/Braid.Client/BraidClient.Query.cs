@@ -76,7 +76,7 @@ public sealed partial class BraidClient
         {
             try
             {
-                return await Stream(address).AggregateAsync(new AggregateRequest { Filter = filter }, deadline: DateTime.UtcNow.AddMinutes(5), cancellationToken: ct).ConfigureAwait(false);
+                return await Stream(address).AggregateAsync(new AggregateRequest { Filter = filter }, deadline: Options.Clock.GetUtcNow().UtcDateTime.AddMinutes(5), cancellationToken: ct).ConfigureAwait(false);
             }
             catch (RpcException e) when (IsTransient(e, ct) && attempt < Nodes.Count * 3)
             {

@@ -45,7 +45,7 @@ public sealed partial class BraidClient : IDisposable
             try
             {
                 var reply = await new Protocol.V1.Stream.StreamClient(channel).DescribeAsync(new DescribeRequest(),
-                    deadline: DateTime.UtcNow + options.CallTimeout, cancellationToken: ct).ConfigureAwait(false);
+                    deadline: options.Clock.GetUtcNow().UtcDateTime + options.CallTimeout, cancellationToken: ct).ConfigureAwait(false);
                 return new BraidClient(options, reply);
             }
             catch (RpcException e)

@@ -19,6 +19,7 @@ public static class NodeHost
     {
         Directory.CreateDirectory(options.DataDirectory);
         var app = Build(options);
+        app.Services.GetRequiredService<NodeDispatcher>(); // attaches itself to the overlay before any link opens
         await app.StartAsync(cancellationToken).ConfigureAwait(false);
         var health = app.Services.GetRequiredService<HealthServiceImpl>();
         health.SetStatus("", HealthCheckResponse.Types.ServingStatus.Serving);
@@ -62,6 +63,8 @@ public static class NodeHost
         builder.Services.AddHostedService<LinkDialer>();
         builder.Services.AddSingleton<Partitions.RaftDriver>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<Partitions.RaftDriver>());
+        builder.Services.AddSingleton<Partitions.AppendForwarder>();
+        builder.Services.AddSingleton<NodeDispatcher>();
         builder.Services.AddSingleton<HealthServiceImpl>();
         builder.Services.AddGrpc(o =>
         {

@@ -135,6 +135,7 @@ public sealed partial class Simulation
             Checker.OnState(replica.Raft.Status);
             Record($"{node.Id}/g{sim.Group} {replica.Raft.Role} term {replica.Raft.Term}");
         }
+        if (output.TransferStartedTo is { } preferred) Record($"{node.Id}/g{sim.Group} hands leadership to {preferred}");
         foreach (var m in output.Messages) SendMessage(m);
         if (output.Restored is { } snapshot)
         {

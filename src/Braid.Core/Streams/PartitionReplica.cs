@@ -48,10 +48,13 @@ public sealed partial class PartitionReplica : IDisposable
     private sealed record Pending(ulong Index, ulong Term, ulong Producer, ulong Sequence, long Ticket);
 
     /// <summary>Opens the replica's log, hard state and snapshot on <paramref name="device"/>.</summary>
-    public PartitionReplica(uint partition, string nodeId, IReadOnlyCollection<string> voters, IStorageDevice device, Random random, PartitionReplicaOptions options)
+    /// <param name="voters">The partition's replicas in placement order: the first is its preferred leader.</param>
+    public PartitionReplica(uint partition, string nodeId, IReadOnlyList<string> voters, IStorageDevice device, Random random, PartitionReplicaOptions options)
     {
+        Invariant.Check(voters.Count > 0 && voters.Contains(nodeId), $"partition {partition}: {nodeId} is not one of its voters {string.Join(",", voters)}");
         Partition = partition;
         Options = options;
+        PreferredLeader = voters[0];
         log = SegmentedLog.Open(device, new LogOptions { SegmentBytesMax = options.SegmentBytes });
         Raft = new RaftNode(nodeId, partition, voters, log, new HardStateStore(device), new SnapshotStore(device), random, options.Raft);
         Compaction = new CompactionSchedule(options.RetainBytes, options.CheckpointBytes);
@@ -71,7 +74,25 @@ public sealed partial class PartitionReplica : IDisposable
 
     public bool HasReady => Raft.HasReady;
 
-    public void Tick() => Raft.Tick();
+    /// <summary>The placement's first replica: leadership goes back to it once it is caught up.</summary>
+    public string PreferredLeader { get; }
+
+    /// <summary>Ticks between checks that leadership can go back to the preferred leader (2 s at 50 ms).</summary>
+    public const int PreferredLeaderCheckTicks = 40;
+
+    private long ticks;
+    private string? transferStartedTo;
+
+    /// <summary>Advances time by one tick; every <see cref="PreferredLeaderCheckTicks"/> a leader
+    /// that is not the preferred one hands leadership to it once it holds the whole log (as
+    /// Kafka's preferred replica election keeps leaders balanced after failures heal). A
+    /// preferred leader that is down or behind is left alone.</summary>
+    public void Tick()
+    {
+        Raft.Tick();
+        if (++ticks % PreferredLeaderCheckTicks != 0 || Raft.Role != RaftRole.Leader || PreferredLeader == Raft.Id) return;
+        if (Raft.MatchOf(PreferredLeader) == Raft.LastIndex && Raft.TransferLeadership(PreferredLeader)) transferStartedTo = PreferredLeader;
+    }
 
     public void Step(RaftMessage message) => Raft.Step(message);
 
@@ -95,7 +116,7 @@ public sealed partial class PartitionReplica : IDisposable
     private readonly List<AppendAck> acksWaiting = [];
 
     /// <summary>True when <see cref="TakeOutput"/> has something to hand out.</summary>
-    public bool HasOutput => Raft.HasReady || acksWaiting.Count > 0;
+    public bool HasOutput => Raft.HasReady || acksWaiting.Count > 0 || transferStartedTo is not null;
 
     /// <summary>
     /// Takes the Raft ready (durable when handed out), replaces the state by a snapshot if one
@@ -107,6 +128,8 @@ public sealed partial class PartitionReplica : IDisposable
         var output = new ReplicaOutput();
         output.Acks.AddRange(acksWaiting);
         acksWaiting.Clear();
+        output.TransferStartedTo = transferStartedTo;
+        transferStartedTo = null;
         if (!Raft.HasReady) return output;
         var ready = Raft.TakeReady();
         var atStart = !firstOutputTaken;
@@ -212,4 +235,7 @@ public sealed class ReplicaOutput
 
     /// <summary>The role, term or leader changed.</summary>
     public bool StateChanged { get; set; }
+
+    /// <summary>This leader started handing leadership to its preferred leader.</summary>
+    public string? TransferStartedTo { get; set; }
 }

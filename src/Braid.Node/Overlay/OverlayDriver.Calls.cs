@@ -6,18 +6,26 @@ namespace Braid.Node.Overlay;
 /// Request/response between any two nodes, carried hop by hop by the overlay (nodes connect only
 /// along edges, so a query coordinator reaches a replica two hops away through its neighbours).
 /// </summary>
+/// <summary>Where the overlay hands what arrives for this node's own services.</summary>
+internal interface INodeDispatcher
+{
+    /// <summary>Raft messages for this node's replicas; called on the overlay loop, so it must only enqueue.</summary>
+    void Deliver(RaftBatch batch);
+
+    /// <summary>A node-to-node request; started on the overlay loop in arrival order, awaited elsewhere.</summary>
+    Task<NodeResponse> HandleAsync(NodeRequest request, CancellationToken cancellationToken);
+}
+
 internal sealed partial class OverlayDriver
 {
     private readonly Dictionary<ulong, TaskCompletionSource<NodeResponse>> calls = [];
     private ulong nextCallId = 1;
 
-    /// <summary>Answers requests addressed to this node; set once at start.</summary>
-    public Func<NodeRequest, CancellationToken, Task<NodeResponse>>? RequestHandler { get; set; }
 
     public async Task<NodeResponse> CallAsync(string destination, NodeRequest request, TimeSpan timeout, CancellationToken cancellationToken)
     {
         if (destination == Self)
-            return await (RequestHandler ?? throw new InvalidOperationException("no request handler")).Invoke(request, cancellationToken).ConfigureAwait(false);
+            return await (dispatcher ?? throw new InvalidOperationException("no dispatcher attached")).HandleAsync(request, cancellationToken).ConfigureAwait(false);
         var completion = new TaskCompletionSource<NodeResponse>(TaskCreationOptions.RunContinuationsAsynchronously);
         var sent = await AskAsync(_ =>
         {
@@ -46,7 +54,7 @@ internal sealed partial class OverlayDriver
             if (calls.Remove(envelope.Response.CallId, out var completion)) completion.TrySetResult(envelope.Response);
             return;
         }
-        var handler = RequestHandler;
+        var handler = dispatcher;
         var request = envelope.Request;
         var source = envelope.Source;
         if (handler is null) return;
@@ -55,7 +63,7 @@ internal sealed partial class OverlayDriver
         Task<NodeResponse> handling;
         try
         {
-            handling = handler(request, CancellationToken.None);
+            handling = handler.HandleAsync(request, CancellationToken.None);
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {

@@ -50,8 +50,13 @@ internal sealed partial class OverlayDriver : BackgroundService
     /// <summary>Posts without waiting; false when the inbox is full (the work is dropped).</summary>
     public bool TryPost(Action<TimeSpan> work) => inbox.Writer.TryWrite(work);
 
-    /// <summary>Raft batches addressed to this node, raised on the overlay loop (handlers must only enqueue).</summary>
-    public event Action<RaftBatch>? RaftDelivered;
+    private INodeDispatcher? dispatcher;
+
+    /// <summary>Hands every Raft batch and request addressed to this node to <paramref name="target"/>; once, at start.</summary>
+    public void Attach(INodeDispatcher target)
+    {
+        if (Interlocked.CompareExchange(ref dispatcher, target, null) is not null) throw new InvalidOperationException("a dispatcher is already attached");
+    }
 
     /// <summary>Runs <paramref name="work"/> on the loop and returns its result.</summary>
     public async Task<T> AskAsync<T>(Func<TimeSpan, T> work, CancellationToken cancellationToken)
@@ -156,7 +161,7 @@ internal sealed partial class OverlayDriver : BackgroundService
     {
         if (envelope.BodyCase == Envelope.BodyOneofCase.Raft)
         {
-            RaftDelivered?.Invoke(envelope.Raft);
+            dispatcher?.Deliver(envelope.Raft);
             return;
         }
         if (envelope.BodyCase is Envelope.BodyOneofCase.Request or Envelope.BodyOneofCase.Response)

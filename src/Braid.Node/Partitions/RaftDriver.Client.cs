@@ -7,50 +7,24 @@ namespace Braid.Node.Partitions;
 /// <summary>Client-facing operations of the partition loop: append, describe, read back.</summary>
 internal sealed partial class RaftDriver
 {
-    private static readonly TimeSpan ForwardTimeout = TimeSpan.FromSeconds(10);
-
-    public async Task<AppendReply> AppendAsync(AppendRequest request, CancellationToken cancellationToken)
-    {
-        var answer = await AskAsync(() => ProposeOrForward(request), cancellationToken).ConfigureAwait(false);
-        return await answer.WaitAsync(cancellationToken).ConfigureAwait(false);
-    }
+    /// <summary>Proposes <paramref name="request"/> here (no forwarding) and waits for its answer.</summary>
+    public Task<AppendReply> AppendAsync(AppendRequest request, CancellationToken cancellationToken) =>
+        AppendAsync(request, then: null, cancellationToken);
 
     /// <summary>
-    /// Runs on the loop, so the batches of one stream are proposed, or handed to the overlay for
-    /// forwarding, in the order they arrived: a forwarded stream reaches the leader in sequence order.
+    /// Proposes <paramref name="request"/> on the loop; <paramref name="then"/>, when given, runs on
+    /// the loop right after with the immediate answer (if any), so that what it starts (forwarding a
+    /// refused batch over the overlay) starts in arrival order: a forwarded stream reaches the
+    /// leader in sequence order.
     /// </summary>
-    private Task<AppendReply> ProposeOrForward(AppendRequest request)
+    public async Task<AppendReply> AppendAsync(AppendRequest request, Func<AppendReply, Task<AppendReply>?>? then, CancellationToken cancellationToken)
     {
-        var completion = Propose(request);
-        if (!request.Forward || !completion.Task.IsCompleted) return completion.Task;
-        var reply = completion.Task.Result;
-        if (reply.Status != AppendStatus.NotLeader || reply.Leader.Length == 0 || reply.Leader == options.NodeId) return completion.Task;
-        return ForwardAsync(request, reply, CancellationToken.None);
-    }
-
-    /// <summary>Carries the batch to the leader over the overlay (the client could not reach it) and relays its answer.</summary>
-    private async Task<AppendReply> ForwardAsync(AppendRequest request, AppendReply notLeader, CancellationToken cancellationToken)
-    {
-        var forwarded = new ForwardedAppend { Partition = request.Partition, Producer = request.Producer, Sequence = request.Sequence, Payload = request.Payload };
-        var response = await overlay.CallAsync(notLeader.Leader, new NodeRequest { Append = forwarded }, ForwardTimeout, cancellationToken).ConfigureAwait(false);
-        if (response.Error.Length > 0 || response.Append is null)
-            return new AppendReply { Status = AppendStatus.Retry, Leader = notLeader.Leader, LeaderAddress = notLeader.LeaderAddress, Error = $"forwarding to {notLeader.Leader} failed: {response.Error}" };
-        var a = response.Append;
-        return new AppendReply
+        var answer = await AskAsync(() =>
         {
-            Status = (AppendStatus)a.Status, Index = a.Index, Duplicate = a.Duplicate, ExpectedSequence = a.ExpectedSequence, Error = a.Error,
-            Leader = a.Leader, LeaderAddress = a.Leader.Length > 0 && options.Topology.Contains(a.Leader) ? options.Topology.Node(a.Leader).Address : "",
-        };
-    }
-
-    /// <summary>A batch forwarded by another node: proposed here if this node leads, never forwarded again.</summary>
-    private async Task<NodeResponse> AppendForwardedAsync(ForwardedAppend forwarded, CancellationToken cancellationToken)
-    {
-        var reply = await AppendAsync(new AppendRequest { Partition = forwarded.Partition, Producer = forwarded.Producer, Sequence = forwarded.Sequence, Payload = forwarded.Payload }, cancellationToken).ConfigureAwait(false);
-        return new NodeResponse
-        {
-            Append = new ForwardedAppendReply { Status = (int)reply.Status, Index = reply.Index, Duplicate = reply.Duplicate, ExpectedSequence = reply.ExpectedSequence, Error = reply.Error, Leader = reply.Leader },
-        };
+            var task = Propose(request).Task;
+            return task.IsCompleted && then?.Invoke(task.Result) is { } next ? next : task;
+        }, cancellationToken).ConfigureAwait(false);
+        return await answer.WaitAsync(cancellationToken).ConfigureAwait(false);
     }
 
     private readonly Dictionary<long, TaskCompletionSource<AppendReply>> waiting = [];
@@ -84,7 +58,7 @@ internal sealed partial class RaftDriver
         });
     }
 
-    private AppendReply NotLeader(string leader, string error) => new()
+    internal AppendReply NotLeader(string leader, string error) => new()
     {
         Status = AppendStatus.NotLeader,
         Leader = leader,

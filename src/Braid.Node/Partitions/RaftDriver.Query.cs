@@ -15,13 +15,8 @@ internal sealed partial class RaftDriver
 {
     private const long ScanRecordsBudget = 200_000;
 
-    public Task<NodeResponse> HandleAsync(NodeRequest request, CancellationToken ct) => request.KindCase switch
-    {
-        NodeRequest.KindOneofCase.CommitIndex => AskAsync(() => CommitIndex(request.CommitIndex), ct),
-        NodeRequest.KindOneofCase.Scan => ScanAsync(request.Scan, ct),
-        NodeRequest.KindOneofCase.Append => AppendForwardedAsync(request.Append, ct),
-        _ => Task.FromResult(new NodeResponse { Error = $"unknown request {request.KindCase}" }),
-    };
+    /// <summary>The partition's commit index and leadership as this replica sees it (to fix a query snapshot).</summary>
+    public Task<NodeResponse> CommitIndexAsync(CommitIndexRequest request, CancellationToken ct) => AskAsync(() => CommitIndex(request), ct);
 
     private NodeResponse CommitIndex(CommitIndexRequest request)
     {
@@ -33,7 +28,8 @@ internal sealed partial class RaftDriver
         };
     }
 
-    private async Task<NodeResponse> ScanAsync(ScanRequest request, CancellationToken ct)
+    /// <summary>One page of a filtered scan (or aggregate) of this node's replica of a partition.</summary>
+    public async Task<NodeResponse> ScanAsync(ScanRequest request, CancellationToken ct)
     {
         // The filter is checked and made typed once, here at the edge; the scan runs on the typed one.
         QueryFilter wire;

@@ -33,8 +33,6 @@ internal sealed partial class RaftDriver : BackgroundService
         this.overlay = overlay;
         this.logger = logger;
         Placement = PlacementPlanner.Plan(options.Topology, options.Partitions, options.Replicas);
-        overlay.RaftDelivered += batch => inbox.Writer.TryWrite(() => StepBatch(batch)); // full inbox: drop, Raft retries
-        overlay.RequestHandler = HandleAsync;
     }
 
     public PlacementTable Placement { get; }
@@ -128,30 +126,13 @@ internal sealed partial class RaftDriver : BackgroundService
         }
     }
 
-    private const int PreferredLeaderCheckTicks = 40;
-    private int ticks;
-
     private void Tick()
     {
         foreach (var r in replicas.Values) r.Tick();
-        if (++ticks % PreferredLeaderCheckTicks == 0) RestorePreferredLeaders();
     }
 
-    /// <summary>
-    /// Hands leadership back to each partition's preferred leader (the placement's first replica)
-    /// once it is caught up, so leaders stay balanced after failures heal (as Kafka's preferred
-    /// replica election does). A preferred leader that is down or behind is left alone.
-    /// </summary>
-    private void RestorePreferredLeaders()
-    {
-        foreach (var r in replicas.Values)
-        {
-            if (r.Raft.Role != RaftRole.Leader) continue;
-            var preferred = Placement[(int)r.Partition].PreferredLeader;
-            if (preferred != options.NodeId && r.Raft.MatchOf(preferred) == r.Raft.LastIndex && r.Raft.TransferLeadership(preferred))
-                Log.LeadershipTransfer(logger, r.Partition, preferred);
-        }
-    }
+    /// <summary>Queues Raft messages delivered to this node for the loop; a full inbox drops them (Raft resends).</summary>
+    public void Deliver(RaftBatch batch) => inbox.Writer.TryWrite(() => StepBatch(batch));
 
     private void StepBatch(RaftBatch batch)
     {
@@ -188,6 +169,7 @@ internal sealed partial class RaftDriver : BackgroundService
             Log.SnapshotRestored(logger, replica.Partition, snapshot.Index, snapshot.Term, snapshot.Data.Length, output.RestoredAtStart ? "read back at start-up" : "installed from the leader");
         if (output.CompactionSkipped) Log.CompactionSkipped(logger, replica.Partition, Core.Log.SnapshotStore.DataBytesMax);
         if (output.CompactedTo > 0) Log.Compacted(logger, replica.Partition, output.CompactedTo, replica.Raft.FirstIndex, replica.Raft.LogBytes);
+        if (output.TransferStartedTo is { } preferred) Log.LeadershipTransfer(logger, replica.Partition, preferred);
         if (output.StateChanged)
         {
             var status = replica.Raft.Status;

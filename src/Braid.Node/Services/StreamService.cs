@@ -6,7 +6,7 @@ using Grpc.Core;
 namespace Braid.Node.Services;
 
 /// <summary>The client-facing service: describe the cluster, append batches.</summary>
-internal sealed class StreamService(RaftDriver raft, Overlay.OverlayDriver overlay, NodeOptions options, TimeProvider clock) : Protocol.V1.Stream.StreamBase
+internal sealed class StreamService(RaftDriver raft, AppendForwarder appends, Overlay.OverlayDriver overlay, NodeOptions options, TimeProvider clock) : Protocol.V1.Stream.StreamBase
 {
     private const uint ChunkRecordsDefault = 2000;
     private const uint ChunkRecordsMax = 20_000;
@@ -70,7 +70,7 @@ internal sealed class StreamService(RaftDriver raft, Overlay.OverlayDriver overl
     public override Task<AppendReply> Append(AppendRequest request, ServerCallContext context)
     {
         Validate(request);
-        return raft.AppendAsync(request, context.CancellationToken);
+        return appends.AppendAsync(request, context.CancellationToken);
     }
 
     /// <summary>
@@ -111,7 +111,7 @@ internal sealed class StreamService(RaftDriver raft, Overlay.OverlayDriver overl
         AppendReply reply;
         try
         {
-            reply = await raft.AppendAsync(request, token).ConfigureAwait(false);
+            reply = await appends.AppendAsync(request, token).ConfigureAwait(false);
         }
         catch (OperationCanceledException)
         {

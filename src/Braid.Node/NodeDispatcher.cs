@@ -1,0 +1,34 @@
+using Braid.Node.Overlay;
+using Braid.Node.Partitions;
+using Braid.Protocol.V1;
+
+namespace Braid.Node;
+
+/// <summary>
+/// The one place that knows which service answers what reaches this node over the overlay: Raft
+/// messages go to the partition loop, query fan-out requests to the replicas, forwarded appends to
+/// the forwarder. The overlay and the partition loop do not call each other back: the partition
+/// loop sends through the overlay, and the overlay delivers through this dispatcher.
+/// </summary>
+internal sealed class NodeDispatcher : INodeDispatcher
+{
+    private readonly RaftDriver raft;
+    private readonly AppendForwarder forwarder;
+
+    public NodeDispatcher(OverlayDriver overlay, RaftDriver raft, AppendForwarder forwarder)
+    {
+        this.raft = raft;
+        this.forwarder = forwarder;
+        overlay.Attach(this);
+    }
+
+    public void Deliver(RaftBatch batch) => raft.Deliver(batch);
+
+    public Task<NodeResponse> HandleAsync(NodeRequest request, CancellationToken cancellationToken) => request.KindCase switch
+    {
+        NodeRequest.KindOneofCase.CommitIndex => raft.CommitIndexAsync(request.CommitIndex, cancellationToken),
+        NodeRequest.KindOneofCase.Scan => raft.ScanAsync(request.Scan, cancellationToken),
+        NodeRequest.KindOneofCase.Append => forwarder.AcceptAsync(request.Append, cancellationToken),
+        _ => Task.FromResult(new NodeResponse { Error = $"unknown request {request.KindCase}" }),
+    };
+}
