@@ -77,7 +77,4 @@ public sealed class IngestSession : IAsyncDisposable
     }
 }
 
-internal sealed record PendingBatch(long Batch, ulong Sequence, byte[] Payload, int Records)
-{
-    public long SentAt { get; set; }
-}
+internal sealed record PendingBatch(long Batch, ulong Sequence, byte[] Payload, int Records);

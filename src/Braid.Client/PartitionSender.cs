@@ -19,7 +19,7 @@ internal sealed class PartitionSender
     private readonly ulong producer;
     private readonly Action<long> onAcked;
     private readonly SemaphoreSlim window;
-    private readonly SortedDictionary<ulong, PendingBatch> pending = [];
+    private readonly SendWindow<PendingBatch> pending;
     private readonly Channel<bool> wake = Channel.CreateUnbounded<bool>();
     private readonly object gate = new();
     private static readonly TimeSpan ForwardPeriod = TimeSpan.FromSeconds(5);
@@ -34,6 +34,7 @@ internal sealed class PartitionSender
         this.producer = producer;
         this.onAcked = onAcked;
         window = new SemaphoreSlim(client.Options.InflightBatchesPerPartition);
+        pending = new SendWindow<PendingBatch>(client.Options.InflightBatchesPerPartition);
         Completion = Task.Run(() => RunAsync(ct), ct);
     }
 
@@ -54,7 +55,7 @@ internal sealed class PartitionSender
 
     private bool Finished
     {
-        get { lock (gate) return completing && pending.Count == 0; }
+        get { lock (gate) return completing && pending.IsEmpty; }
     }
 
     private async Task RunAsync(CancellationToken ct)
@@ -166,26 +167,20 @@ internal sealed class PartitionSender
 
     private async Task WriteLoopAsync(IClientStreamWriter<AppendRequest> requests, bool forward, CancellationToken ct)
     {
-        ulong sentUpTo = 0;
+        var ackTimeout = (long)(client.Options.AckTimeout.TotalSeconds * client.Options.Clock.TimestampFrequency);
+        lock (gate) pending.Reopen(); // a new stream sends every unacknowledged batch again, in order
         while (!ct.IsCancellationRequested)
         {
-            List<PendingBatch> toSend;
-            long oldestSentAt;
+            List<(ulong Sequence, PendingBatch Batch)> toSend;
+            var now = client.Options.Clock.GetTimestamp();
             lock (gate)
             {
-                toSend = pending.Values.Where(b => b.Sequence > sentUpTo).ToList();
-                oldestSentAt = pending.Count == 0 ? long.MaxValue : pending.Values.First().SentAt;
-                if (completing && pending.Count == 0) break;
+                if (completing && pending.IsEmpty) break;
+                toSend = pending.TakeUnsent(now);
+                if (toSend.Count == 0 && pending.AckOverdue(now, ackTimeout)) return; // an acknowledgement is overdue: reopen and resend
             }
-            var now = client.Options.Clock.GetTimestamp();
-            if (toSend.Count == 0 && oldestSentAt != long.MaxValue && oldestSentAt > 0 && client.Options.Clock.GetElapsedTime(oldestSentAt) > client.Options.AckTimeout)
-                return; // an acknowledgement is overdue: reopen and resend
-            foreach (var batch in toSend)
-            {
-                batch.SentAt = now;
-                await requests.WriteAsync(new AppendRequest { Partition = partition, Producer = producer, Sequence = batch.Sequence, Payload = ByteString.CopyFrom(batch.Payload), Forward = forward }, ct).ConfigureAwait(false);
-                sentUpTo = batch.Sequence;
-            }
+            foreach (var (sequence, batch) in toSend)
+                await requests.WriteAsync(new AppendRequest { Partition = partition, Producer = producer, Sequence = sequence, Payload = ByteString.CopyFrom(batch.Payload), Forward = forward }, ct).ConfigureAwait(false);
             using var tick = CancellationTokenSource.CreateLinkedTokenSource(ct);
             tick.CancelAfter(TimeSpan.FromMilliseconds(500));
             try { await wake.Reader.ReadAsync(tick.Token).ConfigureAwait(false); }
@@ -199,7 +194,7 @@ internal sealed class PartitionSender
         PendingBatch? batch;
         lock (gate)
         {
-            if (!pending.Remove(sequence, out batch)) return;
+            if (!pending.Acknowledge(sequence, out batch)) return;
         }
         client.Stats.Ack(batch.Records, duplicate);
         onAcked(batch.Batch);

@@ -5,6 +5,7 @@ public sealed record SimOptions
 {
     public int Groups { get; init; } = 3;
     public int Replicas { get; init; } = 3;
+    /// <summary>Producers, one group each in turn: the first of each group keeps one batch in flight, the next three.</summary>
     public int Producers { get; init; } = 4;
 
     /// <summary>Faults are injected during this long; then everything heals.</summary>
