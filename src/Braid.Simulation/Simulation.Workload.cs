@@ -143,9 +143,12 @@ public sealed partial class Simulation
         return claimants.Count == 0 ? null : claimants[random.Next(claimants.Count)];
     }
 
-    /// <summary>An ack travels back to its producer over the client's connection, which may lose it.</summary>
+    /// <summary>An ack travels back to its producer over the client's connection, which may lose it.
+    /// Every Ok the core emits is checked, whether or not the producer reads it (it ignores the
+    /// answers of a stream it gave up): the core must never say Ok for a batch it does not hold.</summary>
     private void SendAck(AppendAck ack)
     {
+        if (ack.Status == AckStatus.Ok && producers.TryGetValue(ack.Producer, out var owner)) Checker.OnAck(owner.Group, ack);
         if (random.NextDouble() < CurrentDropRate) return;
         var delay = random.NextDouble() * Options.HopDelayMax.TotalMicroseconds;
         Schedule(TimeSpan.FromMicroseconds(Math.Max(1, delay)), () => OnAck(ack));
@@ -158,7 +161,6 @@ public sealed partial class Simulation
         {
             case AckStatus.Ok:
                 if (!producer.Window.Acknowledge(ack.Sequence, out _)) return;
-                Checker.OnAck(producer.Group, ack);
                 producer.AckedCount++;
                 producer.Backoff.Reset();
                 Produce(producer);
