@@ -14,6 +14,12 @@ public sealed class SimNetwork
     private readonly HashSet<string> down = new(StringComparer.Ordinal);
     private readonly HashSet<(string From, string To)> cut = [];
 
+    // Shortest live paths, computed once per state of the network (a BFS per message was a fifth
+    // of the simulator's time); any change of nodes up or links cut forgets them.
+    private readonly Dictionary<(string From, string To), int> hops = [];
+
+    private void Changed() => hops.Clear();
+
     public SimNetwork(ClusterTopology topology) => this.topology = topology;
 
     public ClusterTopology Topology => topology;
@@ -22,17 +28,20 @@ public sealed class SimNetwork
 
     public void SetUp(string node, bool up)
     {
-        if (up) down.Remove(node);
-        else down.Add(node);
+        if (up ? down.Remove(node) : down.Add(node)) Changed();
     }
 
     /// <summary>Cuts the link a→b in one direction (a one-way fault).</summary>
-    public void CutOneWay(string from, string to) => cut.Add((from, to));
+    public void CutOneWay(string from, string to)
+    {
+        if (cut.Add((from, to))) Changed();
+    }
 
     public void Cut(string a, string b)
     {
         cut.Add((a, b));
         cut.Add((b, a));
+        Changed();
     }
 
     /// <summary>Cuts every edge between the two sides (a network partition).</summary>
@@ -45,14 +54,25 @@ public sealed class SimNetwork
             cut.Add((inside, outside));
             if (!oneWay) cut.Add((outside, inside));
         }
+        Changed();
     }
 
-    public void HealLinks() => cut.Clear();
+    public void HealLinks()
+    {
+        cut.Clear();
+        Changed();
+    }
 
     public int CutCount => cut.Count;
 
     /// <summary>Hops of the shortest live path from <paramref name="from"/> to <paramref name="to"/>, or -1.</summary>
     public int Hops(string from, string to)
+    {
+        if (hops.TryGetValue((from, to), out var known)) return known;
+        return hops[(from, to)] = Search(from, to);
+    }
+
+    private int Search(string from, string to)
     {
         if (down.Contains(from) || down.Contains(to)) return -1;
         if (from == to) return 0;
