@@ -14,9 +14,21 @@ namespace Braid.Cli.Bench;
 /// </summary>
 internal static class QueryBench
 {
-    public sealed record Settings(string Topology, uint ChunkRecords, long? Records, int Seed, string Directory, int BasePort);
+    public sealed record Settings(string Topology, uint ChunkRecords, long? Records, int Seed, string Directory, int BasePort, int Repeat = 5);
 
-    private sealed record Run(string Name, long Scanned, long Returned, TimeSpan Elapsed);
+    /// <summary>One query's figures: the median elapsed time of its runs, and the fastest and slowest.</summary>
+    private sealed record Run(string Name, long Scanned, long Returned, TimeSpan Elapsed, TimeSpan Fastest, TimeSpan Slowest)
+    {
+        public Run(string name, long scanned, long returned, TimeSpan elapsed) : this(name, scanned, returned, elapsed, elapsed, elapsed)
+        {
+        }
+
+        public static Run Median(IReadOnlyList<Run> runs)
+        {
+            var sorted = runs.OrderBy(r => r.Elapsed).ToList();
+            return sorted[sorted.Count / 2] with { Fastest = sorted[0].Elapsed, Slowest = sorted[^1].Elapsed };
+        }
+    }
 
     public static async Task<int> RunAsync(Settings s, TextWriter output, CancellationToken ct)
     {
@@ -38,23 +50,37 @@ internal static class QueryBench
         {
             var filtered = new QueryFilter { From = "2020-09-01", To = "2020-09-08", AqiMin = 100, AqiMax = 500, Parameters = { "PM2.5" } };
             runs.Add(await QueryAsync(client, "filtered, first run (JIT warm-up included)", filtered, s.ChunkRecords, ct).ConfigureAwait(false));
-            runs.Add(await QueryAsync(client, "filtered: PM2.5, AQI 100..500, 2020-09-01..07", filtered, s.ChunkRecords, ct).ConfigureAwait(false));
-            runs.Add(await QueryAsync(client, "match nothing: site \"no such site\"", new QueryFilter { Site = "no such site" }, s.ChunkRecords, ct).ConfigureAwait(false));
-            runs.Add(await QueryAsync(client, "match nothing: AQI 600..700", new QueryFilter { AqiMin = 600, AqiMax = 700 }, s.ChunkRecords, ct).ConfigureAwait(false));
-            var all = await QueryAsync(client, "match all, every record to the client", new QueryFilter(), s.ChunkRecords, ct).ConfigureAwait(false);
-            runs.Add(all);
-            ok = all.Returned == total;
-            var clock = Stopwatch.StartNew();
-            var aggregate = await client.AggregateAsync(new QueryFilter(), ct).ConfigureAwait(false);
-            runs.Add(new Run("aggregate by parameter and day", (long)aggregate.Records, aggregate.ByParameter.Count, clock.Elapsed));
-            ok &= (long)aggregate.Records == total;
+            async Task<Run> Repeated(Func<Task<Run>> query)
+            {
+                var each = new List<Run>();
+                for (var i = 0; i < s.Repeat; i++) each.Add(await query().ConfigureAwait(false));
+                return Run.Median(each);
+            }
+            runs.Add(await Repeated(() => QueryAsync(client, "filtered: PM2.5, AQI 100..500, 2020-09-01..07", filtered, s.ChunkRecords, ct)).ConfigureAwait(false));
+            runs.Add(await Repeated(() => QueryAsync(client, "match nothing: site \"no such site\"", new QueryFilter { Site = "no such site" }, s.ChunkRecords, ct)).ConfigureAwait(false));
+            runs.Add(await Repeated(() => QueryAsync(client, "match nothing: AQI 600..700", new QueryFilter { AqiMin = 600, AqiMax = 700 }, s.ChunkRecords, ct)).ConfigureAwait(false));
+            ok = true;
+            runs.Add(await Repeated(async () =>
+            {
+                var all = await QueryAsync(client, "match all, every record to the client", new QueryFilter(), s.ChunkRecords, ct).ConfigureAwait(false);
+                ok &= all.Returned == total;
+                return all;
+            }).ConfigureAwait(false));
+            runs.Add(await Repeated(async () =>
+            {
+                var clock = Stopwatch.StartNew();
+                var aggregate = await client.AggregateAsync(new QueryFilter(), ct).ConfigureAwait(false);
+                ok &= (long)aggregate.Records == total;
+                return new Run("aggregate by parameter and day", (long)aggregate.Records, aggregate.ByParameter.Count, clock.Elapsed);
+            }).ConfigureAwait(false));
             peaks = sampler.PeakBytes;
             cpu = sampler.CpuSeconds();
         }
-        output.WriteLine($"{"query",-48} {"scanned",9} {"returned",9} {"s",7} {"scanned/s",11} {"returned/s",11}");
+        output.WriteLine($"each query after the first: median of {s.Repeat} runs (scanned/s of the fastest and slowest run in brackets)");
+        output.WriteLine($"{"query",-48} {"scanned",9} {"returned",9} {"s",7} {"scanned/s",11} {"returned/s",11}  {"range scanned/s",23}");
         foreach (var r in runs)
             output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"{r.Name,-48} {r.Scanned,9} {r.Returned,9} {r.Elapsed.TotalSeconds,7:F2} {r.Scanned / r.Elapsed.TotalSeconds,11:F0} {r.Returned / r.Elapsed.TotalSeconds,11:F0}"));
+                $"{r.Name,-48} {r.Scanned,9} {r.Returned,9} {r.Elapsed.TotalSeconds,7:F2} {r.Scanned / r.Elapsed.TotalSeconds,11:F0} {r.Returned / r.Elapsed.TotalSeconds,11:F0}  [{r.Scanned / r.Slowest.TotalSeconds,10:F0} {r.Scanned / r.Fastest.TotalSeconds,10:F0}]"));
         output.WriteLine("(target: >= 1,000,000 records scanned/s for a filtered full scan)");
         var rssMax = BenchLoad.PrintPeakRss(peaks, cpu, output);
         output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"worst node peak rss under query load {rssMax:F1} MB (target < 300 MB)"));

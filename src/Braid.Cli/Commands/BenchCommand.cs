@@ -127,13 +127,18 @@ internal static class BenchCommand
         var seed = new Option<int>("--seed") { Description = "Generator seed", DefaultValueFactory = _ => 1 };
         var port = Port(7690);
         var dir = Dir("bench-query");
+        var repeat = new Option<int>("--repeat") { Description = "Runs of each query after the first (JIT warm-up) one; the median is reported, with the range", DefaultValueFactory = _ => 5 };
         var command = new Command("query", "On a cluster loaded with the generated data set: filtered full scans (records scanned/s), a match-all query (records/s), the aggregate, peak RSS per node")
         {
-            topology, chunk, records, seed, port, dir,
+            topology, chunk, records, seed, port, dir, repeat,
         };
-        command.SetAction((p, ct) => CommandRunner.RunAsync(() => QueryBench.RunAsync(
-            new QueryBench.Settings(p.GetValue(topology)!, Math.Min(20_000u, p.GetValue(chunk)), p.GetValue(records), p.GetValue(seed), p.GetValue(dir)!, p.GetValue(port)),
-            Console.Out, ct)));
+        command.SetAction((p, ct) => CommandRunner.RunAsync(() =>
+        {
+            if (p.GetValue(repeat) is < 1 or > 100) throw new Cluster.CliException("--repeat must be from 1 to 100");
+            return QueryBench.RunAsync(
+                new QueryBench.Settings(p.GetValue(topology)!, Math.Min(20_000u, p.GetValue(chunk)), p.GetValue(records), p.GetValue(seed), p.GetValue(dir)!, p.GetValue(port), p.GetValue(repeat)),
+                Console.Out, ct);
+        }));
         return command;
     }
 }
