@@ -1,5 +1,7 @@
 using System.Net;
+using Braid.Core.Placement;
 using Braid.Node.Overlay;
+using Braid.Node.Partitions;
 using Braid.Node.Services;
 using Grpc.Health.V1;
 using Grpc.HealthCheck;
@@ -18,6 +20,7 @@ public static class NodeHost
     public static async Task RunAsync(NodeOptions options, CancellationToken cancellationToken)
     {
         Directory.CreateDirectory(options.DataDirectory);
+        PlacementRecord.CheckOrSave(options.DataDirectory, PlacementPlanner.Plan(options.Topology, options.Partitions, options.Replicas));
         var app = Build(options);
         app.Services.GetRequiredService<NodeDispatcher>(); // attaches itself to the overlay before any link opens
         await app.StartAsync(cancellationToken).ConfigureAwait(false);

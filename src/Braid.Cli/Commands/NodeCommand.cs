@@ -36,6 +36,10 @@ internal static class NodeCommand
             {
                 await NodeHost.RunAsync(options, cancellationToken).ConfigureAwait(false);
             }
+            catch (Node.Partitions.PlacementChangedException e)
+            {
+                throw new Cluster.CliException(e.Message);
+            }
             catch (IOException e) when (e.InnerException is System.Net.Sockets.SocketException || e.Message.Contains("address already in use", StringComparison.OrdinalIgnoreCase))
             {
                 throw new Cluster.CliException($"cannot listen on {loaded.Node(nodeId).Address}: {e.Message}");

@@ -56,7 +56,18 @@ internal static class PlacementCommand
         text.AppendLine("leaders per node:   " + string.Join("  ", nodes.Select(n => $"{n} {table.PreferredLeadersOn(n)}")));
         text.AppendLine();
         foreach (var failed in nodes) text.AppendLine(FailureLine(table, failed));
+        for (var split = 0; split < table.SiteSplits.Count; split++) text.AppendLine(SplitLine(table, split));
         return text.ToString();
+    }
+
+    private static string SplitLine(PlacementTable table, int split)
+    {
+        var (one, other) = table.SiteSplits[split];
+        var writable = table.WritableAfterSiteSplit(split);
+        var line = $"{string.Join("+", one)} | {string.Join("+", other)} split: writable {writable.Count}/{table.Partitions.Count}";
+        if (writable.Count == table.Partitions.Count) return line;
+        var lost = table.Partitions.Select(p => p.Partition).Except(writable);
+        return line + "  (no connected majority on either side: " + string.Join(", ", lost.Select(p => $"p{p}")) + ")";
     }
 
     private static string FailureLine(PlacementTable table, string failed)

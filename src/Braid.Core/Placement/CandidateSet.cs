@@ -15,6 +15,7 @@ internal sealed class CandidateSet
             .Count(f => OverlayAnalysis.HasConnectedQuorum(members, overlay.ComponentsAfterNodeFailure(f), quorum));
         SiteFailuresSurvived = overlay.SiteNames.Length < 2 ? 0 : overlay.ComponentsAfterSiteFailure
             .Count(components => OverlayAnalysis.HasConnectedQuorum(members, components, quorum));
+        SiteSplitsSurvived = overlay.ComponentsAfterSiteSplit.Count(components => OverlayAnalysis.HasConnectedQuorum(members, components, quorum));
         MostOnOneSite = members.GroupBy(m => overlay.SiteOf[m]).Max(g => g.Count());
         OnOneSite = overlay.SiteNames.Length > 1 && members.Length > 1 && MostOnOneSite == members.Length;
         HopSum = members.Sum(a => members.Sum(b => overlay.Hops(a, b))) / 2;
@@ -31,6 +32,10 @@ internal sealed class CandidateSet
     /// <summary>A site is a computer: losing it loses all its nodes at once, so a set that survives
     /// site failures is stronger than one that merely touches several sites.</summary>
     public int SiteFailuresSurvived { get; }
+
+    /// <summary>Splits of the network between sites (both sides up, no link between them) after
+    /// which one side still holds a majority of the replicas that can reach each other inside it.</summary>
+    public int SiteSplitsSurvived { get; }
 
     public int MostOnOneSite { get; }
 

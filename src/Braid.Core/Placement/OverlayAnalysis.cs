@@ -30,7 +30,32 @@ internal sealed class OverlayAnalysis
         componentsAfterNodeFailure = Enumerable.Range(0, Ids.Length).Select(f => Components(v => v == f)).ToArray();
         ComponentsAfterSiteFailure = Enumerable.Range(0, SiteNames.Length)
             .Select(s => Components(v => SiteOf[v] == s)).ToArray();
+        SiteSplits = EnumerateSiteSplits(SiteNames.Length);
+        ComponentsAfterSiteSplit = SiteSplits.Select(side => Components(_ => false, (a, b) => Side(side, a) != Side(side, b))).ToArray();
     }
+
+    /// <summary>Sites beyond which splits are not enumerated (2^(n-1)-1 splits).</summary>
+    public const int SplitSitesMax = 8;
+
+    /// <summary>
+    /// Every way to cut the sites in two (each split once: a bit mask of the sites on one side,
+    /// the last site always on the other): what a network partition between computers does.
+    /// Empty with one site, or more than <see cref="SplitSitesMax"/>.
+    /// </summary>
+    public int[] SiteSplits { get; }
+
+    /// <summary>For each split in <see cref="SiteSplits"/>, the component labels of the graph with
+    /// every edge between the two sides cut (no node removed).</summary>
+    public int[][] ComponentsAfterSiteSplit { get; }
+
+    /// <summary>The sites on each side of a split, for reports.</summary>
+    public (string[] One, string[] Other) SidesOf(int split) =>
+        (SiteNames.Where((_, i) => (split >> i & 1) == 1).ToArray(), SiteNames.Where((_, i) => (split >> i & 1) == 0).ToArray());
+
+    private bool Side(int split, int node) => (split >> SiteOf[node] & 1) == 1;
+
+    private static int[] EnumerateSiteSplits(int sites) =>
+        sites < 2 || sites > SplitSitesMax ? [] : Enumerable.Range(1, (1 << (sites - 1)) - 1).ToArray();
 
     /// <summary>Node ids in ordinal order; a node's position here is its index everywhere else.</summary>
     public string[] Ids { get; }
@@ -98,7 +123,7 @@ internal sealed class OverlayAnalysis
         return distance;
     }
 
-    private int[] Components(Func<int, bool> removed)
+    private int[] Components(Func<int, bool> removed, Func<int, int, bool>? edgeCut = null)
     {
         var label = Enumerable.Repeat(int.MinValue, Ids.Length).ToArray();
         for (var v = 0; v < Ids.Length; v++) if (removed(v)) label[v] = -1;
@@ -106,12 +131,12 @@ internal sealed class OverlayAnalysis
         for (var start = 0; start < Ids.Length; start++)
         {
             if (label[start] != int.MinValue) continue;
-            Flood(start, next++, label);
+            Flood(start, next++, label, edgeCut);
         }
         return label;
     }
 
-    private void Flood(int start, int component, int[] label)
+    private void Flood(int start, int component, int[] label, Func<int, int, bool>? edgeCut)
     {
         label[start] = component;
         var stack = new Stack<int>([start]);
@@ -119,7 +144,7 @@ internal sealed class OverlayAnalysis
         {
             foreach (var w in adjacency[v])
             {
-                if (label[w] != int.MinValue) continue;
+                if (label[w] != int.MinValue || (edgeCut is not null && edgeCut(v, w))) continue;
                 label[w] = component;
                 stack.Push(w);
             }

@@ -15,9 +15,15 @@ namespace Braid.Core.Placement;
 /// <item>single-node failures after which its surviving replicas still hold a connected majority
 /// (connectivity through any surviving node); on mini2 this rules out relying on both B and C, or
 /// both E and F, since B and E are cut vertices;</item>
-/// <item>whole-site failures it survives the same way, then the fewest replicas on one site (a
-/// site is one computer);</item>
+/// <item>no member already holding twice its even share of replicas;</item>
+/// <item>site faults it survives, counted together: whole sites failing, and splits of the network
+/// between sites after which one side keeps a majority that can reach each other without
+/// crossing the split (on mini2, {D, C, F} survives neither: C and F are not connected inside
+/// their site, C's only edge goes to B, and the split leaves D alone);</item>
+/// <item>whole-site failures alone (between equals, spreading over sites wins);</item>
+/// <item>not all replicas on one site (a site is one computer);</item>
 /// <item>replica balance: the lowest current load among its busiest member, then the lowest total;</item>
+/// <item>the fewest replicas on one site;</item>
 /// <item>leader balance: it contains a node that leads few partitions so far;</item>
 /// <item>overlay closeness: the fewest pairwise hops;</item>
 /// <item>lexicographic order of node ids.</item>
@@ -37,10 +43,13 @@ public static class PlacementPlanner
         var quorum = replicas / 2 + 1;
         var candidates = CandidateSet.Enumerate(overlay, replicas, quorum);
         var load = new Load(overlay.NodeCount);
+        // No node takes more than twice its even share of replicas for the sake of site faults
+        // (on mini2-9 every partition would otherwise lean on G).
+        var replicasCap = 2 * (int)Math.Ceiling((double)partitions * replicas / overlay.NodeCount);
         var placements = new List<PartitionPlacement>(partitions);
         for (var p = 0; p < partitions; p++)
         {
-            var chosen = candidates.MinBy(c => Score(c, load));
+            var chosen = candidates.MinBy(c => Score(c, load, replicasCap));
             Invariant.Check(chosen is not null, "at least one candidate replica set exists");
             var ordered = OrderReplicas(chosen!.Members, overlay, load);
             load.Add(ordered);
@@ -61,12 +70,14 @@ public static class PlacementPlanner
     }
 
     /// <summary>Lower is better; tuple order is the priority order documented on the class.</summary>
-    private static (int, int, int, int, int, int, int, int, int) Score(CandidateSet c, Load load) => (
+    private static (int, int, int, int, int, int, int, int, int, int, int) Score(CandidateSet c, Load load, int replicasCap) => (
         -c.NodeFailuresSurvived,
+        c.Members.Any(m => load.Replicas[m] >= replicasCap) ? 1 : 0,
+        -(c.SiteFailuresSurvived + c.SiteSplitsSurvived),
+        -c.SiteFailuresSurvived,
         c.OnOneSite ? 1 : 0,
         c.Members.Max(m => load.Replicas[m]),
         c.Members.Sum(m => load.Replicas[m]),
-        -c.SiteFailuresSurvived,
         c.MostOnOneSite,
         c.Members.Min(m => load.Leaders[m]),
         c.HopSum,

@@ -70,6 +70,21 @@ public sealed class PlacementTable
         return Partitions.Where(p => IsWritableAfterFailure(p.Partition, failedNode)).Select(p => p.Partition).ToArray();
     }
 
+    /// <summary>Every split of the network between sites (see <see cref="WritableAfterSiteSplit"/>), as the sites on each side.</summary>
+    public IReadOnlyList<(string[] One, string[] Other)> SiteSplits => overlay.SiteSplits.Select(overlay.SidesOf).ToArray();
+
+    /// <summary>
+    /// The partitions that keep, on one side of site split <paramref name="split"/> (an index into
+    /// <see cref="SiteSplits"/>), a majority of replicas that reach each other without crossing it:
+    /// what stays writable while the network between those computers is cut.
+    /// </summary>
+    public IReadOnlyList<int> WritableAfterSiteSplit(int split)
+    {
+        var components = overlay.ComponentsAfterSiteSplit[split];
+        return Partitions.Where(p => OverlayAnalysis.HasConnectedQuorum(p.Replicas.Select(overlay.IndexOf).ToArray(), components, Quorum))
+            .Select(p => p.Partition).ToArray();
+    }
+
     /// <summary>How many partitions place a replica on <paramref name="node"/>.</summary>
     public int ReplicasOn(string node)
     {

@@ -27,11 +27,15 @@ public sealed class PlacementEdgeCaseTests
     }
 
     [Fact]
-    public void Five_replicas_on_mini2_survive_every_single_failure_and_balance()
+    public void Five_replicas_on_mini2_survive_every_single_failure_and_the_host_split()
     {
         var table = PlacementPlanner.Plan(TestTopologies.Load("mini2"), partitions: 12, replicas: 5);
         Assert.Equal(3, table.Quorum);
-        Assert.All(table.Topology.NodeIds, n => Assert.Equal(10, table.ReplicasOn(n)));
+        // Only host1's A, B, D form a connected triple inside one site, so every set holds them
+        // (surviving the host split costs balance: 12 replicas each on host1, 8 on host2).
+        Assert.All(["A", "B", "D"], n => Assert.Equal(12, table.ReplicasOn(n)));
+        Assert.All(["C", "E", "F"], n => Assert.Equal(8, table.ReplicasOn(n)));
+        Assert.Equal(12, Assert.Single(table.SiteSplits.Select((_, i) => table.WritableAfterSiteSplit(i).Count)));
         Assert.All(table.Topology.NodeIds, n => Assert.Equal(2, table.PreferredLeadersOn(n)));
         foreach (var failed in table.Topology.NodeIds)
             Assert.Equal(12, table.WritableAfterFailure(failed).Count);
@@ -49,11 +53,12 @@ public sealed class PlacementEdgeCaseTests
     [Fact]
     public void Writability_counts_paths_through_nodes_that_hold_no_replica()
     {
-        // {C, D, F} on mini2: when E dies, F is cut off, but C and D still talk through B.
+        // {A, C, D} on mini2: when B dies, C is cut off, but A and D still talk through E, which
+        // holds no replica of it.
         var table = PlacementPlanner.Plan(TestTopologies.Load("mini2"));
-        var partition = table.Partitions.First(p => p.Replicas.Order().SequenceEqual(["C", "D", "F"])).Partition;
-        Assert.True(table.IsWritableAfterFailure(partition, "E"));
+        var partition = table.Partitions.First(p => p.Replicas.Order().SequenceEqual(["A", "C", "D"])).Partition;
         Assert.True(table.IsWritableAfterFailure(partition, "B"));
+        Assert.True(table.IsWritableAfterFailure(partition, "E"));
     }
 
     [Fact]
