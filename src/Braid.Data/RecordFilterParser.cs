@@ -24,18 +24,46 @@ public static class RecordFilterParser
         BoundingBox? box = null;
         error = TryTime(from, "from", ref fromTime) ?? TryTime(to, "to", ref toTime) ?? TryParameters(parameters, ref parameterList)
             ?? TryAqi(aqi, ref aqiMin, ref aqiMax) ?? TryBox(bbox, ref box);
-        if (error is not null) return false;
+        return error is null && TryBuild(() => RecordFilter.Create(fromTime, toTime, parameterList, aqiMin, aqiMax, box, string.IsNullOrEmpty(site) ? null : site), out filter, out error);
+    }
+
+    /// <summary>
+    /// Builds a filter from parts that arrive already typed (a request's fields: times as text,
+    /// parameter names, AQI bounds, box edges); null or empty parts are absent. The same checks and
+    /// messages as <see cref="TryParse"/>.
+    /// </summary>
+    public static bool TryCreate(string? from, string? to, IEnumerable<string>? parameters, int? aqiMin, int? aqiMax,
+        (double MinLatitude, double MinLongitude, double MaxLatitude, double MaxLongitude)? box, string? site,
+        out RecordFilter filter, out string? error)
+    {
+        filter = RecordFilter.All;
+        DateTime? fromTime = null, toTime = null;
+        List<AirParameter>? parameterList = null;
+        error = TryTime(from, "from", ref fromTime) ?? TryTime(to, "to", ref toTime) ?? TryParameterNames(parameters, ref parameterList)
+            ?? AqiBound(aqiMin, "minimum") ?? AqiBound(aqiMax, "maximum");
+        return error is null && TryBuild(() => RecordFilter.Create(fromTime, toTime, parameterList, aqiMin, aqiMax,
+            box is { } b ? new BoundingBox(b.MinLatitude, b.MinLongitude, b.MaxLatitude, b.MaxLongitude) : null,
+            string.IsNullOrEmpty(site) ? null : site), out filter, out error);
+    }
+
+    private static bool TryBuild(Func<RecordFilter> create, out RecordFilter filter, out string? error)
+    {
         try
         {
-            filter = RecordFilter.Create(fromTime, toTime, parameterList, aqiMin, aqiMax, box, string.IsNullOrEmpty(site) ? null : site);
+            filter = create();
+            error = null;
             return true;
         }
         catch (ArgumentException e)
         {
+            filter = RecordFilter.All;
             error = e.Message;
             return false;
         }
     }
+
+    private static string? AqiBound(int? value, string which) =>
+        value is < 0 or > 999 ? $"AQI {which} {value} is not a whole number from 0 to 999" : null;
 
     /// <summary>Parses a UTC time or date in the formats of <see cref="TryParse"/>.</summary>
     public static bool TryParseTime(string text, out DateTime utc)
@@ -53,12 +81,16 @@ public static class RecordFilterParser
         return null;
     }
 
-    private static string? TryParameters(string? text, ref List<AirParameter>? value)
+    private static string? TryParameters(string? text, ref List<AirParameter>? value) =>
+        string.IsNullOrEmpty(text) ? null : TryParameterNames(text.Split(',', StringSplitOptions.TrimEntries), ref value);
+
+    private static string? TryParameterNames(IEnumerable<string>? names, ref List<AirParameter>? value)
     {
-        if (string.IsNullOrEmpty(text)) return null;
+        if (names is null || !names.Any()) return null;
         value = [];
-        foreach (var part in text.Split(',', StringSplitOptions.TrimEntries))
+        foreach (var name in names)
         {
+            var part = name.Trim();
             if (!AirParameters.TryParse(part, out var p)) return $"unknown parameter '{part}' (expected OZONE, PM2.5, PM10, NO2, SO2 or CO)";
             value.Add(p);
         }

@@ -62,7 +62,17 @@ public static class HistoryChecker
             Violation($"phantom: partition {key.Partition} ({key.Producer},{key.Sequence}) is stored at entry {copies[0].Index}, but no producer sent it");
         }
         CheckOrder(history.Stored, Violation);
-        foreach (var query in history.Queries) CheckQuery(query, history, Violation);
+        if (history.Queries.Count > 0)
+        {
+            // Built once for every query: each partition's stored batches in log order, and the
+            // acknowledged appends with the entry that holds them, in acknowledgement order.
+            var byPartition = history.Stored.GroupBy(b => b.Partition).ToDictionary(g => g.Key, g => g.OrderBy(b => b.Index).ToList());
+            var acknowledged = history.Appends
+                .Where(a => a.Result == AppendResult.Ok && stored.ContainsKey((a.Partition, a.Producer, a.Sequence)))
+                .GroupBy(a => a.Partition)
+                .ToDictionary(g => g.Key, g => g.Select(a => (a, stored[(a.Partition, a.Producer, a.Sequence)][0])).OrderBy(x => x.a.CompletedAt).ToList());
+            foreach (var query in history.Queries) CheckQuery(query, byPartition, acknowledged, Violation);
+        }
         return new CheckResult(violations, lost, duplicated, phantom, history.Queries.Count);
     }
 
@@ -81,15 +91,14 @@ public static class HistoryChecker
         }
     }
 
-    private static void CheckQuery(QueryOp query, History history, Action<string> violation)
+    private static void CheckQuery(QueryOp query, Dictionary<uint, List<StoredBatch>> byPartition,
+        Dictionary<uint, List<(AppendOp Op, StoredBatch Copy)>> acknowledged, Action<string> violation)
     {
         foreach (var snapshot in query.Snapshot)
         {
-            var inSnapshot = history.Stored
-                .Where(b => b.Partition == snapshot.Partition && b.Index > snapshot.StartAfter && b.Index <= snapshot.SnapshotIndex)
-                .OrderBy(b => b.Index)
-                .ToList();
-            var expected = inSnapshot.SelectMany(b => b.Records).Where(query.Matches).ToList();
+            var batches = byPartition.GetValueOrDefault(snapshot.Partition) ?? [];
+            var expected = batches.Where(b => b.Index > snapshot.StartAfter && b.Index <= snapshot.SnapshotIndex)
+                .SelectMany(b => b.Records).Where(query.Matches).ToList();
             var got = query.Returned.GetValueOrDefault(snapshot.Partition) ?? [];
             if (!expected.SequenceEqual(got))
             {
@@ -99,10 +108,10 @@ public static class HistoryChecker
             }
             // Read after ack: a batch acknowledged before the query started must be inside its
             // snapshot, unless retention had removed it (stored at or before StartAfter).
-            foreach (var op in history.Appends.Where(a => a.Partition == snapshot.Partition && a.Result == AppendResult.Ok && a.CompletedAt < query.InvokedAt))
+            foreach (var (op, copy) in acknowledged.GetValueOrDefault(snapshot.Partition) ?? [])
             {
-                var copy = history.Stored.FirstOrDefault(b => b.Partition == op.Partition && b.Producer == op.Producer && b.Sequence == op.Sequence);
-                if (copy is null || copy.Index <= snapshot.StartAfter || copy.Index <= snapshot.SnapshotIndex) continue;
+                if (op.CompletedAt >= query.InvokedAt) break;
+                if (copy.Index <= snapshot.StartAfter || copy.Index <= snapshot.SnapshotIndex) continue;
                 violation($"stale snapshot: query {query.Id} started at {query.InvokedAt}, after ({op.Producer},{op.Sequence}) was acknowledged at {op.CompletedAt}, " +
                     $"but its snapshot of partition {snapshot.Partition} ends at {snapshot.SnapshotIndex}, before that batch's entry {copy.Index}");
             }

@@ -18,7 +18,6 @@ public sealed class SimReplica(uint group, string[] voters, SimulatedDevice devi
     /// <summary>(Re)opens the log, hard state and snapshot from the device, as a node process start does.</summary>
     public void Start(string nodeId, Random random, RaftOptions options, SimOptions simOptions)
     {
-        Replica = null;
         Replica = new PartitionReplica(Group, nodeId, Voters, Device, random,
             new PartitionReplicaOptions(options, simOptions.SegmentBytes, simOptions.RetainBytes, simOptions.CheckpointEveryBytes));
     }

@@ -72,8 +72,6 @@ public sealed partial class PartitionReplica : IDisposable
     /// <summary>Snapshots installed from a leader (not read back at a start) since this replica opened.</summary>
     public long SnapshotsInstalled { get; private set; }
 
-    public bool HasReady => Raft.HasReady;
-
     /// <summary>The placement's first replica: leadership goes back to it once it is caught up.</summary>
     public string PreferredLeader { get; }
 

@@ -115,52 +115,19 @@ internal sealed class AggregateScanner(RecordFilter filter) : IBatchScanner
     }
 }
 
-/// <summary>Turns a client's filter into the core's typed one, with the core's validation messages.</summary>
+/// <summary>Turns a client's filter into the core's typed one, with the data set's validation messages.</summary>
 internal static class QueryFilters
 {
     public static bool TryConvert(QueryFilter? filter, out RecordFilter result, out string error)
     {
         filter ??= new QueryFilter();
-        result = RecordFilter.All;
-        error = "";
-        DateTime? from = null, to = null;
-        if (filter.From.Length > 0)
+        var box = filter.Bbox is { } b ? (b.MinLatitude, b.MinLongitude, b.MaxLatitude, b.MaxLongitude) : ((double, double, double, double)?)null;
+        if (RecordFilterParser.TryCreate(filter.From, filter.To, filter.Parameters, filter.HasAqiMin ? filter.AqiMin : null, filter.HasAqiMax ? filter.AqiMax : null,
+                box, filter.Site, out result, out var problem))
         {
-            if (!RecordFilterParser.TryParseTime(filter.From, out var f)) return Invalid($"from time '{filter.From}' is not like 2020-09-01 or 2020-09-01T05:00 (UTC)", out error);
-            from = f;
-        }
-        if (filter.To.Length > 0)
-        {
-            if (!RecordFilterParser.TryParseTime(filter.To, out var t)) return Invalid($"to time '{filter.To}' is not like 2020-09-01 or 2020-09-01T05:00 (UTC)", out error);
-            to = t;
-        }
-        List<AirParameter>? parameters = null;
-        foreach (var name in filter.Parameters)
-        {
-            if (!AirParameters.TryParse(name.Trim(), out var parameter)) return Invalid($"unknown parameter '{name}' (expected OZONE, PM2.5, PM10, NO2, SO2 or CO)", out error);
-            (parameters ??= []).Add(parameter);
-        }
-        if (filter.HasAqiMin && filter.AqiMin is < 0 or > 999) return Invalid($"AQI minimum {filter.AqiMin} is not a whole number from 0 to 999", out error);
-        if (filter.HasAqiMax && filter.AqiMax is < 0 or > 999) return Invalid($"AQI maximum {filter.AqiMax} is not a whole number from 0 to 999", out error);
-        try
-        {
-            Data.BoundingBox? box = filter.Bbox is { } b
-                ? (double.IsFinite(b.MinLatitude) && double.IsFinite(b.MinLongitude) && double.IsFinite(b.MaxLatitude) && double.IsFinite(b.MaxLongitude)
-                    ? new Data.BoundingBox(b.MinLatitude, b.MinLongitude, b.MaxLatitude, b.MaxLongitude)
-                    : throw new ArgumentException("bounding box has a coordinate that is not a number"))
-                : null;
-            result = RecordFilter.Create(from, to, parameters, filter.HasAqiMin ? filter.AqiMin : null, filter.HasAqiMax ? filter.AqiMax : null, box,
-                filter.Site.Length == 0 ? null : filter.Site);
+            error = "";
             return true;
         }
-        catch (ArgumentException e)
-        {
-            return Invalid(e.Message, out error);
-        }
-    }
-
-    private static bool Invalid(string problem, out string error)
-    {
         error = "invalid filter: " + problem;
         return false;
     }
