@@ -16,31 +16,57 @@ internal sealed partial class ClusterManager(string directory, TextWriter output
     public string Directory => directory;
 
     /// <summary>Starts one process per node and waits until every node serves and routes to every other.</summary>
-    public async Task<ClusterState> UpAsync(string topologyPath, int? basePort, bool allowFaultInjection, TimeSpan timeout, CancellationToken cancellationToken, int partitions = 12, int replicas = 3, long retainBytes = 0, long segmentBytes = Braid.Node.NodeOptions.DefaultSegmentBytes)
+    public async Task<ClusterState> UpAsync(string topologyPath, int? basePort, bool allowFaultInjection, TimeSpan timeout, CancellationToken cancellationToken, int partitions = 12, int replicas = 3, long retainBytes = 0, long segmentBytes = Braid.Node.NodeOptions.DefaultSegmentBytes,
+        Hosts.HostMode hosts = Hosts.HostMode.Loopback, int dataTmpfsMegabytes = 0)
     {
         var existing = ClusterState.TryLoad(directory);
         if (existing is not null && existing.Nodes.Any(n => ProcessControl.IsAlive(n.Pid, n.StartTime)))
             throw new CliException($"a cluster is already running in {Path.GetFullPath(directory)}; stop it first with: braid cluster down --dir {directory}");
+        if (existing is not null && (existing.Network is not null || existing.Mounts is { Count: > 0 }))
+            throw new CliException($"{Path.GetFullPath(directory)} still holds the network or mounts of an earlier cluster; remove them first with: braid cluster down --dir {directory}");
         var resolved = TopologyFiles.Resolve(topologyPath);
         var topology = TopologyFiles.Load(resolved, basePort);
         if (partitions < 1 || replicas < 1 || replicas > topology.Nodes.Count)
             throw new CliException($"need at least 1 partition and 1 to {topology.Nodes.Count} replicas (got {partitions} partitions, {replicas} replicas)");
-        var state = new ClusterState(resolved, basePort, allowFaultInjection, [], partitions, replicas, retainBytes, segmentBytes);
+        if ((hosts != Hosts.HostMode.Loopback || dataTmpfsMegabytes > 0)) Hosts.Netns.RequireRoot();
+        Hosts.NetworkLayout? network = null;
+        if (hosts != Hosts.HostMode.Loopback)
+        {
+            var tag = Hosts.NetworkLayout.TagFor(directory);
+            network = Hosts.NetworkLayout.Plan(topology, hosts, tag, Hosts.Netns.FreeSubnet(tag));
+            System.IO.Directory.CreateDirectory(directory);
+            resolved = Path.GetFullPath(Path.Combine(directory, "topology.json"));
+            File.WriteAllText(resolved, network.RewriteTopology(topology));
+            basePort = null; // the rewritten file holds the final ports
+        }
+        var state = new ClusterState(resolved, basePort, allowFaultInjection, [], partitions, replicas, retainBytes, segmentBytes, network, []);
         try
         {
-            foreach (var node in topology.Nodes)
+            // Recorded before it exists, so that down (or the clean-up below) removes whatever part was made.
+            state.Save(directory);
+            if (network is not null) Hosts.Netns.Create(network);
+            if (dataTmpfsMegabytes > 0)
+                foreach (var node in topology.Nodes)
+                {
+                    var data = Path.GetFullPath(Path.Combine(directory, node.Id));
+                    System.IO.Directory.CreateDirectory(data);
+                    state.Mounts!.Add(data);
+                    state.Save(directory);
+                    Hosts.Netns.Run("mount", ["-t", "tmpfs", "-o", $"size={dataTmpfsMegabytes}m", "braid-data", data]);
+                }
+            foreach (var node in TopologyFiles.Load(resolved, basePort).Nodes)
             {
                 state.Nodes.Add(Start(state, node));
                 state.Save(directory);
             }
             await WaitReadyAsync(state, state.Nodes, timeout, cancellationToken).ConfigureAwait(false);
-            output.WriteLine($"cluster {topology.Name} up: {string.Join(" ", state.Nodes.Select(n => $"{n.Id}={n.Address}(pid {n.Pid})"))}");
+            var where = network is null ? "" : $" on {network.Hosts.Count} namespace hosts ({string.Join(" ", network.Hosts.Select(h => $"{h.Name}={h.Address}:{string.Join(",", h.Nodes)}"))})";
+            output.WriteLine($"cluster {topology.Name} up{where}: {string.Join(" ", state.Nodes.Select(n => $"{n.Id}={n.Address}(pid {n.Pid})"))}");
             return state;
         }
         catch
         {
-            StopAll(state);
-            File.Delete(ClusterState.PathIn(directory));
+            TearDown(state);
             throw;
         }
     }
@@ -55,9 +81,30 @@ internal sealed partial class ClusterManager(string directory, TextWriter output
             return 0;
         }
         var stopped = StopAll(state);
-        File.Delete(ClusterState.PathIn(directory));
-        output.WriteLine($"cluster down: stopped {stopped} of {state.Nodes.Count} node processes");
+        var left = TearDown(state);
+        output.WriteLine($"cluster down: stopped {stopped} of {state.Nodes.Count} node processes" + (state.Network is null ? "" : $", removed {state.Network.Hosts.Count} namespace hosts, their veths, bridge {state.Network.Bridge} and table {state.Network.Table}"));
+        if (left.Count > 0) throw new CliException("could not remove: " + string.Join(", ", left) + "; try: braid cluster down --cleanup");
         return 0;
+    }
+
+    /// <summary>Stops the processes, unmounts data file systems, removes the network and the state file; returns what stayed.</summary>
+    private List<string> TearDown(ClusterState state)
+    {
+        StopAll(state);
+        var left = new List<string>();
+        foreach (var mount in state.Mounts ?? [])
+            if (IsMounted(mount) && Hosts.Netns.Run("umount", [mount], check: false).Code != 0 && Hosts.Netns.Run("umount", ["-l", mount], check: false).Code != 0)
+                left.Add("mount " + mount);
+        if (state.Network is not null) left.AddRange(Hosts.Netns.Destroy(state.Network));
+        if (left.Count == 0) File.Delete(ClusterState.PathIn(directory));
+        return left;
+    }
+
+    internal static bool IsMounted(string path)
+    {
+        var full = Path.GetFullPath(path).TrimEnd('/');
+        try { return File.ReadLines("/proc/mounts").Any(l => l.Split(' ') is { Length: > 1 } f && f[1] == full); }
+        catch (IOException) { return false; }
     }
 
     private NodeProcess Start(ClusterState state, NodeInfo node)
@@ -70,7 +117,7 @@ internal sealed partial class ClusterManager(string directory, TextWriter output
         if (state.AllowFaultInjection) arguments.Add("--allow-fault-injection");
         arguments.AddRange(["--partitions", state.Partitions.ToString(System.Globalization.CultureInfo.InvariantCulture), "--replicas", state.Replicas.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
         arguments.AddRange(["--retain-bytes", state.RetainBytes.ToString(System.Globalization.CultureInfo.InvariantCulture), "--segment-bytes", state.SegmentBytes.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
-        using var process = SelfLauncher.StartDetached(arguments, logFile);
+        using var process = SelfLauncher.StartDetached(arguments, logFile, state.Network?.HostOf(node.Id).Namespace);
         var startTime = WaitForStartTime(process.Id);
         return new NodeProcess(node.Id, node.Address, process.Id, startTime, dataDirectory, logFile);
     }

@@ -10,7 +10,10 @@ internal sealed record NodeProcess(string Id, string Address, int Pid, long Star
 /// What <c>braid cluster up</c> started, kept in DIR/cluster.json so that down, kill, pause and
 /// status act on exactly those processes (checked by pid and start time) and nothing else.
 /// </summary>
-internal sealed record ClusterState(string TopologyPath, int? BasePort, bool AllowFaultInjection, List<NodeProcess> Nodes, int Partitions = 12, int Replicas = 3, long RetainBytes = 0, long SegmentBytes = Braid.Node.NodeOptions.DefaultSegmentBytes)
+/// <param name="Network">The namespace hosts and their network, when the nodes run on them (null: loopback).</param>
+/// <param name="Mounts">Size-limited file systems mounted on node data folders by up, unmounted by down.</param>
+internal sealed record ClusterState(string TopologyPath, int? BasePort, bool AllowFaultInjection, List<NodeProcess> Nodes, int Partitions = 12, int Replicas = 3, long RetainBytes = 0, long SegmentBytes = Braid.Node.NodeOptions.DefaultSegmentBytes,
+    Hosts.NetworkLayout? Network = null, List<string>? Mounts = null)
 {
     public const string FileName = "cluster.json";
 

@@ -30,12 +30,16 @@ internal static class SelfLauncher
     /// that owns it), output appended to <paramref name="logFile"/>, no stdin. `setsid` execs in
     /// place (the shell is not a group leader), so the pid we get is the node's own.
     /// </summary>
-    public static Process StartDetached(IEnumerable<string> arguments, string logFile)
+    /// <param name="networkNamespace">Run inside this network namespace (`ip netns exec` also execs in place).</param>
+    public static Process StartDetached(IEnumerable<string> arguments, string logFile, string? networkNamespace = null)
     {
         var inner = StartInfo(arguments);
         var info = new ProcessStartInfo("/bin/sh") { UseShellExecute = false };
         info.ArgumentList.Add("-c");
-        info.ArgumentList.Add("exec setsid \"$0\" \"$@\" >>\"$BRAID_NODE_LOG\" 2>&1 </dev/null");
+        info.ArgumentList.Add(networkNamespace is null
+            ? "exec setsid \"$0\" \"$@\" >>\"$BRAID_NODE_LOG\" 2>&1 </dev/null"
+            : "exec ip netns exec \"$BRAID_NETNS\" setsid \"$0\" \"$@\" >>\"$BRAID_NODE_LOG\" 2>&1 </dev/null");
+        if (networkNamespace is not null) info.Environment["BRAID_NETNS"] = networkNamespace;
         info.ArgumentList.Add(inner.FileName);
         foreach (var a in inner.ArgumentList) info.ArgumentList.Add(a);
         info.Environment["BRAID_NODE_LOG"] = logFile;

@@ -9,7 +9,7 @@ internal static class ClusterCommand
     {
         var cluster = new Command("cluster", "Run a local cluster: one OS process per node of a topology");
         cluster.Subcommands.Add(Up());
-        cluster.Subcommands.Add(Simple("down", "Stop exactly the node processes that 'up' started", (m, _) => Task.FromResult(m.Down())));
+        cluster.Subcommands.Add(Down());
         cluster.Subcommands.Add(Simple("status", "Show each node's process, live neighbours and routes (exit 3 if a node does not answer)", (m, ct) => m.StatusAsync(ct)));
         cluster.Subcommands.Add(OnNode("kill", "Kill a node with SIGKILL (no clean shutdown)", (m, id, _) => { m.Kill(id); return Task.CompletedTask; }));
         cluster.Subcommands.Add(OnNode("pause", "Freeze a node with SIGSTOP (its connections stay open, it stops answering)", (m, id, _) => { m.Pause(id); return Task.CompletedTask; }));
@@ -29,9 +29,11 @@ internal static class ClusterCommand
         var replicas = Options.Replicas();
         var retain = Options.RetainBytes();
         var segment = Options.SegmentBytes();
+        var hosts = Options.Hosts();
+        var tmpfs = new Option<int>("--data-tmpfs-mb") { Description = "Put each node's data folder on its own tmpfs of this many MiB (a disk that can fill up; needs root)" };
         var command = new Command("up", "Start one process per node, wait until every node serves and routes to every other, then return")
         {
-            topology, dir, basePort, faults, timeout, partitions, replicas, retain, segment,
+            topology, dir, basePort, faults, timeout, partitions, replicas, retain, segment, hosts, tmpfs,
         };
         command.SetAction((parse, ct) => CommandRunner.RunAsync(async () =>
         {
@@ -39,8 +41,29 @@ internal static class ClusterCommand
             using var manager = new ClusterManager(parse.GetValue(dir)!, Console.Out);
             await manager.UpAsync(parse.GetValue(topology)!, parse.GetValue(basePort), parse.GetValue(faults),
                 TimeSpan.FromSeconds(parse.GetValue(timeout)), ct, parse.GetValue(partitions), parse.GetValue(replicas),
-                parse.GetValue(retain), parse.GetValue(segment)).ConfigureAwait(false);
+                parse.GetValue(retain), parse.GetValue(segment), Hosts.NetworkLayout.ParseMode(parse.GetValue(hosts)!), parse.GetValue(tmpfs)).ConfigureAwait(false);
             return 0;
+        }));
+        return command;
+    }
+
+    private static Command Down()
+    {
+        var dir = Options.ClusterDirectory();
+        var cleanup = new Option<bool>("--cleanup")
+        {
+            Description = "Also remove every Braid lab namespace, veth, bridge and nftables table on this machine (leftovers of a killed run), and the processes inside those namespaces",
+        };
+        var command = new Command("down", "Stop exactly the node processes that 'up' started and remove its namespace hosts, network and mounts") { dir, cleanup };
+        command.SetAction((parse, ct) => CommandRunner.RunAsync(() =>
+        {
+            using var manager = new ClusterManager(parse.GetValue(dir)!, Console.Out);
+            var code = manager.Down();
+            if (!parse.GetValue(cleanup)) return Task.FromResult(code);
+            var left = Hosts.Netns.Cleanup(null, Console.Out);
+            if (left.Count > 0) throw new CliException("could not remove: " + string.Join(", ", left));
+            Console.WriteLine("cleanup: no Braid lab namespace, veth, bridge or nftables table left");
+            return Task.FromResult(code);
         }));
         return command;
     }

@@ -19,6 +19,12 @@ internal static class Options
         DefaultValueFactory = _ => DefaultClusterDirectory,
     };
 
+    public static Option<string> Hosts() => new("--hosts")
+    {
+        Description = "Where nodes run: loopback (one machine), netns (one network namespace per site, joined by a bridge; needs root) or netns-per-node",
+        DefaultValueFactory = _ => "loopback",
+    };
+
     public static Option<int?> BasePort() => new("--base-port")
     {
         Description = "Give the nodes ports BASE, BASE+1, ... instead of the topology's (to run clusters side by side)",
