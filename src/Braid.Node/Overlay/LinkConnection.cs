@@ -32,6 +32,12 @@ internal sealed class LinkConnection
     /// <summary>Extra delay before each outgoing frame (fault injection); 0 when none.</summary>
     public int DelayMs { get; set; }
 
+    /// <summary>Up to this much more delay, uniform, per frame (fault injection).</summary>
+    public int JitterMs { get; set; }
+
+    /// <summary>Chance in percent that an outgoing frame is dropped (fault injection).</summary>
+    public double LossPercent { get; set; }
+
     /// <summary>Queues a frame; false when the queue is full or the link is closing.</summary>
     public bool TrySend(LinkFrame frame) => outbound.Writer.TryWrite(frame);
 
@@ -48,7 +54,9 @@ internal sealed class LinkConnection
         {
             await foreach (var frame in outbound.Reader.ReadAllAsync(Token).ConfigureAwait(false))
             {
-                if (DelayMs > 0) await Task.Delay(DelayMs, Token).ConfigureAwait(false);
+                var delay = DelayMs + (JitterMs > 0 ? Random.Shared.Next(JitterMs + 1) : 0);
+                if (delay > 0) await Task.Delay(delay, Token).ConfigureAwait(false);
+                if (LossPercent > 0 && Random.Shared.NextDouble() * 100 < LossPercent) continue;
                 await stream.WriteAsync(frame, Token).ConfigureAwait(false);
             }
         }

@@ -25,7 +25,7 @@ internal sealed partial class OverlayDriver
                 Alive = n.Alive,
                 Connected = n.Connected,
                 Phi = double.IsFinite(n.Phi) ? n.Phi : 1e9,
-                Fault = faults.TryGetValue(n.Id, out var f) ? (f.Drop ? "drop" : $"delay {f.DelayMs} ms") : "",
+                Fault = faults.TryGetValue(n.Id, out var f) ? f.Describe() : "",
             });
         }
         foreach (var r in Node.Router.Routes.Values.OrderBy(r => r.Destination, StringComparer.Ordinal))
@@ -72,12 +72,13 @@ internal sealed partial class OverlayDriver
     }
 
     /// <summary>Sets or clears a fault on the link to <paramref name="neighbour"/>.</summary>
-    public Task SetFaultAsync(string neighbour, bool drop, int delayMs, CancellationToken cancellationToken) => AskAsync(now =>
+    public Task SetFaultAsync(string neighbour, bool drop, int delayMs, CancellationToken cancellationToken, int jitterMs = 0, double lossPercent = 0) => AskAsync(now =>
     {
-        if (!drop && delayMs <= 0) faults.Remove(neighbour);
-        else faults[neighbour] = new LinkFault(drop, drop ? 0 : delayMs);
-        if (active.TryGetValue(neighbour, out var connection)) connection.DelayMs = drop ? 0 : Math.Max(0, delayMs);
-        Log.FaultInjected(logger, neighbour, drop ? "drop" : delayMs > 0 ? $"delay {delayMs} ms" : "none");
+        var fault = drop ? new LinkFault(true, 0) : new LinkFault(false, Math.Max(0, delayMs), Math.Max(0, jitterMs), Math.Clamp(lossPercent, 0, 100));
+        if (!fault.Drop && fault.DelayMs == 0 && fault.JitterMs == 0 && fault.LossPercent == 0) faults.Remove(neighbour);
+        else faults[neighbour] = fault;
+        if (active.TryGetValue(neighbour, out var connection)) fault.ApplyTo(connection);
+        Log.FaultInjected(logger, neighbour, faults.ContainsKey(neighbour) ? fault.Describe() : "none");
         return true;
     }, cancellationToken);
 }

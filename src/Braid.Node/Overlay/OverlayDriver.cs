@@ -74,7 +74,7 @@ internal sealed partial class OverlayDriver : BackgroundService
     {
         if (active.Remove(connection.Neighbour, out var old)) old.Close();
         active[connection.Neighbour] = connection;
-        if (faults.TryGetValue(connection.Neighbour, out var fault)) connection.DelayMs = fault.DelayMs;
+        if (faults.TryGetValue(connection.Neighbour, out var fault)) fault.ApplyTo(connection);
         Node.LinkConnected(connection.Neighbour, now);
     });
 
@@ -183,5 +183,22 @@ internal sealed partial class OverlayDriver : BackgroundService
 
     private sealed record PendingProbe(long StartTimestamp, TaskCompletionSource<PingReply> Completion);
 
-    private sealed record LinkFault(bool Drop, int DelayMs);
+    private sealed record LinkFault(bool Drop, int DelayMs, int JitterMs = 0, double LossPercent = 0)
+    {
+        public void ApplyTo(LinkConnection connection)
+        {
+            connection.DelayMs = Drop ? 0 : DelayMs;
+            connection.JitterMs = Drop ? 0 : JitterMs;
+            connection.LossPercent = Drop ? 0 : LossPercent;
+        }
+
+        public string Describe()
+        {
+            if (Drop) return "drop";
+            var text = string.Create(System.Globalization.CultureInfo.InvariantCulture, $"delay {DelayMs} ms");
+            if (JitterMs > 0) text += string.Create(System.Globalization.CultureInfo.InvariantCulture, $" jitter {JitterMs} ms");
+            if (LossPercent > 0) text += string.Create(System.Globalization.CultureInfo.InvariantCulture, $" loss {LossPercent:0.#}%");
+            return text;
+        }
+    }
 }

@@ -89,7 +89,7 @@ internal sealed partial class RaftDriver
         return reply;
     }, cancellationToken);
 
-    public Task<PartitionRecordsReply> RecordsAsync(uint partition, CancellationToken cancellationToken) => AskAsync(() =>
+    public Task<PartitionRecordsReply> RecordsAsync(uint partition, bool withContent, CancellationToken cancellationToken) => AskAsync(() =>
     {
         var reply = new PartitionRecordsReply();
         if (!replicas.TryGetValue(partition, out var r)) return reply;
@@ -103,6 +103,9 @@ internal sealed partial class RaftDriver
             var record = RecordEntry.Decode(RaftNode.DataOf(r.ReadLog(index, index, 1)[0]));
             reply.Producers.Add(record.Producer);
             reply.Sequences.Add(record.Sequence);
+            if (!withContent) continue;
+            reply.Indexes.Add(index);
+            reply.ContentHashes.Add(System.Buffers.Binary.BinaryPrimitives.ReadUInt64LittleEndian(System.Security.Cryptography.SHA256.HashData(record.Payload.Span)));
         }
         return reply;
     }, cancellationToken);

@@ -7,7 +7,7 @@ namespace Braid.Node.Services;
 internal sealed class AdminService(OverlayDriver driver, Partitions.RaftDriver raft, NodeOptions options) : Admin.AdminBase
 {
     public override Task<PartitionRecordsReply> PartitionRecords(PartitionRecordsRequest request, ServerCallContext context) =>
-        raft.RecordsAsync(request.Partition, context.CancellationToken);
+        raft.RecordsAsync(request.Partition, request.WithContent, context.CancellationToken);
 
     private static readonly TimeSpan DefaultPingTimeout = TimeSpan.FromSeconds(2);
 
@@ -30,10 +30,12 @@ internal sealed class AdminService(OverlayDriver driver, Partitions.RaftDriver r
             throw new RpcException(new Status(StatusCode.FailedPrecondition, $"fault injection is disabled on {options.NodeId}: start the node with --allow-fault-injection"));
         if (!driver.Topology.AreNeighbours(options.NodeId, request.Neighbour))
             throw new RpcException(new Status(StatusCode.InvalidArgument, $"'{request.Neighbour}' is not a neighbour of {options.NodeId}"));
-        if (request.Kind == SetLinkFaultRequest.Types.Kind.Delay && request.DelayMs is <= 0 or > 60_000)
-            throw new RpcException(new Status(StatusCode.InvalidArgument, "delay_ms must be between 1 and 60000"));
+        var delay = request.Kind == SetLinkFaultRequest.Types.Kind.Delay;
+        if (delay && (request.DelayMs is < 0 or > 60_000 || request.JitterMs is < 0 or > 60_000 || !(request.LossPercent is >= 0 and <= 100)
+            || request.DelayMs + request.JitterMs == 0 && request.LossPercent == 0))
+            throw new RpcException(new Status(StatusCode.InvalidArgument, "a delay fault needs delay_ms and jitter_ms in 0..60000 (not both 0 unless loss_percent is set) and loss_percent in 0..100"));
         await driver.SetFaultAsync(request.Neighbour, request.Kind == SetLinkFaultRequest.Types.Kind.Drop,
-            request.Kind == SetLinkFaultRequest.Types.Kind.Delay ? request.DelayMs : 0, context.CancellationToken).ConfigureAwait(false);
+            delay ? request.DelayMs : 0, context.CancellationToken, delay ? request.JitterMs : 0, delay ? request.LossPercent : 0).ConfigureAwait(false);
         return new SetLinkFaultReply();
     }
 }
