@@ -9,6 +9,14 @@ public sealed record BraidClientOptions
     /// <summary>Unacknowledged batches per partition (backpressure: bounded client memory).</summary>
     public int InflightBatchesPerPartition { get; init; } = 32;
 
+    /// <summary>Unacknowledged payload bytes an <see cref="IngestSession"/> holds in all
+    /// partitions together (in flight, or queued behind a partition's window) before its
+    /// <see cref="IngestSession.SendAsync"/> waits: the client's memory bound. Above the windows'
+    /// needs it is what lets the partitions that can make progress keep going while others cannot
+    /// (issue 10, item 5b): a stuck partition piles up batches until this is full. For full speed,
+    /// at least partitions × <see cref="InflightBatchesPerPartition"/> × batch bytes.</summary>
+    public long MaxBufferedBytes { get; init; } = 64L * 1024 * 1024;
+
     /// <summary>A batch unacknowledged this long is resent (exactly-once makes resending safe).</summary>
     public TimeSpan AckTimeout { get; init; } = TimeSpan.FromSeconds(5);
 

@@ -7,44 +7,71 @@ namespace Braid.Client;
 
 /// <summary>
 /// Sends one partition's batches, in sequence order, over an Ingest stream to the partition's
-/// leader, with a bounded window of unacknowledged batches. On any trouble (the leader moved,
-/// the stream broke, an acknowledgement is overdue) it opens a new stream, to the leader named
-/// by the cluster or to the next node, and resends every unacknowledged batch in order: batches
-/// that were in fact stored come back as duplicates, so nothing is stored twice or lost.
+/// leader, with a bounded window of unacknowledged batches (<see cref="SendWindow{TBatch}"/>).
+/// Batches beyond the window wait in a queue of their own, so that handing a batch to a partition
+/// that cannot make progress (no leader, no majority) never blocks the caller: the session bounds
+/// the bytes of all queues together (issue 10, item 5b). Only the window is sent and resent; the
+/// queue moves into it as acknowledgements free room. On any trouble (the leader moved, the
+/// stream broke, an acknowledgement is overdue) it opens a new stream, to the leader named by the
+/// cluster or to the next node, and resends every unacknowledged batch in order: batches that
+/// were in fact stored come back as duplicates, so nothing is stored twice or lost.
 /// </summary>
 internal sealed class PartitionSender
 {
     private readonly BraidClient client;
     private readonly uint partition;
     private readonly ulong producer;
-    private readonly Action<long> onAcked;
-    private readonly SemaphoreSlim window;
+    private readonly Action<PendingBatch> onAcked;
     private readonly SendWindow<PendingBatch> pending;
+    private readonly Queue<PendingBatch> waiting = new(); // beyond the window; nonempty only while the window is full
     private readonly Channel<bool> wake = Channel.CreateUnbounded<bool>();
     private readonly object gate = new();
     private static readonly TimeSpan ForwardPeriod = TimeSpan.FromSeconds(5);
     private bool completing;
+    private ulong lastSequence;
+    private long heldBytes;
+    private long progressAt; // the last acknowledgement, or when batches came after an idle spell
     private long forwardUntil;
     private string? unreachableLeader;
 
-    public PartitionSender(BraidClient client, uint partition, ulong producer, Action<long> onAcked, CancellationToken ct)
+    public PartitionSender(BraidClient client, uint partition, ulong producer, Action<PendingBatch> onAcked, CancellationToken ct)
     {
         this.client = client;
         this.partition = partition;
         this.producer = producer;
         this.onAcked = onAcked;
-        window = new SemaphoreSlim(client.Options.InflightBatchesPerPartition);
         pending = new SendWindow<PendingBatch>(client.Options.InflightBatchesPerPartition);
+        progressAt = client.Options.Clock.GetTimestamp();
         Completion = Task.Run(() => RunAsync(ct), ct);
     }
 
     public Task Completion { get; }
 
-    public async ValueTask EnqueueAsync(PendingBatch batch, CancellationToken ct)
+    /// <summary>Takes the next batch (sequences go up); never waits: the session bounds the bytes held.</summary>
+    public void Enqueue(PendingBatch batch)
     {
-        await window.WaitAsync(ct).ConfigureAwait(false);
-        lock (gate) pending.Add(batch.Sequence, batch);
+        lock (gate)
+        {
+            if (completing) throw new InvalidOperationException($"partition {partition}: the session is completing; no more batches");
+            if (batch.Sequence <= lastSequence)
+                throw new ArgumentOutOfRangeException(nameof(batch), batch.Sequence, $"partition {partition}: sequences go up ({lastSequence} came before)");
+            lastSequence = batch.Sequence;
+            if (pending.IsEmpty) progressAt = client.Options.Clock.GetTimestamp(); // the stall clock starts now, not at the last ack before an idle spell
+            if (waiting.Count == 0 && pending.HasRoom) pending.Add(batch.Sequence, batch);
+            else waiting.Enqueue(batch);
+            heldBytes += batch.Payload.Length;
+        }
         wake.Writer.TryWrite(true);
+    }
+
+    /// <summary>What this partition holds and how long it has gone without an acknowledgement while holding it.</summary>
+    public IngestPartitionStatus Status()
+    {
+        lock (gate)
+        {
+            var batches = pending.Count + waiting.Count;
+            return new IngestPartitionStatus(partition, batches, heldBytes, batches == 0 ? TimeSpan.Zero : client.Options.Clock.GetElapsedTime(progressAt));
+        }
     }
 
     public void Complete()
@@ -55,14 +82,19 @@ internal sealed class PartitionSender
 
     private bool Finished
     {
-        get { lock (gate) return completing && pending.IsEmpty; }
+        get { lock (gate) return completing && pending.IsEmpty && waiting.Count == 0; }
+    }
+
+    /// <summary>How long batches have been held without an acknowledgement (zero when none are held).</summary>
+    private TimeSpan Stalled
+    {
+        get { lock (gate) return pending.IsEmpty ? TimeSpan.Zero : client.Options.Clock.GetElapsedTime(progressAt); }
     }
 
     private async Task RunAsync(CancellationToken ct)
     {
         var backoff = client.NewBackoff();
         string? address = null;
-        var lastProgress = client.Options.Clock.GetTimestamp();
         while (!Finished)
         {
             // The leader did not answer (this client cannot reach it): for a while, send through
@@ -80,9 +112,8 @@ internal sealed class PartitionSender
             if (outcome.Progress)
             {
                 backoff.Reset();
-                lastProgress = client.Options.Clock.GetTimestamp();
             }
-            else if (client.Options.Clock.GetElapsedTime(lastProgress) > client.Options.StallTimeout)
+            else if (Stalled > client.Options.StallTimeout)
             {
                 throw new BraidException($"partition {partition}: no batch acknowledged for {client.Options.StallTimeout.TotalSeconds:F0} s; last problem: {outcome.Problem}");
             }
@@ -175,7 +206,7 @@ internal sealed class PartitionSender
             var now = client.Options.Clock.GetTimestamp();
             lock (gate)
             {
-                if (completing && pending.IsEmpty) break;
+                if (completing && pending.IsEmpty) break; // the queue is empty too: it only waits while the window is full
                 toSend = pending.TakeUnsent(now);
                 if (toSend.Count == 0 && pending.AckOverdue(now, ackTimeout)) return; // an acknowledgement is overdue: reopen and resend
             }
@@ -195,10 +226,18 @@ internal sealed class PartitionSender
         lock (gate)
         {
             if (!pending.Acknowledge(sequence, out batch)) return;
+            heldBytes -= batch.Payload.Length;
+            progressAt = client.Options.Clock.GetTimestamp();
+            while (waiting.Count > 0 && pending.HasRoom)
+            {
+                var next = waiting.Dequeue();
+                pending.Add(next.Sequence, next);
+            }
+            if (heldBytes < 0 || (waiting.Count > 0 && pending.HasRoom))
+                throw new InvalidOperationException($"partition {partition}: {heldBytes} bytes held, {waiting.Count} queued behind a window with room");
         }
         client.Stats.Ack(batch.Records, duplicate);
-        onAcked(batch.Batch);
-        window.Release();
+        onAcked(batch);
         wake.Writer.TryWrite(true);
     }
 }

@@ -16,30 +16,38 @@ internal static class LoadCommand
         var batch = new Option<int>("--batch-records") { Description = "Records per batch (one Raft entry)", DefaultValueFactory = _ => 1000 };
         var checkpoint = new Option<string>("--checkpoint") { Description = "Checkpoint file, updated every second", DefaultValueFactory = _ => Path.Combine(".braid", "load-checkpoint.json") };
         var resume = new Option<bool>("--resume") { Description = "Continue a killed load from its checkpoint: nothing is stored twice" };
+        var maxBuffer = new Option<int>("--max-buffer-mb")
+        {
+            Description = "Client memory for unacknowledged batches (MiB): while some partitions are unavailable the others keep loading until their batches fill it",
+            DefaultValueFactory = _ => (int)(new BraidClientOptions { Seeds = [] }.MaxBufferedBytes / (1024 * 1024)),
+        };
         var command = new Command("load", "Stream a data set into the cluster, exactly once (progress on stderr)");
         client.AddTo(command);
         command.Arguments.Add(source);
-        foreach (var option in new Option[] { batch, checkpoint, resume }) command.Options.Add(option);
+        foreach (var option in new Option[] { batch, checkpoint, resume, maxBuffer }) command.Options.Add(option);
         command.SetAction((p, ct) => CommandRunner.RunAsync(async () =>
         {
             var path = Path.GetFullPath(p.GetValue(source)!);
             if (!Directory.Exists(path) && !File.Exists(path)) throw new CliException($"{path} does not exist");
             var checkpointPath = p.GetValue(checkpoint)!;
             var state = PrepareCheckpoint(checkpointPath, path, p.GetValue(batch), p.GetValue(resume));
+            if (p.GetValue(maxBuffer) is < 1 or > 1024 * 1024) throw new CliException("--max-buffer-mb must be between 1 and 1048576");
             using var braid = await client.ConnectAsync(p, ct).ConfigureAwait(false);
             var report = new LoadReport();
-            var result = await LoadAsync(braid, state, checkpointPath, path, report, Console.Error, ct).ConfigureAwait(false);
+            var result = await LoadAsync(braid, state, checkpointPath, path, report, Console.Error, ct, p.GetValue(maxBuffer) * 1024L * 1024).ConfigureAwait(false);
             PrintSummary(result, report, Console.Out);
             return 0;
         }));
         return command;
     }
 
-    public static async Task<LoadResult> LoadAsync(BraidClient braid, LoadCheckpoint state, string? checkpointPath, string path, LoadReport report, TextWriter progress, CancellationToken ct)
+    /// <param name="maxBufferedBytes">The ingest session's memory budget; the client's default if null.</param>
+    public static async Task<LoadResult> LoadAsync(BraidClient braid, LoadCheckpoint state, string? checkpointPath, string path, LoadReport report, TextWriter progress, CancellationToken ct,
+        long? maxBufferedBytes = null)
     {
         try
         {
-            return await new Loader(braid, state, checkpointPath, progress).RunAsync(AirQualityFiles.Records(path, report), ct).ConfigureAwait(false);
+            return await new Loader(braid, state, checkpointPath, progress, maxBufferedBytes).RunAsync(AirQualityFiles.Records(path, report), ct).ConfigureAwait(false);
         }
         catch (BraidException e)
         {
@@ -64,6 +72,9 @@ internal static class LoadCommand
     {
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"loaded {result.Records} records in {result.Elapsed.TotalSeconds:F1} s ({result.RecordsPerSecond:F0} records/s); batches {result.Batches} (skipped from checkpoint {result.SkippedBatches}); retries {result.Retries}, duplicates {result.Duplicates}, failovers {result.Failovers}"));
+        if (result.PausedByStuckPartitions > TimeSpan.Zero)
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"reading paused {result.PausedByStuckPartitions.TotalSeconds:F1} s: stuck partitions filled the client's buffer (--max-buffer-mb)"));
         output.WriteLine($"input: {report.Total} lines in {report.Files} files, {report.Malformed} malformed (not loaded)");
         foreach (var problem in report.Problems) output.WriteLine("  " + problem);
         if (report.Malformed > report.Problems.Count) output.WriteLine($"  ... and {report.Malformed - report.Problems.Count} more");
