@@ -6,6 +6,7 @@ var root = new RootCommand("Braid: fault-tolerant streaming of records over a gR
     DemoCommand.Create(),
     NodeCommand.Create(),
     ClusterCommand.Create(),
+    ChaosCommand.Create(),
     PingCommand.Create(),
     FaultCommand.Create(),
     BenchCommand.Create(),

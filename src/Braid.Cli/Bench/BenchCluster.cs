@@ -16,13 +16,15 @@ internal sealed class BenchCluster : IAsyncDisposable
     public NodeClients Clients { get; } = new();
 
     public static async Task<BenchCluster> StartAsync(string topology, string directory, int basePort, TextWriter log, CancellationToken cancellationToken, int partitions = 12,
-        long retainBytes = 0, long segmentBytes = Braid.Node.NodeOptions.DefaultSegmentBytes)
+        long retainBytes = 0, long segmentBytes = Braid.Node.NodeOptions.DefaultSegmentBytes, Hosts.HostMode hosts = Hosts.HostMode.Loopback)
     {
+        // A run killed before it could clean up: take its cluster and network down first.
+        if (ClusterState.TryLoad(directory) is not null) new ClusterManager(directory, TextWriter.Null).Down();
         if (Directory.Exists(directory)) Directory.Delete(directory, recursive: true);
         var manager = new ClusterManager(directory, log);
         try
         {
-            var state = await manager.UpAsync(topology, basePort, allowFaultInjection: true, TimeSpan.FromSeconds(60), cancellationToken, partitions, 3, retainBytes, segmentBytes).ConfigureAwait(false);
+            var state = await manager.UpAsync(topology, basePort, allowFaultInjection: true, TimeSpan.FromSeconds(60), cancellationToken, partitions, 3, retainBytes, segmentBytes, hosts).ConfigureAwait(false);
             return new BenchCluster(manager, state);
         }
         catch

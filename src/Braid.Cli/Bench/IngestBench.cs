@@ -10,14 +10,14 @@ namespace Braid.Cli.Bench;
 /// </summary>
 internal static class IngestBench
 {
-    public sealed record Settings(string Topology, int BatchRecords, int InflightPerPartition, long? Records, int Seed, string Directory, int BasePort);
+    public sealed record Settings(string Topology, int BatchRecords, int InflightPerPartition, long? Records, int Seed, string Directory, int BasePort, Hosts.HostMode Hosts = Hosts.HostMode.Loopback);
 
     public static async Task<int> RunAsync(Settings s, TextWriter output, CancellationToken ct)
     {
-        output.WriteLine($"ingest on {s.Topology}: 12 partitions, R=3, batches of {s.BatchRecords} records, window {s.InflightPerPartition} batches per partition");
+        output.WriteLine($"ingest on {s.Topology} ({Hosts.NetworkLayout.ModeName(s.Hosts)} hosts): 12 partitions, R=3, batches of {s.BatchRecords} records, window {s.InflightPerPartition} batches per partition");
         var (batches, bytes) = BenchLoad.Encode(s.Seed, s.Records, s.BatchRecords);
         output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"data set: {batches.Sum(b => (long)b.Records)} records in {batches.Count} batches, {bytes / 1048576.0:F1} MB encoded (in memory)"));
-        await using var cluster = await BenchCluster.StartAsync(s.Topology, s.Directory, s.BasePort, TextWriter.Null, ct, partitions: 12).ConfigureAwait(false);
+        await using var cluster = await BenchCluster.StartAsync(s.Topology, s.Directory, s.BasePort, TextWriter.Null, ct, partitions: 12, hosts: s.Hosts).ConfigureAwait(false);
         var seeds = cluster.State.Nodes.Select(n => n.Address).ToList();
         await BenchLoad.WaitForLeadersAsync(seeds, TimeSpan.FromSeconds(30), ct).ConfigureAwait(false);
         IngestFigures figures;

@@ -109,12 +109,14 @@ internal static class BenchCommand
         var seed = new Option<int>("--seed") { Description = "Generator seed", DefaultValueFactory = _ => 1 };
         var port = Port(7670);
         var dir = Dir("bench-ingest");
+        var hosts = Options.Hosts();
         var command = new Command("ingest", "Ingest of the generated data set (pre-encoded in memory) at R=3, acked after majority fsync: records/s, MB/s, peak RSS per node, count check")
         {
-            topology, batch, window, records, seed, port, dir,
+            topology, batch, window, records, seed, port, dir, hosts,
         };
         command.SetAction((p, ct) => CommandRunner.RunAsync(() => IngestBench.RunAsync(
-            new IngestBench.Settings(p.GetValue(topology)!, Math.Clamp(p.GetValue(batch), 1, 20_000), Math.Max(1, p.GetValue(window)), p.GetValue(records), p.GetValue(seed), p.GetValue(dir)!, p.GetValue(port)),
+            new IngestBench.Settings(p.GetValue(topology)!, Math.Clamp(p.GetValue(batch), 1, 20_000), Math.Max(1, p.GetValue(window)), p.GetValue(records), p.GetValue(seed), p.GetValue(dir)!, p.GetValue(port),
+                Hosts.NetworkLayout.ParseMode(p.GetValue(hosts)!)),
             Console.Out, ct)));
         return command;
     }

@@ -1,0 +1,324 @@
+using Braid.Cli.Cluster;
+using Braid.Cli.Hosts;
+using Braid.Core.Topology;
+using Braid.Protocol.V1;
+
+namespace Braid.Cli.Lab;
+
+/// <summary>What one fault did: whom it hit, and what went wrong beyond unavailability (or null).</summary>
+internal sealed record InjectedFault(string Target, string? Problem);
+
+/// <summary>
+/// Injects one fault of a class on the real node processes and their network, holds it, heals it,
+/// and brings every node back (restarting the ones that died). Network cuts between namespace
+/// hosts are nftables rules on the bridge; cuts between nodes that share a host, one overlay edge,
+/// and slow links use the nodes' link-layer fault injection (the kernel here has no netem).
+/// </summary>
+internal sealed class FaultInjector(ClusterManager manager, ClusterTopology topology, NetworkLayout? network, NodeClients clients, Func<IReadOnlyList<string>> clientNodes)
+{
+    private static readonly TimeSpan RestartTimeout = TimeSpan.FromSeconds(40);
+
+    /// <summary>Runs the fault: <paramref name="injected"/> is called once it is in force; returns after it healed.</summary>
+    public async Task<InjectedFault> RunAsync(PlannedFault fault, Action injected, CancellationToken ct)
+    {
+        var random = new Random(fault.Seed);
+        var hold = TimeSpan.FromSeconds(fault.DurationSeconds);
+        switch (fault.Class)
+        {
+            case "kill":
+            {
+                var (node, why) = await PickKillTargetAsync(random, ct).ConfigureAwait(false);
+                manager.Kill(node);
+                injected();
+                await Task.Delay(hold, ct).ConfigureAwait(false);
+                return new InjectedFault($"{node} ({why})", await RestartAsync(node, ct).ConfigureAwait(false));
+            }
+            case "pause":
+            {
+                var node = Pick(random, topology.NodeIds.ToList());
+                manager.Pause(node);
+                injected();
+                try { await Task.Delay(hold, ct).ConfigureAwait(false); }
+                finally { manager.Resume(node); }
+                return new InjectedFault(node, await EnsureAllUpAsync(ct).ConfigureAwait(false));
+            }
+            case "link":
+            case "slow":
+            {
+                var (a, b) = topology.Edges[random.Next(topology.Edges.Count)];
+                var slow = fault.Class == "slow";
+                var request = slow
+                    ? new SetLinkFaultRequest { Kind = SetLinkFaultRequest.Types.Kind.Delay, DelayMs = 20 + random.Next(180), JitterMs = 50, LossPercent = 5 }
+                    : new SetLinkFaultRequest { Kind = SetLinkFaultRequest.Types.Kind.Drop };
+                await SetLinkAsync(a, b, request, ct).ConfigureAwait(false);
+                injected();
+                try { await Task.Delay(hold, ct).ConfigureAwait(false); }
+                finally { await SetLinkAsync(a, b, new SetLinkFaultRequest { Kind = SetLinkFaultRequest.Types.Kind.None }, CancellationToken.None).ConfigureAwait(false); }
+                var what = slow ? $"{a}-{b} delay {request.DelayMs}+0..{request.JitterMs} ms, loss {request.LossPercent}%" : $"{a}-{b}";
+                return new InjectedFault(what, await EnsureAllUpAsync(ct).ConfigureAwait(false));
+            }
+            case "partition":
+            case "partition-oneway":
+            case "majority":
+            case "minority":
+                return await PartitionAsync(fault, random, hold, injected, ct).ConfigureAwait(false);
+            case "disk-full":
+                return await DiskFullAsync(random, hold, injected, ct).ConfigureAwait(false);
+            case "bitflip":
+            case "truncate":
+            case "wipe":
+                return await CorruptAsync(fault.Class, random, hold, injected, ct).ConfigureAwait(false);
+            default:
+                throw new CliException($"unknown fault class {fault.Class}");
+        }
+    }
+
+    /// <summary>A random node, the leader of a random partition, or the node a client sends to, in turn.</summary>
+    private async Task<(string Node, string Why)> PickKillTargetAsync(Random random, CancellationToken ct)
+    {
+        switch (random.Next(3))
+        {
+            case 0:
+                var leader = await LeaderOfAsync((uint)random.Next(12), ct).ConfigureAwait(false);
+                if (leader is not null) return (leader, "a partition leader");
+                break;
+            case 1:
+                var used = clientNodes();
+                if (used.Count > 0) return (Pick(random, used), "a client's node");
+                break;
+        }
+        return (Pick(random, topology.NodeIds.ToList()), "random");
+    }
+
+    private async Task<string?> LeaderOfAsync(uint partition, CancellationToken ct)
+    {
+        foreach (var node in topology.Nodes)
+        {
+            try
+            {
+                var reply = await new Protocol.V1.Stream.StreamClient(clients.Channel(node.Address)).DescribeAsync(new DescribeRequest(),
+                    deadline: DateTime.UtcNow.AddSeconds(1), cancellationToken: ct).ConfigureAwait(false);
+                var description = reply.Partitions.FirstOrDefault(p => p.Partition == partition % (uint)Math.Max(1, reply.Partitions.Count));
+                if (description is { Leader.Length: > 0 }) return description.Leader;
+            }
+            catch (Grpc.Core.RpcException) { }
+        }
+        return null;
+    }
+
+    private async Task<InjectedFault> PartitionAsync(PlannedFault fault, Random random, TimeSpan hold, Action injected, CancellationToken ct)
+    {
+        var ids = topology.NodeIds.ToList();
+        List<List<string>> sides;
+        var oneWay = fault.Class == "partition-oneway";
+        if (fault.Class is "partition" or "partition-oneway")
+        {
+            // A host (site) cut off from the rest; with one node per host, a random minority set.
+            if (network is { Mode: HostMode.Netns } && network.Hosts.Count > 1)
+            {
+                var host = Pick(random, network.Hosts.ToList());
+                sides = [host.Nodes.ToList(), ids.Except(host.Nodes).ToList()];
+            }
+            else
+            {
+                var cut = ids.OrderBy(_ => random.Next()).Take(1 + random.Next(Math.Max(1, (ids.Count - 1) / 2))).ToList();
+                sides = [cut, ids.Except(cut).ToList()];
+            }
+        }
+        else if (fault.Class == "majority")
+        {
+            var majority = ids.OrderBy(_ => random.Next()).Take(ids.Count / 2 + 1).ToList();
+            sides = [majority, ids.Except(majority).ToList()];
+        }
+        else
+        {
+            // minority: each node of a random minority isolated from every other node.
+            var minority = ids.OrderBy(_ => random.Next()).Take(Math.Max(1, (ids.Count - 1) / 2)).ToList();
+            sides = [.. minority.Select(n => new List<string> { n }), ids.Except(minority).ToList()];
+        }
+        var undo = new List<Func<Task>>();
+        var how = "";
+        try
+        {
+            for (var i = 0; i < sides.Count; i++)
+                for (var j = i + 1; j < sides.Count; j++)
+                    how = await CutAsync(sides[i], sides[j], oneWay, undo, ct).ConfigureAwait(false);
+            injected();
+            await Task.Delay(hold, ct).ConfigureAwait(false);
+        }
+        finally
+        {
+            foreach (var heal in undo) await heal().ConfigureAwait(false);
+        }
+        var arrow = oneWay ? " -/-> " : " | ";
+        return new InjectedFault(string.Join(arrow, sides.Select(s => "{" + string.Join(",", s) + "}")) + $" ({how})", await EnsureAllUpAsync(ct).ConfigureAwait(false));
+    }
+
+    /// <summary>Cuts traffic from every node of <paramref name="a"/> to every node of <paramref name="b"/> (and back).</summary>
+    private async Task<string> CutAsync(List<string> a, List<string> b, bool oneWay, List<Func<Task>> undo, CancellationToken ct)
+    {
+        if (network is not null)
+        {
+            var hostsA = a.Select(network.HostOf).Distinct().ToList();
+            var hostsB = b.Select(network.HostOf).Distinct().ToList();
+            // Whole hosts on each side, none shared: the cut is real packets dropped between addresses.
+            if (hostsA.Intersect(hostsB).Any() is false && hostsA.All(h => h.Nodes.All(a.Contains)) && hostsB.All(h => h.Nodes.All(b.Contains)))
+            {
+                var handles = Netns.Cut(network, hostsA.Select(h => h.Address).ToList(), hostsB.Select(h => h.Address).ToList(), oneWay);
+                undo.Add(() => { Netns.Heal(network, handles); return Task.CompletedTask; });
+                return "nftables";
+            }
+        }
+        // Otherwise drop every overlay edge that crosses (one-way: drop at the receiving side only).
+        foreach (var (x, y) in topology.Edges)
+        {
+            var (from, to) = a.Contains(x) && b.Contains(y) ? (x, y) : a.Contains(y) && b.Contains(x) ? (y, x) : (null, null);
+            if (from is null || to is null) continue;
+            var drop = new SetLinkFaultRequest { Kind = SetLinkFaultRequest.Types.Kind.Drop };
+            var clear = new SetLinkFaultRequest { Kind = SetLinkFaultRequest.Types.Kind.None };
+            if (oneWay)
+            {
+                await SetOneAsync(to, from, drop, ct).ConfigureAwait(false);
+                undo.Add(() => SetOneAsync(to, from, clear, CancellationToken.None));
+            }
+            else
+            {
+                await SetLinkAsync(from, to, drop, ct).ConfigureAwait(false);
+                undo.Add(() => SetLinkAsync(from, to, clear, CancellationToken.None));
+            }
+        }
+        return "overlay links";
+    }
+
+    private async Task<InjectedFault> DiskFullAsync(Random random, TimeSpan hold, Action injected, CancellationToken ct)
+    {
+        var node = Pick(random, topology.NodeIds.ToList());
+        var state = ClusterState.Load(manager.Directory);
+        var data = state.Node(node).DataDirectory;
+        if (!ClusterManager.IsMounted(data)) return new InjectedFault(node, "skipped: data is not on a size-limited file system (--data-tmpfs-mb)");
+        var filler = Path.Combine(data, "lab-filler");
+        try
+        {
+            await using (var stream = new FileStream(filler, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 20))
+            {
+                var block = new byte[1 << 20];
+                try { while (true) await stream.WriteAsync(block, ct).ConfigureAwait(false); }
+                catch (IOException) { } // full: that is the point
+            }
+            injected();
+            await Task.Delay(hold, ct).ConfigureAwait(false);
+        }
+        catch (IOException) { injected(); } // closing the full file can fail too
+        finally
+        {
+            File.Delete(filler);
+        }
+        var alive = ProcessControl.IsAlive(state.Node(node).Pid, state.Node(node).StartTime);
+        var problem = await EnsureAllUpAsync(ct).ConfigureAwait(false);
+        return new InjectedFault(node, alive ? problem : Join($"{node} stopped when its disk filled: {LastLine(state.Node(node).LogFile)}", problem));
+    }
+
+    private async Task<InjectedFault> CorruptAsync(string kind, Random random, TimeSpan hold, Action injected, CancellationToken ct)
+    {
+        var node = Pick(random, topology.NodeIds.ToList());
+        var data = ClusterState.Load(manager.Directory).Node(node).DataDirectory;
+        manager.Kill(node);
+        injected();
+        string what;
+        if (kind == "wipe")
+        {
+            foreach (var entry in Directory.EnumerateFileSystemEntries(data).Where(e => Path.GetFileName(e) != "node.log").ToList())
+                if (Directory.Exists(entry)) Directory.Delete(entry, recursive: true); else File.Delete(entry);
+            what = $"{node}: data folder wiped";
+        }
+        else
+        {
+            var file = PickFile(data, random);
+            if (file is null) what = $"{node}: no file to damage";
+            else
+            {
+                var length = new FileInfo(file).Length;
+                if (kind == "bitflip" && length > 0)
+                {
+                    var offset = random.NextInt64(length);
+                    var bit = random.Next(8);
+                    await using var stream = new FileStream(file, FileMode.Open, FileAccess.ReadWrite);
+                    stream.Position = offset;
+                    var b = stream.ReadByte();
+                    stream.Position = offset;
+                    stream.WriteByte((byte)(b ^ (1 << bit)));
+                    what = $"{node}: bit {bit} of byte {offset} of {Path.GetRelativePath(data, file)} flipped";
+                }
+                else
+                {
+                    var keep = length <= 1 ? 0 : random.NextInt64(length);
+                    await using (var stream = new FileStream(file, FileMode.Open, FileAccess.ReadWrite)) stream.SetLength(keep);
+                    what = $"{node}: {Path.GetRelativePath(data, file)} truncated from {length} to {keep} bytes";
+                }
+            }
+        }
+        await Task.Delay(hold, ct).ConfigureAwait(false);
+        return new InjectedFault(what, await RestartAsync(node, ct).ConfigureAwait(false));
+    }
+
+    /// <summary>A sealed segment (not a partition's newest) when there is one, else a hard state file.</summary>
+    private static string? PickFile(string data, Random random)
+    {
+        var partitions = Path.Combine(data, "partitions");
+        if (!Directory.Exists(partitions)) return null;
+        var sealedSegments = Directory.GetDirectories(partitions).Order(StringComparer.Ordinal)
+            .SelectMany(d => Directory.GetFiles(d, "*.seg").Order(StringComparer.Ordinal).SkipLast(1)).ToList();
+        if (sealedSegments.Count > 0) return Pick(random, sealedSegments);
+        var hardStates = Directory.GetDirectories(partitions).Order(StringComparer.Ordinal).Select(d => Path.Combine(d, "hardstate")).Where(File.Exists).ToList();
+        return hardStates.Count > 0 ? Pick(random, hardStates) : null;
+    }
+
+    /// <summary>Restarts a node; the problem when it does not come back.</summary>
+    private async Task<string?> RestartAsync(string node, CancellationToken ct)
+    {
+        try
+        {
+            await manager.RestartAsync(node, RestartTimeout, ct).ConfigureAwait(false);
+            return null;
+        }
+        catch (CliException e)
+        {
+            return $"{node} did not come back: {FirstLines(e.Message)}";
+        }
+    }
+
+    /// <summary>Restarts every node that is not running (a fault may have killed one); the problems, or null.</summary>
+    public async Task<string?> EnsureAllUpAsync(CancellationToken ct)
+    {
+        string? problems = null;
+        foreach (var node in ClusterState.Load(manager.Directory).Nodes)
+            if (!ProcessControl.IsAlive(node.Pid, node.StartTime))
+                problems = Join(problems, $"{node.Id} had exited ({LastLine(node.LogFile)})" + (await RestartAsync(node.Id, ct).ConfigureAwait(false) is { } p ? "; " + p : "; restarted"));
+        return problems;
+    }
+
+    private async Task SetLinkAsync(string a, string b, SetLinkFaultRequest request, CancellationToken ct)
+    {
+        await SetOneAsync(a, b, request, ct).ConfigureAwait(false);
+        await SetOneAsync(b, a, request, ct).ConfigureAwait(false);
+    }
+
+    private async Task SetOneAsync(string node, string neighbour, SetLinkFaultRequest request, CancellationToken ct)
+    {
+        var r = request.Clone();
+        r.Neighbour = neighbour;
+        // A node that is down has no link to fault; the fault lapses with its process.
+        try { await clients.Admin(topology.Node(node).Address).SetLinkFaultAsync(r, deadline: DateTime.UtcNow.AddSeconds(3), cancellationToken: ct).ConfigureAwait(false); }
+        catch (Grpc.Core.RpcException) { }
+    }
+
+    private static T Pick<T>(Random random, IReadOnlyList<T> items) => items[random.Next(items.Count)];
+
+    private static string? Join(string? a, string? b) => a is null ? b : b is null ? a : a + "; " + b;
+
+    private static string LastLine(string logFile) =>
+        ClusterManager.Tail(logFile, 40).Split('\n').LastOrDefault(l => l.Contains("fail", StringComparison.OrdinalIgnoreCase) || l.Contains("exception", StringComparison.OrdinalIgnoreCase) || l.Contains("error", StringComparison.OrdinalIgnoreCase))?.Trim()
+        ?? ClusterManager.Tail(logFile, 1).Trim();
+
+    private static string FirstLines(string text) => string.Join(" / ", text.Split('\n').Select(l => l.Trim()).Where(l => l.Length > 0).Take(4));
+}
