@@ -50,7 +50,7 @@ internal sealed class ChaosRunner(ChaosSettings settings, TextWriter output)
             Directory.Delete(entry, recursive: true);
         var clock = Stopwatch.StartNew();
         var state = await manager.UpAsync(settings.Topology, null, allowFaultInjection: true, TimeSpan.FromSeconds(90), ct,
-            settings.Partitions, settings.Replicas, retainBytes: 0, segmentBytes: 1 << 20, settings.Hosts, needsDisk ? 768 : 0).ConfigureAwait(false);
+            settings.Partitions, settings.Replicas, retainBytes: 0, segmentBytes: 256 << 10, settings.Hosts, needsDisk ? 256 : 0).ConfigureAwait(false);
         try
         {
             output.WriteLine($"chaos: cluster up in {clock.Elapsed.TotalSeconds:F1} s on {NetworkLayout.ModeName(settings.Hosts)} hosts" +

@@ -35,7 +35,7 @@ internal sealed class FaultInjector(ClusterManager manager, ClusterTopology topo
             }
             case "pause":
             {
-                var node = Pick(random, topology.NodeIds.ToList());
+                var node = Pick(random, Running());
                 manager.Pause(node);
                 injected();
                 try { await Task.Delay(hold, ct).ConfigureAwait(false); }
@@ -83,11 +83,18 @@ internal sealed class FaultInjector(ClusterManager manager, ClusterTopology topo
                 if (leader is not null) return (leader, "a partition leader");
                 break;
             case 1:
-                var used = clientNodes();
+                var used = clientNodes().Intersect(Running()).ToList();
                 if (used.Count > 0) return (Pick(random, used), "a client's node");
                 break;
         }
-        return (Pick(random, topology.NodeIds.ToList()), "random");
+        return (Pick(random, Running()), "random");
+    }
+
+    /// <summary>The nodes whose process runs now (a fault never picks a node that is already down).</summary>
+    private List<string> Running()
+    {
+        var running = ClusterState.Load(manager.Directory).Nodes.Where(n => ProcessControl.IsAlive(n.Pid, n.StartTime)).Select(n => n.Id).ToList();
+        return running.Count > 0 ? running : topology.NodeIds.ToList();
     }
 
     private async Task<string?> LeaderOfAsync(uint partition, CancellationToken ct)
@@ -99,7 +106,7 @@ internal sealed class FaultInjector(ClusterManager manager, ClusterTopology topo
                 var reply = await new Protocol.V1.Stream.StreamClient(clients.Channel(node.Address)).DescribeAsync(new DescribeRequest(),
                     deadline: DateTime.UtcNow.AddSeconds(1), cancellationToken: ct).ConfigureAwait(false);
                 var description = reply.Partitions.FirstOrDefault(p => p.Partition == partition % (uint)Math.Max(1, reply.Partitions.Count));
-                if (description is { Leader.Length: > 0 }) return description.Leader;
+                if (description is { Leader.Length: > 0 } && Running().Contains(description.Leader)) return description.Leader;
             }
             catch (Grpc.Core.RpcException) { }
         }
@@ -192,7 +199,7 @@ internal sealed class FaultInjector(ClusterManager manager, ClusterTopology topo
 
     private async Task<InjectedFault> DiskFullAsync(Random random, TimeSpan hold, Action injected, CancellationToken ct)
     {
-        var node = Pick(random, topology.NodeIds.ToList());
+        var node = Pick(random, Running());
         var state = ClusterState.Load(manager.Directory);
         var data = state.Node(node).DataDirectory;
         if (!ClusterManager.IsMounted(data)) return new InjectedFault(node, "skipped: data is not on a size-limited file system (--data-tmpfs-mb)");
@@ -215,20 +222,40 @@ internal sealed class FaultInjector(ClusterManager manager, ClusterTopology topo
         }
         var alive = ProcessControl.IsAlive(state.Node(node).Pid, state.Node(node).StartTime);
         var problem = await EnsureAllUpAsync(ct).ConfigureAwait(false);
-        return new InjectedFault(node, alive ? problem : Join($"{node} stopped when its disk filled: {LastLine(state.Node(node).LogFile)}", problem));
+        return new InjectedFault(node, alive ? problem : Join($"{node} stopped when its disk filled ({Why(state.Node(node).LogFile)})", problem));
     }
 
     private async Task<InjectedFault> CorruptAsync(string kind, Random random, TimeSpan hold, Action injected, CancellationToken ct)
     {
-        var node = Pick(random, topology.NodeIds.ToList());
+        var node = Pick(random, Running());
         var data = ClusterState.Load(manager.Directory).Node(node).DataDirectory;
+        // What the fault damages is kept aside first: a node that cannot start on the damaged data is
+        // recorded as the fault's problem, then repaired from the copy (as an operator would restore
+        // a disk), so one fault does not leave the rest of the run without that node.
+        var backup = Path.Combine(manager.Directory, "lab-backup", node);
+        if (Directory.Exists(backup)) Directory.Delete(backup, recursive: true);
+        Directory.CreateDirectory(backup);
         manager.Kill(node);
         injected();
         string what;
+        Action? restore = null;
         if (kind == "wipe")
         {
-            foreach (var entry in Directory.EnumerateFileSystemEntries(data).Where(e => Path.GetFileName(e) != "node.log").ToList())
+            var moved = new List<(string From, string To)>();
+            foreach (var entry in Directory.EnumerateFileSystemEntries(data).Where(e => Path.GetFileName(e) is not ("node.log" or "lab-filler")).ToList())
+            {
+                var to = Path.Combine(backup, Path.GetFileName(entry));
+                if (Directory.Exists(entry)) CopyDirectory(entry, to); else File.Copy(entry, to);
                 if (Directory.Exists(entry)) Directory.Delete(entry, recursive: true); else File.Delete(entry);
+                moved.Add((entry, to));
+            }
+            restore = () =>
+            {
+                foreach (var entry in Directory.EnumerateFileSystemEntries(data).Where(e => Path.GetFileName(e) != "node.log").ToList())
+                    if (Directory.Exists(entry)) Directory.Delete(entry, recursive: true); else File.Delete(entry);
+                foreach (var (from, to) in moved)
+                    if (Directory.Exists(to)) CopyDirectory(to, from); else File.Copy(to, from);
+            };
             what = $"{node}: data folder wiped";
         }
         else
@@ -237,6 +264,9 @@ internal sealed class FaultInjector(ClusterManager manager, ClusterTopology topo
             if (file is null) what = $"{node}: no file to damage";
             else
             {
+                var copy = Path.Combine(backup, "file");
+                File.Copy(file, copy);
+                restore = () => File.Copy(copy, file, overwrite: true);
                 var length = new FileInfo(file).Length;
                 if (kind == "bitflip" && length > 0)
                 {
@@ -258,7 +288,23 @@ internal sealed class FaultInjector(ClusterManager manager, ClusterTopology topo
             }
         }
         await Task.Delay(hold, ct).ConfigureAwait(false);
-        return new InjectedFault(what, await RestartAsync(node, ct).ConfigureAwait(false));
+        var problem = await RestartAsync(node, ct).ConfigureAwait(false);
+        if (problem is not null && restore is not null)
+        {
+            restore();
+            problem += (await RestartAsync(node, ct).ConfigureAwait(false)) is { } again
+                ? $"; restored the undamaged data and it still did not come back: {again}"
+                : "; restored the undamaged data, then it came back";
+        }
+        Directory.Delete(backup, recursive: true);
+        return new InjectedFault(what, problem);
+    }
+
+    private static void CopyDirectory(string from, string to)
+    {
+        Directory.CreateDirectory(to);
+        foreach (var file in Directory.GetFiles(from)) File.Copy(file, Path.Combine(to, Path.GetFileName(file)), overwrite: true);
+        foreach (var dir in Directory.GetDirectories(from)) CopyDirectory(dir, Path.Combine(to, Path.GetFileName(dir)));
     }
 
     /// <summary>A sealed segment (not a partition's newest) when there is one, else a hard state file.</summary>
@@ -283,7 +329,10 @@ internal sealed class FaultInjector(ClusterManager manager, ClusterTopology topo
         }
         catch (CliException e)
         {
-            return $"{node} did not come back: {FirstLines(e.Message)}";
+            var log = ClusterState.Load(manager.Directory).Node(node).LogFile;
+            return e.Message.Contains("exited during start-up", StringComparison.Ordinal)
+                ? $"{node} did not come back: exited at start-up ({Why(log)})"
+                : $"{node} did not come back: {Shorten(e.Message.Split('\n')[0])}";
         }
     }
 
@@ -293,7 +342,7 @@ internal sealed class FaultInjector(ClusterManager manager, ClusterTopology topo
         string? problems = null;
         foreach (var node in ClusterState.Load(manager.Directory).Nodes)
             if (!ProcessControl.IsAlive(node.Pid, node.StartTime))
-                problems = Join(problems, $"{node.Id} had exited ({LastLine(node.LogFile)})" + (await RestartAsync(node.Id, ct).ConfigureAwait(false) is { } p ? "; " + p : "; restarted"));
+                problems = Join(problems, $"{node.Id} had exited ({Why(node.LogFile)})" + (await RestartAsync(node.Id, ct).ConfigureAwait(false) is { } p ? "; " + p : "; restarted"));
         return problems;
     }
 
@@ -316,9 +365,18 @@ internal sealed class FaultInjector(ClusterManager manager, ClusterTopology topo
 
     private static string? Join(string? a, string? b) => a is null ? b : b is null ? a : a + "; " + b;
 
-    private static string LastLine(string logFile) =>
-        ClusterManager.Tail(logFile, 40).Split('\n').LastOrDefault(l => l.Contains("fail", StringComparison.OrdinalIgnoreCase) || l.Contains("exception", StringComparison.OrdinalIgnoreCase) || l.Contains("error", StringComparison.OrdinalIgnoreCase))?.Trim()
-        ?? ClusterManager.Tail(logFile, 1).Trim();
+    /// <summary>Why a node stopped, from its log: the last exception's type and message, shortened.</summary>
+    internal static string Why(string logFile)
+    {
+        var tail = ClusterManager.Tail(logFile, 300).Split('\n');
+        var line = tail.LastOrDefault(l => l.Contains("Exception: ", StringComparison.Ordinal));
+        if (line is null) return "no exception in its log";
+        var start = line.LastIndexOf(' ', line.IndexOf("Exception: ", StringComparison.Ordinal)) + 1;
+        var text = line[start..];
+        var at = text.IndexOf("   at ", StringComparison.Ordinal);
+        return Shorten(at > 0 ? text[..at] : text);
+    }
 
-    private static string FirstLines(string text) => string.Join(" / ", text.Split('\n').Select(l => l.Trim()).Where(l => l.Length > 0).Take(4));
+    private static string Shorten(string text) => text.Length <= 240 ? text.Trim() : text[..237].Trim() + "...";
+
 }
