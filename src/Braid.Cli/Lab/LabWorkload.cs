@@ -156,7 +156,7 @@ internal sealed class LabWorkload(IReadOnlyList<string> addresses, WorkloadSetti
             var (partition, sequence) = IngestSession.KeyOf(batch, partitions);
             var now = Now;
             appends.Add(new AppendOp(partition, producer, sequence, op.Hash, op.InvokedAt, now, AppendResult.Ok));
-            acks.Add(new AckSample(now / 1e6, (now - op.InvokedAt) / 1e3, op.Records));
+            acks.Add(new AckSample(now / 1e6, (now - op.InvokedAt) / 1e3, op.Records, (int)partition));
         }
     }
 

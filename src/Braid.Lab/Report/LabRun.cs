@@ -1,8 +1,9 @@
 namespace Braid.Lab.Report;
 
 /// <summary>One acknowledged append as the lab's producers saw it: when it completed (seconds
-/// since the run started), how long it took from first send to acknowledgement, and its records.</summary>
-public readonly record struct AckSample(double AtSeconds, double LatencyMs, int Records);
+/// since the run started), how long it took from first send to acknowledgement, its records, and
+/// its partition (-1 when unknown).</summary>
+public readonly record struct AckSample(double AtSeconds, double LatencyMs, int Records, int Partition = -1);
 
 /// <summary>
 /// One injected fault: its class (kill, pause, link, partition, partition-oneway, majority,
