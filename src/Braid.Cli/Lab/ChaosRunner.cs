@@ -127,6 +127,8 @@ internal sealed class ChaosRunner(ChaosSettings settings, TextWriter output)
             workload.Counts(),
             GraphNotes(topology),
             notes);
+        // The run's measurements, so that its report can be rebuilt later without running it again.
+        File.WriteAllText(Path.Combine(settings.OutDirectory, "run.json"), System.Text.Json.JsonSerializer.Serialize(run));
         var files = LabReport.Build(run);
         File.WriteAllText(Path.Combine(settings.OutDirectory, "report.md"), files.Markdown);
         foreach (var chart in files.Charts) File.WriteAllText(Path.Combine(settings.OutDirectory, chart.FileName), chart.Svg);
