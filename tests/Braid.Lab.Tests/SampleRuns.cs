@@ -10,16 +10,21 @@ internal static class SampleRuns
     private static readonly CheckResult Clean = new([], 0, 0, 0, 12);
 
     /// <summary>A run whose producer is acknowledged every 0.1 s with 10 records (100 records/s),
-    /// except inside <paramref name="outages"/>.</summary>
+    /// except inside <paramref name="outages"/>. With <paramref name="partitions"/> the i-th ack
+    /// (at i × 0.1 s) is of partition i mod partitions, so each partition is acknowledged every
+    /// partitions × 0.1 s, except inside its <paramref name="stalls"/>; without, acks carry no partition.</summary>
     public static LabRun Steady(double durationSeconds, IReadOnlyList<FaultWindow> faults,
-        IReadOnlyList<(double Start, double End)>? outages = null, CheckResult? check = null)
+        IReadOnlyList<(double Start, double End)>? outages = null, CheckResult? check = null, int partitions = 0,
+        IReadOnlyList<(int Partition, double Start, double End)>? stalls = null)
     {
         var acks = new List<AckSample>();
         for (var i = 1; i * 0.1 <= durationSeconds + 1e-9; i++)
         {
             var at = Math.Round(i * 0.1, 6);
+            var partition = partitions > 0 ? i % partitions : -1;
             if (outages?.Any(o => at >= o.Start && at < o.End) == true) continue;
-            acks.Add(new AckSample(at, 5, 10));
+            if (stalls?.Any(s => s.Partition == partition && at >= s.Start && at < s.End) == true) continue;
+            acks.Add(new AckSample(at, 5, 10, partition));
         }
         return Run("steady", durationSeconds, acks, faults, check ?? Clean);
     }

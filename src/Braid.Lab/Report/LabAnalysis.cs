@@ -7,39 +7,56 @@ public enum LabVerdict
     Held,
     /// <summary>Promises kept, but unavailable for long or not recovered.</summary>
     Degraded,
-    /// <summary>The checker found a violation, or a fault of the class had a problem.</summary>
+    /// <summary>The checker found a violation, a fault of the class had a problem, or (for the run)
+    /// nothing was acknowledged at all.</summary>
     Failed,
 }
 
-/// <summary>A stretch of the run without any acknowledgement (seconds since start); the run's
-/// start and end count as its bounds, so a cluster that never acknowledges again is unavailable
-/// until the run ends.</summary>
-public readonly record struct AckGap(double StartSeconds, double EndSeconds)
+/// <summary>A stretch of the run without an acknowledgement (seconds since start) of one partition,
+/// or of any partition when <paramref name="Partition"/> is -1; the run's start and end count as its
+/// bounds, so a partition (or cluster) that is never acknowledged again is unavailable until the run
+/// ends.</summary>
+public readonly record struct AckGap(double StartSeconds, double EndSeconds, int Partition = -1)
 {
     public double Seconds => EndSeconds - StartSeconds;
 }
 
 /// <summary>What one fault did to the workload.</summary>
 /// <param name="RecordsAcked">Records acknowledged within the window (its start and end included).</param>
-/// <param name="LongestGap">The longest gap between consecutive acknowledgements that overlaps the window.</param>
+/// <param name="LongestGap">The longest gap between consecutive acknowledgements of any partition
+/// that overlaps the window: time with no acknowledgement at all.</param>
+/// <param name="LongestStall">The longest gap between consecutive acknowledgements of one partition
+/// that overlaps the window (its <see cref="AckGap.Partition"/> says which); when acknowledgements
+/// carry no partition, <paramref name="LongestGap"/>.</param>
+/// <param name="PartitionsStalled">Partitions with a gap longer than <see cref="LabAnalysis.StallSeconds"/>
+/// overlapping the window; null when acknowledgements carry no partition.</param>
+/// <param name="MaxLatencyMs">The highest latency of the acknowledgements completed within the
+/// window (start and end included); null if none was.</param>
 /// <param name="RecoverySeconds">Time from the window's end until throughput was back (see
 /// <see cref="LabAnalysis.RecoveryThroughputFraction"/>); null if it was not, or could not be observed.</param>
 /// <param name="RecoveryObserved">False when the run ended less than one bin after the window, too
 /// early to see a recovery; such a fault is not counted as not recovered.</param>
 public sealed record FaultOutcome(
-    FaultWindow Fault, long RecordsAcked, AckGap LongestGap, double? RecoverySeconds, bool RecoveryObserved)
+    FaultWindow Fault, long RecordsAcked, AckGap LongestGap, AckGap LongestStall, int? PartitionsStalled,
+    double? MaxLatencyMs, double? RecoverySeconds, bool RecoveryObserved)
 {
     public bool NotRecovered => RecoveryObserved && RecoverySeconds is null;
 }
 
 /// <summary>What the faults of one class did, and the verdict with its reason.</summary>
 /// <param name="RecordsAcked">Records acknowledged within the union of the class's windows.</param>
+/// <param name="LongestGap">The longest <see cref="FaultOutcome.LongestGap"/> of the class's faults.</param>
+/// <param name="LongestStall">The longest <see cref="FaultOutcome.LongestStall"/>: what the verdict judges.</param>
+/// <param name="PartitionsStalledMax">The most <see cref="FaultOutcome.PartitionsStalled"/> of one
+/// fault; null when acknowledgements carry no partition.</param>
 /// <param name="MedianRecoverySeconds">Median over the faults that recovered; null if none did.</param>
 public sealed record ClassOutcome(
     string Class,
     int Faults,
     long RecordsAcked,
     AckGap LongestGap,
+    AckGap LongestStall,
+    int? PartitionsStalledMax,
     double? MedianRecoverySeconds,
     double? MinRecoverySeconds,
     double? MaxRecoverySeconds,
@@ -56,9 +73,16 @@ public sealed record LatencySummary(int Acks, double P50Ms, double P90Ms, double
 
 /// <summary>
 /// The numbers behind the report, computed from a <see cref="LabRun"/>: per-second throughput and
-/// latency, the baseline throughput outside faults, each fault's acknowledgements, longest gap and
-/// recovery, and per fault class the verdict. Pure and deterministic.
+/// latency, the baseline throughput outside faults, each fault's acknowledgements, longest partition
+/// stall, longest gap, worst latency and recovery, and per fault class the verdict. Pure and
+/// deterministic.
 /// </summary>
+/// <remarks>
+/// Unavailability is judged per partition when acknowledgements carry one (<see cref="ByPartition"/>):
+/// with many partitions some keep being acknowledged while others are stuck, and the gaps between
+/// acknowledgements of the whole run would hide that. Acknowledgements without a partition then
+/// count for throughput and latency only. When none carries one, the gaps of the whole run stand in.
+/// </remarks>
 public sealed class LabAnalysis
 {
     /// <summary>Width of a throughput and latency bin: bin k holds the acknowledgements completed in
@@ -72,9 +96,17 @@ public sealed class LabAnalysis
     /// recovery time is not rounded up to the next second boundary.</summary>
     public const double RecoveryThroughputFraction = 0.5;
 
-    /// <summary>A class whose faults left the cluster without any acknowledgement for longer than
-    /// this is degraded: clients would notice (and time out) well before it.</summary>
+    /// <summary>A class whose faults left a partition (or, without partitions, the cluster) without
+    /// an acknowledgement for longer than this is degraded: clients would notice (and time out) well
+    /// before it.</summary>
     public const double DegradedGapSeconds = 5;
+
+    /// <summary>A partition with a gap longer than this is stalled. The lab's producers offer each
+    /// partition a batch every 0.2 to 1 s, so shorter gaps are mostly the workload's own pacing.</summary>
+    public const double StallSeconds = 1;
+
+    /// <summary>The run's failure when it acknowledged nothing at all (and lasted some time).</summary>
+    public const string NothingAcknowledged = "nothing was acknowledged";
 
     /// <summary>At most this many distinct problems are named in a class's reason.</summary>
     private const int ReasonProblemsMax = 3;
@@ -83,12 +115,16 @@ public sealed class LabAnalysis
     private const int ReasonProblemCharsMax = 100;
 
     private readonly double[] _ackSeconds;
+    private readonly double[] _ackLatencies;
     private readonly long[] _recordsBefore;
+    private readonly AckTimeline _all;
+    private readonly List<AckTimeline> _partitions;
 
     private LabAnalysis(LabRun run)
     {
         var acks = run.Acks.Where(a => double.IsFinite(a.AtSeconds)).OrderBy(a => a.AtSeconds).ToList();
         _ackSeconds = acks.Select(a => Math.Max(0, a.AtSeconds)).ToArray();
+        _ackLatencies = acks.Select(a => a.LatencyMs).ToArray();
         _recordsBefore = new long[acks.Count + 1];
         for (var i = 0; i < acks.Count; i++) _recordsBefore[i + 1] = _recordsBefore[i] + acks[i].Records;
 
@@ -100,10 +136,22 @@ public sealed class LabAnalysis
         RecoveryThresholdRecords = Math.Max(1, RecoveryThroughputFraction * BaselineRecordsPerSecond);
         Gaps = BuildGaps(_ackSeconds, RunEndSeconds);
         LongestGap = Gaps.Count > 0 ? Gaps.MaxBy(g => g.Seconds) : default;
+        _all = new AckTimeline(-1, _ackSeconds, RunEndSeconds);
+        _partitions = acks.Select((a, i) => (a.Partition, At: _ackSeconds[i])).Where(a => a.Partition >= 0)
+            .GroupBy(a => a.Partition).OrderBy(g => g.Key)
+            .Select(g => new AckTimeline(g.Key, g.Select(a => a.At).ToArray(), RunEndSeconds)).ToList();
+        Partitions = _partitions.Select(p => p.Partition).ToList();
+        LongestStall = ByPartition ? _partitions.Select(p => p.LongestWithin(0, RunEndSeconds)).MaxBy(g => g.Seconds) : LongestGap;
+        var intervals = _partitions.Select(p => p.MedianIntervalSeconds).OfType<double>().Order().ToList();
+        MedianPartitionIntervalSeconds = Quantiles.Median(intervals);
+        SlowestPartitionIntervalSeconds = intervals.Count > 0 ? intervals[^1] : null;
         Latency = Summarise(acks);
         Faults = faults.Select(Outcome).ToList();
         Classes = faults.Count == 0 ? [] : ClassOutcomes(run.Check);
-        Overall = !run.Check.Ok ? LabVerdict.Failed : Classes.Select(c => c.Verdict).DefaultIfEmpty(LabVerdict.Held).Max();
+        RunFailure = acks.Count == 0 && RunEndSeconds > 0 ? NothingAcknowledged : null;
+        Overall = !run.Check.Ok || RunFailure is not null
+            ? LabVerdict.Failed
+            : Classes.Select(c => c.Verdict).DefaultIfEmpty(LabVerdict.Held).Max();
     }
 
     /// <summary>Where the run ends: its duration, or the last acknowledgement if that is later.</summary>
@@ -124,10 +172,34 @@ public sealed class LabAnalysis
     /// <summary>Records a one-bin window must hold for a fault to count as recovered (at least one).</summary>
     public double RecoveryThresholdRecords { get; }
 
-    /// <summary>Every gap between consecutive acknowledgements, bounded by the run's start and end.</summary>
+    /// <summary>Every gap between consecutive acknowledgements (of any partition), bounded by the
+    /// run's start and end.</summary>
     public IReadOnlyList<AckGap> Gaps { get; }
 
+    /// <summary>The longest time with no acknowledgement at all.</summary>
     public AckGap LongestGap { get; }
+
+    /// <summary>Whether acknowledgements carry partitions, so unavailability is judged per partition.</summary>
+    public bool ByPartition => _partitions.Count > 0;
+
+    /// <summary>The partitions acknowledged at least once, ascending (a partition never acknowledged
+    /// is not seen); empty when acknowledgements carry no partition.</summary>
+    public IReadOnlyList<int> Partitions { get; }
+
+    /// <summary>The longest gap between consecutive acknowledgements of one partition over the run
+    /// (bounded by its start and end); <see cref="LongestGap"/> when acknowledgements carry no partition.</summary>
+    public AckGap LongestStall { get; }
+
+    /// <summary>The median, over the partitions, of each partition's median time between consecutive
+    /// acknowledgements: its ordinary pacing, against which <see cref="StallSeconds"/> is to be read.
+    /// Null when no partition was acknowledged twice.</summary>
+    public double? MedianPartitionIntervalSeconds { get; }
+
+    /// <summary>The largest of the partitions' median times between acknowledgements.</summary>
+    public double? SlowestPartitionIntervalSeconds { get; }
+
+    /// <summary>What failed the run as a whole rather than a fault class (<see cref="NothingAcknowledged"/>), or null.</summary>
+    public string? RunFailure { get; }
 
     /// <summary>Null when the run acknowledged nothing.</summary>
     public LatencySummary? Latency { get; }
@@ -138,8 +210,8 @@ public sealed class LabAnalysis
     /// <summary>One per fault class, in order of the class's first fault.</summary>
     public IReadOnlyList<ClassOutcome> Classes { get; }
 
-    /// <summary>The run's verdict: failed on any checker violation or failed class, degraded if a
-    /// class was, held otherwise (so a caller can set its exit code from it).</summary>
+    /// <summary>The run's verdict: failed on any checker violation, failed class or <see cref="RunFailure"/>,
+    /// degraded if a class was, held otherwise (so a caller can set its exit code from it).</summary>
     public LabVerdict Overall { get; }
 
     public static LabAnalysis Of(LabRun run)
@@ -210,26 +282,30 @@ public sealed class LabAnalysis
     {
         var (recovery, observed) = Recovery(fault.EndSeconds);
         var records = RecordsWithin(fault.StartSeconds, fault.EndSeconds);
-        return new FaultOutcome(fault, records, LongestGapWithin(fault), recovery, observed);
+        var gap = _all.LongestWithin(fault.StartSeconds, fault.EndSeconds);
+        var stall = gap;
+        int? stalled = null;
+        if (ByPartition)
+        {
+            var stalls = _partitions.Select(p => p.LongestWithin(fault.StartSeconds, fault.EndSeconds)).ToList();
+            stall = stalls.MaxBy(g => g.Seconds);
+            stalled = stalls.Count(g => g.Seconds > StallSeconds);
+        }
+        return new FaultOutcome(fault, records, gap, stall, stalled, MaxLatencyWithin(fault.StartSeconds, fault.EndSeconds),
+            recovery, observed);
     }
 
     /// <summary>Records acknowledged in [start, end].</summary>
     private long RecordsWithin(double start, double end) =>
         _recordsBefore[UpperBound(end)] - _recordsBefore[LowerBound(start)];
 
-    /// <summary>The longest gap (a_i, a_i+1) with a_i &lt; end and a_i+1 &gt; start: the clients saw no
-    /// acknowledgement for that long while the fault was active.</summary>
-    private AckGap LongestGapWithin(FaultWindow fault)
+    /// <summary>The highest latency of the acknowledgements in [start, end], or null if there were none.</summary>
+    private double? MaxLatencyWithin(double start, double end)
     {
-        // Gaps[i] runs from ack i-1 (or the start) to ack i (or the end): the first that ends after
-        // the window's start is Gaps[first ack index after start].
-        var best = new AckGap(fault.StartSeconds, fault.StartSeconds);
-        // A zero-length window at t meets the gap that holds t.
-        for (var i = UpperBound(fault.StartSeconds); i < Gaps.Count && Gaps[i].StartSeconds < fault.EndSeconds; i++)
-        {
-            if (Gaps[i].EndSeconds > fault.StartSeconds && Gaps[i].Seconds > best.Seconds) best = Gaps[i];
-        }
-        return best;
+        double? max = null;
+        for (int i = LowerBound(start), past = UpperBound(end); i < past; i++)
+            if (max is null || _ackLatencies[i] > max) max = _ackLatencies[i];
+        return max;
     }
 
     /// <summary>Seconds from <paramref name="end"/> to the start of the first bin-long window at or
@@ -265,25 +341,29 @@ public sealed class LabAnalysis
             var recovered = outcomes.Where(o => o.RecoverySeconds is not null).Select(o => o.RecoverySeconds!.Value)
                 .Order().ToList();
             var longest = outcomes.Select(o => o.LongestGap).MaxBy(g => g.Seconds);
+            var stall = outcomes.Select(o => o.LongestStall).MaxBy(g => g.Seconds);
+            var stalled = ByPartition ? outcomes.Max(o => o.PartitionsStalled) : null;
             var notRecovered = outcomes.Count(o => o.NotRecovered);
-            var (verdict, reason) = Judge(outcomes, longest, notRecovered, recovered, checker);
+            var (verdict, reason) = Judge(outcomes, stall, notRecovered, recovered, checker);
             return new ClassOutcome(group.Key, outcomes.Count, RecordsWithinUnion(outcomes.Select(o => o.Fault)), longest,
-                Quantiles.Median(recovered), recovered.Count > 0 ? recovered[0] : null, recovered.Count > 0 ? recovered[^1] : null,
+                stall, stalled, Quantiles.Median(recovered), recovered.Count > 0 ? recovered[0] : null, recovered.Count > 0 ? recovered[^1] : null,
                 notRecovered, verdict, reason);
         }).ToList();
     }
 
     /// <summary>The verdict rules: failed on a checker violation (which the run as a whole caused, so
     /// every class fails with it) or any problem of the class's faults; degraded when the longest
-    /// gap exceeds <see cref="DegradedGapSeconds"/> or a fault did not recover; held otherwise.</summary>
-    private static (LabVerdict, string) Judge(List<FaultOutcome> outcomes, AckGap longest, int notRecovered,
+    /// stall (of a partition, or without partitions the longest gap) exceeds
+    /// <see cref="DegradedGapSeconds"/> or a fault did not recover; held otherwise.</summary>
+    private static (LabVerdict, string) Judge(List<FaultOutcome> outcomes, AckGap stall, int notRecovered,
         List<double> recovered, string? checker)
     {
         var problems = outcomes.Where(o => !string.IsNullOrWhiteSpace(o.Fault.Problem))
             .Select(o => ProblemText(o.Fault)).Distinct().ToList();
         var degraded = new List<string>();
-        if (longest.Seconds > DegradedGapSeconds)
-            degraded.Add($"no acknowledgement for {Seconds(longest.Seconds)} (> {Seconds(DegradedGapSeconds)})");
+        if (stall.Seconds > DegradedGapSeconds)
+            degraded.Add((stall.Partition >= 0 ? $"partition {stall.Partition} without" : "no") +
+                $" acknowledgement for {Seconds(stall.Seconds)} (> {Seconds(DegradedGapSeconds)})");
         if (notRecovered > 0) degraded.Add($"{notRecovered} of {outcomes.Count} faults not recovered");
         if (checker is not null || problems.Count > 0)
         {
@@ -297,7 +377,10 @@ public sealed class LabAnalysis
         }
         if (degraded.Count > 0) return (LabVerdict.Degraded, string.Join("; ", degraded));
         var recovery = recovered.Count > 0 ? $"; all recovered within {Seconds(recovered[^1])}" : "";
-        return (LabVerdict.Held, $"longest gap {Seconds(longest.Seconds)}{recovery}");
+        var longest = stall.Partition >= 0
+            ? $"longest partition stall {Seconds(stall.Seconds)} (partition {stall.Partition})"
+            : $"longest gap {Seconds(stall.Seconds)}";
+        return (LabVerdict.Held, longest + recovery);
     }
 
     private static string CheckerReason(CheckResult check)
@@ -371,5 +454,47 @@ public sealed class LabAnalysis
             else high = middle;
         }
         return low;
+    }
+
+    /// <summary>The sorted acknowledgement times of one partition (or of all, partition -1) and the
+    /// gaps between them, bounded by the run's start and end.</summary>
+    private sealed class AckTimeline(int partition, double[] seconds, double runEnd)
+    {
+        public int Partition => partition;
+
+        /// <summary>The median time between consecutive acknowledgements (bounds not counted), or null
+        /// with fewer than two.</summary>
+        public double? MedianIntervalSeconds =>
+            Quantiles.Median(Enumerable.Range(1, Math.Max(0, seconds.Length - 1)).Select(i => seconds[i] - seconds[i - 1]).Order().ToList());
+
+        /// <summary>The longest gap (a, b) with a &lt; end and b &gt; start, a and b consecutive
+        /// acknowledgements or the run's bounds: no acknowledgement for that long while the window
+        /// was open. A zero-length window at t meets the gap that holds t. Zero-length at start if none.</summary>
+        public AckGap LongestWithin(double start, double end)
+        {
+            var best = new AckGap(start, start, partition);
+            // Gap i runs from ack i-1 (or the run's start) to ack i (or its end): the first that ends
+            // after the window's start is gap (first ack after start).
+            for (var i = UpperBound(start); i <= seconds.Length; i++)
+            {
+                var gapStart = i == 0 ? 0 : seconds[i - 1];
+                if (gapStart >= end) break;
+                var gapEnd = i == seconds.Length ? Math.Max(runEnd, gapStart) : seconds[i];
+                if (gapEnd > start && gapEnd - gapStart > best.Seconds) best = new AckGap(gapStart, gapEnd, partition);
+            }
+            return best;
+        }
+
+        private int UpperBound(double at)
+        {
+            int low = 0, high = seconds.Length;
+            while (low < high)
+            {
+                var middle = (low + high) / 2;
+                if (seconds[middle] <= at) low = middle + 1;
+                else high = middle;
+            }
+            return low;
+        }
     }
 }

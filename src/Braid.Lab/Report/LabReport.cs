@@ -61,7 +61,8 @@ public static partial class LabReport
             ? "No faults were injected."
             : string.Join(" ", analysis.Classes.GroupBy(c => c.Verdict).OrderByDescending(g => g.Key)
                 .Select(g => $"{Capital(VerdictName(g.Key))}: {string.Join(", ", g.Select(c => Markdown.Escape(c.Class)))}."));
-        return $"**Verdict: {VerdictName(analysis.Overall)}**. {Capital(checker)}. {classes}";
+        var failure = analysis.RunFailure is { } runFailure ? $"{Capital(Markdown.Escape(runFailure))}. " : "";
+        return $"**Verdict: {VerdictName(analysis.Overall)}**. {failure}{Capital(checker)}. {classes}";
     }
 
     private static void Checker(Markdown md, CheckResult check)
@@ -89,25 +90,43 @@ public static partial class LabReport
             md.Paragraph("No faults were injected.");
             return;
         }
+        var byPartition = analysis.ByPartition;
         md.Table(
-            ["Class", "Faults", "Records acked during", "Lost¹", "Duplicated¹", "Longest unavailability", "Median recovery",
-                "Verdict", "Reason"],
+            [
+                "Class", "Faults", "Records acked during", "Lost¹", "Duplicated¹",
+                .. byPartition ? (string[])["Longest partition stall", $"Partitions stalled > {LabAnalysis.StallSeconds:0} s (max)"]
+                    : ["Longest unavailability"],
+                "Median recovery", "Verdict", "Reason",
+            ],
             analysis.Classes.Select(c => (IReadOnlyList<string>)[
                 Markdown.Escape(c.Class), Count(c.Faults), Count(c.RecordsAcked), Count(check.Lost), Count(check.Duplicated),
-                LabAnalysis.Seconds(c.LongestGap.Seconds), MedianRecovery(c), VerdictName(c.Verdict), Markdown.Escape(c.Reason)]),
-            new HashSet<int> { 1, 2, 3, 4, 5, 6 });
+                .. byPartition ? (string[])[Stall(c.LongestStall, " s"), c.PartitionsStalledMax is { } n ? Count(n) : "–"]
+                    : [LabAnalysis.Seconds(c.LongestGap.Seconds)],
+                MedianRecovery(c), VerdictName(c.Verdict), Markdown.Escape(c.Reason)]),
+            byPartition ? new HashSet<int> { 1, 2, 3, 4, 5, 6, 7 } : new HashSet<int> { 1, 2, 3, 4, 5, 6 });
         md.Paragraph("¹ Run-wide: the checker proves loss and duplication over the whole history and cannot tell which " +
             "fault caused them, so every class shows the run's totals.");
+        var unavailability = byPartition
+            ? "*Longest partition stall*: the longest time one partition went without an acknowledgement (from one of " +
+              "its acknowledgements to the next) that overlaps a window of the class; the run's end counts as a bound, " +
+              "so a partition never acknowledged again is stalled until the run ends, and so does its start (every " +
+              "partition is unavailable until its first acknowledgement; that gap meets no fault unless one starts " +
+              "at once). Only partitions acknowledged at least once are seen. " +
+              $"*Partitions stalled > {LabAnalysis.StallSeconds:0} s*: how many partitions had a gap longer than " +
+              $"{LabAnalysis.StallSeconds:0} s overlapping one fault's window, the most for one fault of the class; " +
+              "the producers offer each partition a batch every 0.2 to 1 s, so shorter gaps are their own pacing, " +
+              "not a stall (see Availability for this run's pacing). "
+            : "*Longest unavailability*: the longest gap between consecutive acknowledgements (the run's start and end " +
+              "count as bounds) that overlaps a window of the class. ";
         md.Paragraph(
-            "*Longest unavailability*: the longest gap between consecutive acknowledgements (the run's start and end " +
-            "count as bounds) that overlaps a window of the class. " +
+            unavailability +
             $"*Recovery* of a fault: the time from its window's end to the start of the first {LabAnalysis.BinSeconds:0} s " +
             "window (starting at the end or at an acknowledgement after it) that holds at least " +
             $"{LabAnalysis.RecoveryThroughputFraction * 100:0}% of the baseline: the median records per whole second " +
             "outside all fault windows (at least one record); *not recovered* if no such window came before the run " +
             $"ended. *Failed*: the checker found a violation (all classes) or a fault of the class had a problem. " +
-            $"*Degraded*: unavailable for more than {LabAnalysis.DegradedGapSeconds:0} s, or a fault not recovered. " +
-            "*Held*: otherwise.");
+            $"*Degraded*: {(byPartition ? "a partition" : "the cluster")} unavailable for more than " +
+            $"{LabAnalysis.DegradedGapSeconds:0} s, or a fault not recovered. *Held*: otherwise.");
     }
 
     private static void Faults(Markdown md, LabAnalysis analysis)
@@ -118,14 +137,23 @@ public static partial class LabReport
             md.Paragraph("None.");
             return;
         }
+        var byPartition = analysis.ByPartition;
         md.Table(
-            ["#", "Start (s)", "Class", "Target", "Duration (s)", "Records acked during", "Longest gap (s)", "Recovery (s)",
-                "Problem"],
+            [
+                "#", "Start (s)", "Class", "Target", "Duration (s)", "Records acked during",
+                .. byPartition ? (string[])["Longest partition stall (s)", $"Partitions stalled > {LabAnalysis.StallSeconds:0} s"]
+                    : ["Longest gap (s)"],
+                "Max ack latency (ms)", "Recovery (s)", "Problem",
+            ],
             analysis.Faults.Select((f, i) => (IReadOnlyList<string>)[
                 Count(i + 1), Decimal(f.Fault.StartSeconds), Markdown.Escape(f.Fault.Class), Markdown.Escape(f.Fault.Target),
-                Decimal(f.Fault.EndSeconds - f.Fault.StartSeconds), Count(f.RecordsAcked), Decimal(f.LongestGap.Seconds),
-                Recovery(f), Markdown.Escape(f.Fault.Problem ?? "")]),
-            new HashSet<int> { 0, 1, 4, 5, 6, 7 });
+                Decimal(f.Fault.EndSeconds - f.Fault.StartSeconds), Count(f.RecordsAcked),
+                .. byPartition ? (string[])[Stall(f.LongestStall, ""), f.PartitionsStalled is { } n ? Count(n) : "–"]
+                    : [Decimal(f.LongestGap.Seconds)],
+                f.MaxLatencyMs is { } ms ? Decimal(ms) : "–", Recovery(f), Markdown.Escape(f.Fault.Problem ?? "")]),
+            byPartition ? new HashSet<int> { 0, 1, 4, 5, 6, 7, 8, 9 } : new HashSet<int> { 0, 1, 4, 5, 6, 7, 8 });
+        md.Paragraph("*Max ack latency*: the highest latency of the acknowledgements completed within the window " +
+            "(– if none was).");
     }
 
     private static void Availability(Markdown md, LabAnalysis analysis)
@@ -137,20 +165,48 @@ public static partial class LabReport
                 new HashSet<int> { 1, 2, 3, 4 });
         else md.Paragraph("No append was acknowledged.");
         var gap = analysis.LongestGap;
-        var during = analysis.Faults
-            .Where(f => gap.StartSeconds < f.Fault.EndSeconds && gap.EndSeconds > f.Fault.StartSeconds)
-            .Select(f => $"{f.Fault.Class} {f.Fault.Target}").Distinct().ToList();
-        var more = during.Count > 5 ? $" and {during.Count - 5} more" : "";
-        var faults = during.Count == 0 ? "no fault active"
-            : "during " + Markdown.Escape(string.Join(", ", during.Take(5)) + more);
-        md.Paragraph($"Longest time without an acknowledgement: {LabAnalysis.Seconds(gap.Seconds)}, from " +
-            $"{LabAnalysis.Seconds(gap.StartSeconds)} to {LabAnalysis.Seconds(gap.EndSeconds)} ({faults}).");
+        if (analysis.ByPartition)
+        {
+            var stall = analysis.LongestStall;
+            md.Paragraph($"Longest partition stall: {LabAnalysis.Seconds(stall.Seconds)}, partition {stall.Partition}, from " +
+                $"{LabAnalysis.Seconds(stall.StartSeconds)} to {LabAnalysis.Seconds(stall.EndSeconds)} ({During(analysis, stall)}).");
+            md.Paragraph($"Longest time with no acknowledgement at all: {LabAnalysis.Seconds(gap.Seconds)}, from " +
+                $"{LabAnalysis.Seconds(gap.StartSeconds)} to {LabAnalysis.Seconds(gap.EndSeconds)} ({During(analysis, gap)}).");
+            var pacing = analysis.MedianPartitionIntervalSeconds is { } median
+                ? $"; a partition's median time between acknowledgements was {LabAnalysis.Seconds(median)} " +
+                  $"(slowest partition: {LabAnalysis.Seconds(analysis.SlowestPartitionIntervalSeconds!.Value)})"
+                : "";
+            md.Paragraph($"Acknowledgements came from {Plural(analysis.Partitions.Count, "partition")}{pacing}. A partition " +
+                $"counts as stalled when it went more than {LabAnalysis.Seconds(LabAnalysis.StallSeconds)} without one; " +
+                "gaps up to its ordinary pacing are not stalls.");
+        }
+        else
+        {
+            md.Paragraph($"Longest time without an acknowledgement: {LabAnalysis.Seconds(gap.Seconds)}, from " +
+                $"{LabAnalysis.Seconds(gap.StartSeconds)} to {LabAnalysis.Seconds(gap.EndSeconds)} ({During(analysis, gap)}).");
+            if (analysis.Latency is not null)
+                md.Paragraph("Acknowledgements carry no partition: unavailability is measured across all of them.");
+        }
         var baseline = analysis.BaselineSeconds == 0 ? "no whole second to measure it in"
             : analysis.BaselineOutsideFaults ? $"median of the {analysis.BaselineSeconds} seconds outside all fault windows"
             : $"median of all {analysis.BaselineSeconds} seconds: every second overlapped a fault";
         md.Paragraph($"Baseline throughput: {Decimal(analysis.BaselineRecordsPerSecond)} records/s ({baseline}); " +
             $"recovery needs {Decimal(analysis.RecoveryThresholdRecords)} records within {LabAnalysis.BinSeconds:0} s.");
     }
+
+    /// <summary>The faults whose windows the gap overlaps, up to five named.</summary>
+    private static string During(LabAnalysis analysis, AckGap gap)
+    {
+        var during = analysis.Faults
+            .Where(f => gap.StartSeconds < f.Fault.EndSeconds && gap.EndSeconds > f.Fault.StartSeconds)
+            .Select(f => $"{f.Fault.Class} {f.Fault.Target}").Distinct().ToList();
+        var more = during.Count > 5 ? $" and {during.Count - 5} more" : "";
+        return during.Count == 0 ? "no fault active" : "during " + Markdown.Escape(string.Join(", ", during.Take(5)) + more);
+    }
+
+    /// <summary>A stall's seconds and its partition, e.g. "4.0 s (p3)".</summary>
+    private static string Stall(AckGap stall, string unit) =>
+        Decimal(stall.Seconds) + unit + (stall.Partition >= 0 ? $" (p{stall.Partition})" : "");
 
     private static IReadOnlyList<string> Pair(KeyValuePair<string, string> pair) =>
         [Markdown.Escape(pair.Key), Markdown.Escape(pair.Value)];
