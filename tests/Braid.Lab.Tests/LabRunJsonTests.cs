@@ -57,6 +57,18 @@ public sealed class LabRunJsonTests
     }
 
     [Fact]
+    public void ARunSerialisedWithTheDefaultsIsRead()
+    {
+        var run = SampleRuns.Steady(30, [new FaultWindow("kill", "n1", 10, 12, "would not restart")], partitions: 3);
+
+        var back = LabRunJson.Deserialize(JsonSerializer.Serialize(run));
+
+        Assert.Equal(run.Acks, back.Acks);
+        Assert.Equal(run.Faults, back.Faults);
+        Assert.Equal(LabReport.Build(run).Markdown, LabReport.Build(back).Markdown);
+    }
+
+    [Fact]
     public void ARunWithoutItsCheckIsRefused()
     {
         var node = System.Text.Json.Nodes.JsonNode.Parse(LabRunJson.Serialize(SampleRuns.Run("x", 1, [], [])))!.AsObject();

@@ -9,7 +9,8 @@ namespace Braid.Lab.Report;
 /// measured. Properties in camel case, indented, except that each acknowledgement is one line, an
 /// array <c>[atSeconds, latencyMs, records, partition]</c> (a run holds hundreds of thousands; a
 /// missing partition reads as -1). Numbers round-trip exactly; NaN and infinities are written as
-/// the strings "NaN", "Infinity" and "-Infinity".
+/// the strings "NaN", "Infinity" and "-Infinity". Reading also takes a run serialised with
+/// System.Text.Json's defaults (property names in any case, acknowledgements as objects).
 /// </summary>
 public static class LabRunJson
 {
@@ -39,6 +40,7 @@ public static class LabRunJson
     {
         public override AckSample Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
         {
+            if (reader.TokenType == JsonTokenType.StartObject) return ReadObject(ref reader);
             if (reader.TokenType != JsonTokenType.StartArray)
                 throw new JsonException("an acknowledgement is an array [atSeconds, latencyMs, records, partition]");
             var at = ReadDouble(ref reader);
@@ -67,9 +69,34 @@ public static class LabRunJson
                 $"{line}[{Number(value.AtSeconds)},{Number(value.LatencyMs)},{value.Records},{value.Partition}]"), skipInputValidation: true);
         }
 
+        /// <summary>An acknowledgement as System.Text.Json writes a record struct by default:
+        /// {"AtSeconds": …, "LatencyMs": …, "Records": …, "Partition": …}.</summary>
+        private static AckSample ReadObject(ref Utf8JsonReader reader)
+        {
+            double? at = null, latency = null;
+            int? records = null;
+            var partition = -1;
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                var name = reader.GetString()!;
+                if (name.Equals(nameof(AckSample.AtSeconds), StringComparison.OrdinalIgnoreCase)) at = ReadDouble(ref reader);
+                else if (name.Equals(nameof(AckSample.LatencyMs), StringComparison.OrdinalIgnoreCase)) latency = ReadDouble(ref reader);
+                else if (name.Equals(nameof(AckSample.Records), StringComparison.OrdinalIgnoreCase)) records = ReadInt(ref reader, "records");
+                else if (name.Equals(nameof(AckSample.Partition), StringComparison.OrdinalIgnoreCase)) partition = ReadInt(ref reader, "partition");
+                else if (!reader.Read() || !reader.TrySkip()) throw new JsonException("an acknowledgement is cut short");
+            }
+            if (reader.TokenType != JsonTokenType.EndObject || at is null || latency is null || records is null)
+                throw new JsonException("an acknowledgement needs its atSeconds, latencyMs and records");
+            return new AckSample(at.Value, latency.Value, records.Value, partition);
+        }
+
+        private static int ReadInt(ref Utf8JsonReader reader, string what) =>
+            reader.Read() && reader.TokenType == JsonTokenType.Number && reader.TryGetInt32(out var value)
+                ? value : throw new JsonException($"an acknowledgement's {what} must be an integer");
+
         private static double ReadDouble(ref Utf8JsonReader reader)
         {
-            if (!reader.Read()) throw new JsonException("an acknowledgement's array is cut short");
+            if (!reader.Read()) throw new JsonException("an acknowledgement is cut short");
             if (reader.TokenType == JsonTokenType.Number) return reader.GetDouble();
             if (reader.TokenType == JsonTokenType.String &&
                 reader.GetString() is "NaN" or "Infinity" or "-Infinity" && double.TryParse(reader.GetString(),
