@@ -32,6 +32,10 @@ public sealed class LabTests : IDisposable
             Assert.NotEmpty(charts);
             foreach (var chart in charts) Assert.Equal("svg", XDocument.Load(chart).Root!.Name.LocalName);
             Assert.Contains("nftables", report); // the host partition really dropped packets between namespaces
+            // The saved run rebuilds the same report without a cluster.
+            var rebuilt = await BraidProcess.RunAsync(TimeSpan.FromMinutes(1), "chaos", "report", "--run", Path.Combine(output, "run.json"), "--out", Path.Combine(root, "again"));
+            Assert.True(rebuilt.ExitCode == 0, rebuilt.ToString());
+            Assert.Equal(report, File.ReadAllText(Path.Combine(root, "again", "report.md")));
         }
         finally
         {

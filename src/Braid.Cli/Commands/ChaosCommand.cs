@@ -38,6 +38,7 @@ internal static class ChaosCommand
         {
             topology, hosts, faults, duration, seed, output, dir, producers, rate, batch, queries, restart, faultSeconds, gapSeconds, partitions, replicas,
         };
+        command.Subcommands.Add(Report());
         command.SetAction((parse, ct) => CommandRunner.RunAsync(async () =>
         {
             var mode = NetworkLayout.ParseMode(parse.GetValue(hosts)!);
@@ -65,6 +66,27 @@ internal static class ChaosCommand
     }
 
     private static readonly TextWriter output_ = Console.Out;
+
+    /// <summary><c>braid chaos report</c>: rebuilds report.md and the charts from a saved run.json.</summary>
+    private static Command Report()
+    {
+        var run = new Option<string>("--run") { Description = "The run.json a chaos run saved", Required = true };
+        var output = new Option<string?>("--out") { Description = "Folder for report.md and its charts (default: the folder of run.json)" };
+        var command = new Command("report", "Rebuild report.md and its charts from a saved run.json (no cluster needed)") { run, output };
+        command.SetAction((parse, _) => CommandRunner.RunAsync(() =>
+        {
+            var path = parse.GetValue(run)!;
+            if (!File.Exists(path)) throw new CliException($"no such file: {path}");
+            Braid.Lab.Report.LabRun loaded;
+            try { loaded = Braid.Lab.Report.LabRunJson.Deserialize(File.ReadAllText(path)); }
+            catch (System.Text.Json.JsonException e) { throw new CliException($"{path} is not a chaos run: {e.Message}"); }
+            var directory = parse.GetValue(output) ?? Path.GetDirectoryName(Path.GetFullPath(path))!;
+            ChaosRunner.WriteReport(loaded, directory);
+            Console.WriteLine($"report written to {Path.Combine(directory, "report.md")}");
+            return Task.FromResult(loaded.Check.Ok ? 0 : 4);
+        }));
+        return command;
+    }
 
     private static (double, double) Range(string text, string option)
     {

@@ -125,15 +125,23 @@ internal sealed class ChaosRunner(ChaosSettings settings, TextWriter output)
             windows,
             check,
             workload.Counts(),
-            GraphNotes(topology),
+            GraphNotes(topology, settings.Partitions, settings.Replicas),
             notes);
         // The run's measurements, so that its report can be rebuilt later without running it again.
-        File.WriteAllText(Path.Combine(settings.OutDirectory, "run.json"), System.Text.Json.JsonSerializer.Serialize(run));
-        var files = LabReport.Build(run);
-        File.WriteAllText(Path.Combine(settings.OutDirectory, "report.md"), files.Markdown);
-        foreach (var chart in files.Charts) File.WriteAllText(Path.Combine(settings.OutDirectory, chart.FileName), chart.Svg);
+        File.WriteAllText(Path.Combine(settings.OutDirectory, "run.json"), LabRunJson.Serialize(run));
+        var files = WriteReport(run, settings.OutDirectory);
         output.WriteLine($"chaos: report written to {Path.Combine(settings.OutDirectory, "report.md")}");
         return (run, files);
+    }
+
+    /// <summary>Writes report.md and its charts into <paramref name="directory"/>.</summary>
+    internal static LabReportFiles WriteReport(LabRun run, string directory)
+    {
+        Directory.CreateDirectory(directory);
+        var files = LabReport.Build(run);
+        File.WriteAllText(Path.Combine(directory, "report.md"), files.Markdown);
+        foreach (var chart in files.Charts) File.WriteAllText(Path.Combine(directory, chart.FileName), chart.Svg);
+        return files;
     }
 
     private void Progress(LabWorkload workload, Stopwatch clock, List<FaultWindow> windows)
@@ -223,9 +231,10 @@ internal sealed class ChaosRunner(ChaosSettings settings, TextWriter output)
     ];
 
     /// <summary>Cut vertices of the graph and what losing each cuts off.</summary>
-    internal static List<string> GraphNotes(ClusterTopology topology)
+    internal static List<string> GraphNotes(ClusterTopology topology, int partitions, int replicas)
     {
         var notes = new List<string>();
+        var table = Braid.Core.Placement.PlacementPlanner.Plan(topology, partitions, replicas);
         foreach (var v in topology.NodeIds)
         {
             var rest = topology.NodeIds.Where(n => n != v).ToList();
@@ -241,8 +250,13 @@ internal sealed class ChaosRunner(ChaosSettings settings, TextWriter output)
                         if (next != v && seen.Add(next)) { component.Add(next); queue.Enqueue(next); }
                 components.Add(component);
             }
-            if (components.Count > 1)
-                notes.Add($"{v} is a cut vertex: while it is down or cut off, {string.Join(" and ", components.Select(c => "{" + string.Join(",", c.Order(StringComparer.Ordinal)) + "}"))} cannot reach each other (the overlay routes only over its edges); a partition whose majority needs both sides stops taking writes until {v} is back.");
+            if (components.Count <= 1) continue;
+            var writable = table.WritableAfterFailure(v).Count;
+            var smallest = components.MinBy(c => c.Count)!;
+            var stranded = smallest.Sum(table.ReplicasOn);
+            notes.Add($"{v} is a cut vertex: while it is down or cut off, {string.Join(" and ", components.Select(c => "{" + string.Join(",", c.Order(StringComparer.Ordinal)) + "}"))} cannot reach each other (the overlay routes only over its edges). "
+                + $"The placement keeps {writable}/{table.Partitions.Count} partitions writable then, but the {stranded} replicas on {{{string.Join(",", smallest.Order(StringComparer.Ordinal))}}} fall behind until {v} is back, "
+                + $"and one more failure on the large side costs every partition that counted on them (see the faults on {v} below).");
         }
         if (notes.Count == 0) notes.Add($"{topology.Name} has no cut vertex: any single node can fail without splitting the overlay.");
         return notes;
