@@ -17,6 +17,7 @@ internal sealed record InjectedFault(string Target, string? Problem);
 internal sealed class FaultInjector(ClusterManager manager, ClusterTopology topology, NetworkLayout? network, NodeClients clients, Func<IReadOnlyList<string>> clientNodes)
 {
     private static readonly TimeSpan RestartTimeout = TimeSpan.FromSeconds(40);
+    private static readonly TimeSpan Settle = TimeSpan.FromSeconds(1.5);
 
     /// <summary>Runs the fault: <paramref name="injected"/> is called once it is in force; returns after it healed.</summary>
     public async Task<InjectedFault> RunAsync(PlannedFault fault, Action injected, CancellationToken ct)
@@ -220,6 +221,8 @@ internal sealed class FaultInjector(ClusterManager manager, ClusterTopology topo
         {
             File.Delete(filler);
         }
+        // A node that hit the full disk takes a moment to stop (its host shuts down): look after that.
+        await Task.Delay(Settle, ct).ConfigureAwait(false);
         var alive = ProcessControl.IsAlive(state.Node(node).Pid, state.Node(node).StartTime);
         var problem = await EnsureAllUpAsync(ct).ConfigureAwait(false);
         return new InjectedFault(node, alive ? problem : Join($"{node} stopped when its disk filled ({Why(state.Node(node).LogFile)})", problem));
@@ -339,6 +342,9 @@ internal sealed class FaultInjector(ClusterManager manager, ClusterTopology topo
     /// <summary>Restarts every node that is not running (a fault may have killed one); the problems, or null.</summary>
     public async Task<string?> EnsureAllUpAsync(CancellationToken ct)
     {
+        // A node the fault made stop needs a moment to exit; without this wait its death would be
+        // noticed, and blamed, after the next fault.
+        await Task.Delay(Settle, ct).ConfigureAwait(false);
         string? problems = null;
         foreach (var node in ClusterState.Load(manager.Directory).Nodes)
             if (!ProcessControl.IsAlive(node.Pid, node.StartTime))
