@@ -59,7 +59,45 @@ public sealed partial class RaftNode
     private void TickElection()
     {
         electionElapsed++;
-        if (electionElapsed >= randomizedElectionTimeout) Campaign(options.PreVote, transfer: false);
+        if (electionElapsed < randomizedElectionTimeout) return;
+        if (votesWithheld || Term >= TermMax)
+        {
+            // Withheld: see RecoverAbsurdTerm. At TermMax: a new term would leave the bound;
+            // unreachable unless forged, and waiting for a leader is safe where overflow is not.
+            electionElapsed = 0;
+            return;
+        }
+        Campaign(options.PreVote, transfer: false);
+    }
+
+    /// <summary>True after <see cref="RecoverAbsurdTerm"/> until a leader has brought this node up
+    /// to its commit index: the node neither votes nor campaigns.</summary>
+    private bool votesWithheld;
+
+    /// <summary>
+    /// The hard state holds a term above <see cref="TermMax"/>: written by a node that accepted a
+    /// forged message (before terms were bounded) or corrupt. Keeping it would leave the replica
+    /// refusing every real leader for good; crashing on it is what issue 11 saw (a crash loop).
+    /// The term goes back to the last term of the log, the highest real term this node is known
+    /// to have seen, with no vote. The vote record of the real term it may have reached was lost
+    /// when the absurd term overwrote it, so, as a replica that lost its state, it withholds its
+    /// vote (and does not campaign) until a leader has caught it up to that leader's commit index.
+    /// Entries above the commit index carrying an absurd term never came from a real leader and go.
+    /// </summary>
+    private void RecoverAbsurdTerm()
+    {
+        var first = Math.Max(CommitIndex, log.FirstIndex - 1) + 1;
+        for (var i = first; i <= log.LastIndex; i++)
+        {
+            if (log.TermAt(i) <= TermMax) continue;
+            log.TruncateSuffix(i);
+            break;
+        }
+        Invariant.Check(LastLogTerm <= TermMax, $"committed entries of group {Group} carry a term above {TermMax}");
+        Term = LastLogTerm;
+        VotedFor = null;
+        hardStateDirty = true;
+        votesWithheld = true;
     }
 
     private void TickLeader()
@@ -137,9 +175,9 @@ public sealed partial class RaftNode
     private void HandleVoteRequest(RaftMessage m)
     {
         var preVote = m.Type == RaftMessageType.PreVote;
-        var canVote = VotedFor == m.From
+        var canVote = !votesWithheld && (VotedFor == m.From
             || VotedFor is null && Leader is null
-            || preVote && m.Term > Term;
+            || preVote && m.Term > Term);
         var grant = canVote && IsUpToDate(m.Index, m.LogTerm);
         var response = preVote ? RaftMessageType.PreVoteResponse : RaftMessageType.VoteResponse;
         if (!grant)

@@ -115,6 +115,7 @@ public sealed partial class RaftNode
         var lastNew = m.Index + (ulong)m.Entries.Count;
         var commit = Math.Min(m.Commit, lastNew);
         if (commit > CommitIndex) CommitIndex = commit;
+        if (votesWithheld && CommitIndex >= m.Commit) votesWithheld = false; // caught up: see RecoverAbsurdTerm
         Send(new RaftMessage { Type = RaftMessageType.AppendResponse, To = m.From, Index = lastNew });
     }
 

@@ -50,6 +50,7 @@ public sealed partial class RaftNode
         VotedFor = hard.VotedFor;
         RecoverSnapshot();
         CommitIndex = Math.Max(SnapshotIndex, Math.Min(hard.CommitIndex, log.LastIndex));
+        if (Term > TermMax || LastLogTerm > TermMax) RecoverAbsurdTerm();
         if (LastLogTerm > Term)
         {
             // Entries (or a snapshot) of a newer term reached the disk, but the process died
@@ -112,6 +113,11 @@ public sealed partial class RaftNode
     public void Step(RaftMessage m)
     {
         if (m.Group != Group || m.To != Id || !Voters.Contains(m.From) || m.From == Id) return;
+        if (Validate(m) is { } reason)
+        {
+            Refuse(m, reason);
+            return;
+        }
         if (!CheckTerm(m)) return;
         switch (m.Type)
         {
@@ -133,7 +139,7 @@ public sealed partial class RaftNode
                 HandleInstallSnapshot(m);
                 break;
             case RaftMessageType.TimeoutNow:
-                if (Role == RaftRole.Follower) Campaign(preVote: false, transfer: true);
+                if (Role == RaftRole.Follower && !votesWithheld && Term < TermMax) Campaign(preVote: false, transfer: true);
                 break;
         }
     }

@@ -56,7 +56,11 @@ public sealed partial class PartitionReplica : IDisposable
         Options = options;
         PreferredLeader = voters[0];
         log = SegmentedLog.Open(device, new LogOptions { SegmentBytesMax = options.SegmentBytes });
-        Raft = new RaftNode(nodeId, partition, voters, log, new HardStateStore(device), new SnapshotStore(device), random, options.Raft);
+        Raft = new RaftNode(nodeId, partition, voters, log, new HardStateStore(device), new SnapshotStore(device), random, options.Raft)
+        {
+            SnapshotValidator = PartitionState.ValidateSnapshot,
+            EntryValidator = RecordEntry.Validate,
+        };
         Compaction = new CompactionSchedule(options.RetainBytes, options.CheckpointBytes);
     }
 

@@ -66,16 +66,37 @@ public sealed class PartitionState
         return bytes;
     }
 
+    /// <summary>Why <paramref name="data"/> is not a snapshot of this state at
+    /// <paramref name="index"/>, or null: checked before an INSTALL_SNAPSHOT replaces anything,
+    /// so a malformed one is refused instead of being saved and failing every start after.</summary>
+    public static string? ValidateSnapshot(ulong index, ReadOnlyMemory<byte> snapshot)
+    {
+        var data = snapshot.Span;
+        if (data.Length < 33 || data[0] != SnapshotVersion) return $"partition snapshot at {index}: bad header ({data.Length} bytes)";
+        var count = BinaryPrimitives.ReadInt64LittleEndian(data[25..]);
+        if (count < 0 || count > (data.Length - 33) / 16 || data.Length != 33 + 16 * count) return $"partition snapshot at {index}: {data.Length} bytes for {count} producers";
+        var applied = BinaryPrimitives.ReadUInt64LittleEndian(data[1..]);
+        if (applied != index) return $"partition snapshot says index {applied}, Raft says {index}";
+        if (BinaryPrimitives.ReadInt64LittleEndian(data[9..]) < 0 || BinaryPrimitives.ReadInt64LittleEndian(data[17..]) < 0) return $"partition snapshot at {index}: negative counters";
+        ulong previous = 0;
+        for (var i = 0; i < count; i++)
+        {
+            var producer = BinaryPrimitives.ReadUInt64LittleEndian(data[(33 + 16 * i)..]);
+            if (i > 0 && producer <= previous) return $"partition snapshot at {index}: producers out of order at {i}";
+            previous = producer;
+        }
+        return null;
+    }
+
     /// <summary>Replaces this state with <paramref name="snapshot"/>'s: what a replica holds
     /// after a restart from its own snapshot or after installing its leader's.</summary>
     public void Restore(StoredSnapshot snapshot)
     {
         var data = snapshot.Data.Span;
-        Invariant.Check(data.Length >= 33 && data[0] == SnapshotVersion, $"partition snapshot at {snapshot.Index}: bad header ({data.Length} bytes)");
+        var invalid = ValidateSnapshot(snapshot.Index, snapshot.Data);
+        Invariant.Check(invalid is null, invalid ?? "");
         var count = BinaryPrimitives.ReadInt64LittleEndian(data[25..]);
-        Invariant.Check(count >= 0 && data.Length == 33 + 16 * count, $"partition snapshot at {snapshot.Index}: {data.Length} bytes for {count} producers");
         var applied = BinaryPrimitives.ReadUInt64LittleEndian(data[1..]);
-        Invariant.Check(applied == snapshot.Index, $"partition snapshot says index {applied}, Raft says {snapshot.Index}");
         lastSequence.Clear();
         for (var i = 0; i < count; i++)
         {

@@ -19,6 +19,11 @@ public readonly record struct RecordEntry(ulong Producer, ulong Sequence, ReadOn
         return data;
     }
 
+    /// <summary>Why <paramref name="data"/> is not a record entry, or null (checked before a
+    /// replica appends an entry it received).</summary>
+    public static string? Validate(ReadOnlyMemory<byte> data) =>
+        data.Length < HeaderBytes ? $"record entry of {data.Length} bytes is shorter than its {HeaderBytes}-byte header" : null;
+
     /// <summary>Decodes an entry; throws <see cref="InvariantViolationException"/> on a frame too short
     /// (the log checksums entries, so this means a bug, not corruption).</summary>
     public static RecordEntry Decode(ReadOnlyMemory<byte> data)

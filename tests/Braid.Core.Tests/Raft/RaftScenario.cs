@@ -150,6 +150,12 @@ internal sealed class RaftScenario
         losses.Clear();
     }
 
+    /// <summary>Queues a message as if it came off the network (a forged or corrupt one).</summary>
+    public void Inject(RaftMessage m) => network.Enqueue(m);
+
+    /// <summary>The disk of <paramref name="id"/>, to damage or rewrite its files while it is down.</summary>
+    public SimulatedDevice DeviceOf(string id) => replicas[id].Device;
+
     /// <summary>Loses every message in flight.</summary>
     public void DropQueued()
     {

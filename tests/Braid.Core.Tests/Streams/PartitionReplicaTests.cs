@@ -20,14 +20,22 @@ public sealed class PartitionReplicaTests
         public readonly Dictionary<string, PartitionReplica> Replicas = new(StringComparer.Ordinal);
         public readonly List<AppendAck> Acks = [];
         public readonly HashSet<string> Isolated = new(StringComparer.Ordinal);
+        public readonly Dictionary<string, SimulatedDevice> Devices = new(StringComparer.Ordinal);
+        private static readonly string[] Ids = ["A", "B", "C"];
 
         public Group()
         {
-            string[] ids = ["A", "B", "C"];
-            for (var i = 0; i < ids.Length; i++)
-                Replicas[ids[i]] = new PartitionReplica(0, ids[i], ids, new SimulatedDevice(7 + i), new Random(1000 * (i + 1) + 17),
-                    new PartitionReplicaOptions(new RaftOptions(), SegmentBytes: 64 * 1024, PendingMax: 4));
+            for (var i = 0; i < Ids.Length; i++)
+            {
+                Devices[Ids[i]] = new SimulatedDevice(7 + i);
+                Replicas[Ids[i]] = Open(Ids[i]);
+            }
         }
+
+        /// <summary>Opens <paramref name="id"/>'s replica from its device, as a process start does.</summary>
+        public PartitionReplica Open(string id) =>
+            new(0, id, Ids, Devices[id], new Random(1000 * (Array.IndexOf(Ids, id) + 1) + 17),
+                new PartitionReplicaOptions(new RaftOptions(), SegmentBytes: 64 * 1024, PendingMax: 4));
 
         public PartitionReplica this[string id] => Replicas[id];
 
@@ -237,5 +245,50 @@ public sealed class PartitionReplicaTests
         Assert.Contains("different query", other);
         Assert.False(ScanCursor.TryDecode(bytes, 7, 3, out _, out var size));
         Assert.Contains("2 partitions", size);
+    }
+
+    [Fact]
+    public void AGarbageSnapshotIsRefusedBeforeItReplacesTheLogAndTheReplicaStillStarts()
+    {
+        var g = new Group();
+        g.ElectA();
+        Assert.Null(g["A"].Append(1, 9, 1, Values(1)));
+        g.Settle();
+        g.Tick("A", 2);
+        var logBefore = g["B"].Raft.LastIndex;
+        Assert.True(logBefore >= 2);
+
+        var forged = new RaftMessage
+        {
+            Type = RaftMessageType.InstallSnapshot, Group = 0, From = "A", To = "B", Term = g["A"].Raft.Term,
+            Index = 50, LogTerm = g["A"].Raft.Term, Snapshot = Google.Protobuf.ByteString.CopyFrom(1, 2, 3),
+        };
+        g["B"].Step(forged);
+        g.Settle();
+
+        Assert.Equal(1, g["B"].Raft.RefusedCount);
+        Assert.Equal((0ul, logBefore), (g["B"].Raft.SnapshotIndex, g["B"].Raft.LastIndex));
+        g["B"].Dispose();
+        var reopened = g.Open("B");
+        reopened.TakeOutput();
+        Assert.Equal(logBefore, reopened.Raft.LastIndex);
+    }
+
+    [Fact]
+    public void AnEntryTooShortForARecordIsRefusedBeforeItReachesTheLog()
+    {
+        var g = new Group();
+        g.ElectA();
+        var last = g["B"].Raft.LastIndex;
+        var forged = new RaftMessage
+        {
+            Type = RaftMessageType.Append, Group = 0, From = "A", To = "B", Term = g["A"].Raft.Term,
+            Index = last, LogTerm = g["A"].Raft.Term, Commit = last + 1,
+        };
+        forged.Entries.Add(new RaftEntry { Index = last + 1, Term = g["A"].Raft.Term, Data = Google.Protobuf.ByteString.CopyFrom(1, 2) });
+        g["B"].Step(forged);
+        g.Settle(); // applying it would fail on the partition loop
+
+        Assert.Equal((1L, last), (g["B"].Raft.RefusedCount, g["B"].Raft.LastIndex));
     }
 }
