@@ -43,4 +43,17 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 7, Level = LogLevel.Warning, Message = "fault injected on link to {Neighbour}: {Fault}")]
     public static partial void FaultInjected(ILogger logger, string neighbour, string fault);
+
+    // Partition containment and Raft message checks (issue 11); ids 60-69 kept for them.
+    [LoggerMessage(EventId = 60, Level = LogLevel.Error, Message = "partition {Partition} failed ({Failures} in a row); it reopens from disk in {RetrySeconds} s, the other partitions keep serving")]
+    public static partial void PartitionFailed(ILogger logger, uint partition, int failures, double retrySeconds, Exception exception);
+
+    [LoggerMessage(EventId = 61, Level = LogLevel.Error, Message = "work on the partition loop failed; the loop goes on")]
+    public static partial void LoopWorkFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(EventId = 62, Level = LogLevel.Warning, Message = "dropped {Count} Raft messages from {Source} that claim to come from another node")]
+    public static partial void RaftForged(ILogger logger, string source, int count);
+
+    [LoggerMessage(EventId = 63, Level = LogLevel.Warning, Message = "partition {Partition}: refused a Raft message: {Reason}")]
+    public static partial void RaftRefused(ILogger logger, uint partition, string reason);
 }

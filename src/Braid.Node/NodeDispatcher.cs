@@ -22,7 +22,7 @@ internal sealed class NodeDispatcher : INodeDispatcher
         overlay.Attach(this);
     }
 
-    public void Deliver(RaftBatch batch) => raft.Deliver(batch);
+    public void Deliver(string source, RaftBatch batch) => raft.Deliver(source, batch);
 
     public Task<NodeResponse> HandleAsync(NodeRequest request, CancellationToken cancellationToken) => request.KindCase switch
     {

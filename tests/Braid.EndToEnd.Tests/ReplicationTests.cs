@@ -14,7 +14,7 @@ public sealed class ReplicationTests
     [InlineData("mini2", 6)]
     public async Task Killing_a_partition_leader_under_load_loses_no_acknowledged_write(string topology, int nodes)
     {
-        await using var cluster = await LocalCluster.UpAsync(topology, nodes);
+        await using var cluster = await LocalCluster.UpAsync(topology, nodes, faults: true); // PartitionRecords needs it
         var addresses = NodeAddresses(cluster);
         using var clients = new NodeClients();
         var writer = new PartitionWriter(clients, addresses);

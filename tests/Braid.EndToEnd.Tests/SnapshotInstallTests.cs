@@ -15,7 +15,7 @@ public sealed class SnapshotInstallTests
     public async Task A_replica_behind_the_retained_log_installs_a_snapshot_and_keeps_exactly_once()
     {
         // 64 KiB kept per replica in 16 KiB segments: a few hundred small batches compact the log.
-        await using var cluster = await LocalCluster.UpAsync("mesh3", 3, false, "--partitions", "3", "--retain-bytes", "65536", "--segment-bytes", "16384");
+        await using var cluster = await LocalCluster.UpAsync("mesh3", 3, faults: true, "--partitions", "3", "--retain-bytes", "65536", "--segment-bytes", "16384");
         var addresses = ReplicationTests.NodeAddresses(cluster);
         using var clients = new NodeClients();
         var writer = new PartitionWriter(clients, addresses);

@@ -9,8 +9,9 @@ namespace Braid.Node.Overlay;
 /// <summary>Where the overlay hands what arrives for this node's own services.</summary>
 internal interface INodeDispatcher
 {
-    /// <summary>Raft messages for this node's replicas; called on the overlay loop, so it must only enqueue.</summary>
-    void Deliver(RaftBatch batch);
+    /// <summary>Raft messages for this node's replicas, from the envelope's <paramref name="source"/>
+    /// node; called on the overlay loop, so it must only enqueue.</summary>
+    void Deliver(string source, RaftBatch batch);
 
     /// <summary>A node-to-node request; started on the overlay loop in arrival order, awaited elsewhere.</summary>
     Task<NodeResponse> HandleAsync(NodeRequest request, CancellationToken cancellationToken);

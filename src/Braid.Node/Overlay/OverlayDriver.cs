@@ -161,7 +161,7 @@ internal sealed partial class OverlayDriver : BackgroundService
     {
         if (envelope.BodyCase == Envelope.BodyOneofCase.Raft)
         {
-            dispatcher?.Deliver(envelope.Raft);
+            dispatcher?.Deliver(envelope.Source, envelope.Raft);
             return;
         }
         if (envelope.BodyCase is Envelope.BodyOneofCase.Request or Envelope.BodyOneofCase.Response)

@@ -27,7 +27,7 @@ internal sealed partial class RaftDriver
         return await answer.WaitAsync(cancellationToken).ConfigureAwait(false);
     }
 
-    private readonly Dictionary<long, TaskCompletionSource<AppendReply>> waiting = [];
+    private readonly Dictionary<long, (uint Partition, TaskCompletionSource<AppendReply> Completion)> waiting = [];
     private long nextTicket;
 
     private TaskCompletionSource<AppendReply> Propose(AppendRequest request)
@@ -40,16 +40,19 @@ internal sealed partial class RaftDriver
             return completion;
         }
         var ticket = ++nextTicket;
-        waiting[ticket] = completion;
-        if (replica.Append(ticket, request.Producer, request.Sequence, request.Payload.Memory) is { } answer) Answer(answer);
+        waiting[ticket] = (request.Partition, completion);
+        AppendAck? answer = null;
+        // A failure answers every waiting call of the partition, this one included.
+        partitions.Run(request.Partition, r => answer = r.Append(ticket, request.Producer, request.Sequence, request.Payload.Memory));
+        if (answer is { } immediate) Answer(immediate);
         return completion;
     }
 
     /// <summary>Completes the request an ack answers, translated to the wire's reply.</summary>
     private void Answer(AppendAck ack)
     {
-        if (!waiting.Remove(ack.Ticket, out var completion)) return;
-        completion.TrySetResult(ack.Status switch
+        if (!waiting.Remove(ack.Ticket, out var w)) return;
+        w.Completion.TrySetResult(ack.Status switch
         {
             AckStatus.Ok => new AppendReply { Status = AppendStatus.AppendOk, Index = ack.Index, Duplicate = ack.Duplicate },
             AckStatus.NotLeader => NotLeader(ack.Leader ?? "", ack.Error ?? "not the leader"),
@@ -74,6 +77,7 @@ internal sealed partial class RaftDriver
         {
             var d = new PartitionDescription { Partition = (uint)p.Partition };
             d.Replicas.AddRange(p.Replicas);
+            if (partitions.FailureOf((uint)p.Partition) is not null) d.LocalRole = "Failed"; // why: in the node's log
             if (replicas.TryGetValue((uint)p.Partition, out var r))
             {
                 var s = r.Raft.Status;
@@ -89,24 +93,55 @@ internal sealed partial class RaftDriver
         return reply;
     }, cancellationToken);
 
-    public Task<PartitionRecordsReply> RecordsAsync(uint partition, bool withContent, CancellationToken cancellationToken) => AskAsync(() =>
+    /// <summary>Records per turn of the loop when listing a partition: a long listing is read in
+    /// pages between Raft's work, so it never holds the loop (and heartbeats) for long.</summary>
+    private const int RecordsPageMax = 1024;
+
+    /// <summary>Every stored batch of a partition up to its applied index when the call starts,
+    /// read page by page on the loop (the log is single-owner).</summary>
+    public async Task<PartitionRecordsReply> RecordsAsync(uint partition, bool withContent, CancellationToken cancellationToken)
     {
-        var reply = new PartitionRecordsReply();
-        if (!replicas.TryGetValue(partition, out var r)) return reply;
-        reply.HasReplica = true;
-        reply.AppliedIndex = r.State.AppliedIndex;
-        reply.SnapshotIndex = r.Raft.SnapshotIndex;
-        reply.FirstIndex = r.Raft.FirstIndex;
-        reply.SnapshotsInstalled = (ulong)r.SnapshotsInstalled;
-        foreach (var index in r.State.RecordIndexes)
+        var reply = await AskAsync(() =>
         {
+            var head = new PartitionRecordsReply();
+            if (!replicas.TryGetValue(partition, out var r)) return head;
+            head.HasReplica = true;
+            head.AppliedIndex = r.State.AppliedIndex;
+            head.SnapshotIndex = r.Raft.SnapshotIndex;
+            head.FirstIndex = r.Raft.FirstIndex;
+            head.SnapshotsInstalled = (ulong)r.SnapshotsInstalled;
+            return head;
+        }, cancellationToken).ConfigureAwait(false);
+        ulong after = reply.SnapshotIndex;
+        while (reply.HasReplica && after < reply.AppliedIndex)
+            after = await AskAsync(() => ReadRecordsPage(partition, after, withContent, reply), cancellationToken).ConfigureAwait(false);
+        return reply;
+    }
+
+    /// <summary>Adds the records after index <paramref name="after"/> (at most a page, none past
+    /// the reply's applied index) to <paramref name="reply"/>; returns the index read up to.</summary>
+    private ulong ReadRecordsPage(uint partition, ulong after, bool withContent, PartitionRecordsReply reply)
+    {
+        if (!replicas.TryGetValue(partition, out var r))
+            throw new Grpc.Core.RpcException(new Grpc.Core.Status(Grpc.Core.StatusCode.Unavailable, $"partition {partition} failed on {options.NodeId} during the read; retry"));
+        if (r.State.RetainedAfter > after)
+            throw new Grpc.Core.RpcException(new Grpc.Core.Status(Grpc.Core.StatusCode.Aborted, $"partition {partition} was compacted past {after} during the read; retry"));
+        var indexes = r.State.RecordIndexes;
+        var at = indexes.BinarySearch(after + 1);
+        if (at < 0) at = ~at;
+        var through = reply.AppliedIndex;
+        for (var n = 0; n < RecordsPageMax; n++, at++)
+        {
+            if (at >= indexes.Count || indexes[at] > reply.AppliedIndex) return reply.AppliedIndex;
+            var index = indexes[at];
             var record = RecordEntry.Decode(RaftNode.DataOf(r.ReadLog(index, index, 1)[0]));
             reply.Producers.Add(record.Producer);
             reply.Sequences.Add(record.Sequence);
+            through = index;
             if (!withContent) continue;
             reply.Indexes.Add(index);
             reply.ContentHashes.Add(System.Buffers.Binary.BinaryPrimitives.ReadUInt64LittleEndian(System.Security.Cryptography.SHA256.HashData(record.Payload.Span)));
         }
-        return reply;
-    }, cancellationToken);
+        return through;
+    }
 }

@@ -22,7 +22,7 @@ internal sealed partial class RaftDriver : BackgroundService
     private const int PendingPerPartitionMax = 20_000;
     private static readonly TimeSpan TickInterval = TimeSpan.FromMilliseconds(50);
     private readonly Channel<Action> inbox = Channel.CreateBounded<Action>(new BoundedChannelOptions(65_536) { SingleReader = true });
-    private readonly Dictionary<uint, PartitionReplica> replicas = [];
+    private readonly PartitionSet partitions;
     private readonly OverlayDriver overlay;
     private readonly NodeOptions options;
     private readonly ILogger<RaftDriver> logger;
@@ -33,7 +33,13 @@ internal sealed partial class RaftDriver : BackgroundService
         this.overlay = overlay;
         this.logger = logger;
         Placement = PlacementPlanner.Plan(options.Topology, options.Partitions, options.Replicas);
+        partitions = new PartitionSet(
+            Placement.Partitions.Where(p => p.Replicas.Contains(options.NodeId)).Select(p => (uint)p.Partition),
+            OpenReplica, OnPartitionFailed);
     }
+
+    /// <summary>The replicas serving now; a failed partition is absent until it reopens.</summary>
+    private IReadOnlyDictionary<uint, PartitionReplica> replicas => partitions.Running;
 
     public PlacementTable Placement { get; }
 
@@ -76,7 +82,7 @@ internal sealed partial class RaftDriver : BackgroundService
                 var handled = 0;
                 while (handled < 10_000 && inbox.Reader.TryRead(out var work))
                 {
-                    work();
+                    Contain(work);
                     handled++;
                 }
                 FlushAll();
@@ -86,7 +92,21 @@ internal sealed partial class RaftDriver : BackgroundService
         {
         }
         ticker.GetAwaiter().GetResult();
-        foreach (var r in replicas.Values) r.Dispose();
+        partitions.Dispose();
+    }
+
+    /// <summary>Work that is not one partition's (those are guarded by <see cref="PartitionSet"/>)
+    /// must not stop the loop either: it is logged and the loop goes on (issue 11, item 3).</summary>
+    private void Contain(Action work)
+    {
+        try
+        {
+            work();
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            Log.LoopWorkFailed(logger, e);
+        }
     }
 
     /// <summary>Runs <paramref name="work"/> on the loop and returns its result.</summary>
@@ -103,14 +123,31 @@ internal sealed partial class RaftDriver : BackgroundService
 
     private void OpenReplicas()
     {
-        var seedBase = Core.Fnv1a.Hash(options.NodeId) ^ options.Incarnation;
-        foreach (var p in Placement.Partitions.Where(p => p.Replicas.Contains(options.NodeId)))
-        {
-            var directory = Path.Combine(options.DataDirectory, "partitions", p.Partition.ToString("D3", System.Globalization.CultureInfo.InvariantCulture));
-            var replica = new PartitionReplica((uint)p.Partition, options.NodeId, [.. p.Replicas], new FileDevice(directory), new Random((int)(seedBase ^ (ulong)p.Partition)), ReplicaOptions());
-            replicas[replica.Partition] = replica;
-        }
+        partitions.OpenAll();
         Log.PartitionsOpened(logger, replicas.Count, string.Join(",", replicas.Keys));
+    }
+
+    private int opens;
+
+    private PartitionReplica OpenReplica(uint partition)
+    {
+        var p = Placement[(int)partition];
+        var directory = Path.Combine(options.DataDirectory, "partitions", partition.ToString("D3", System.Globalization.CultureInfo.InvariantCulture));
+        // A reopened replica draws other election jitter than the one that failed.
+        var seed = Core.Fnv1a.Hash(options.NodeId) ^ options.Incarnation ^ partition ^ ((ulong)opens++ << 32);
+        return new PartitionReplica(partition, options.NodeId, [.. p.Replicas], new FileDevice(directory), new Random((int)seed), ReplicaOptions());
+    }
+
+    /// <summary>The partition is closed and will reopen from disk: its waiting appends may or may
+    /// not commit, so they are answered Retry (exactly-once makes a resend safe).</summary>
+    private void OnPartitionFailed(uint partition, Exception e, int failures, long retryTicks)
+    {
+        Log.PartitionFailed(logger, partition, failures, retryTicks * TickInterval.TotalMilliseconds / 1000, e);
+        foreach (var (ticket, w) in waiting.Where(w => w.Value.Partition == partition).ToList())
+        {
+            waiting.Remove(ticket);
+            w.Completion.TrySetResult(new AppendReply { Status = AppendStatus.Retry, Error = $"partition {partition} failed on {options.NodeId} and is reopening" });
+        }
     }
 
     private async Task TickLoopAsync(CancellationToken stoppingToken)
@@ -126,18 +163,35 @@ internal sealed partial class RaftDriver : BackgroundService
         }
     }
 
-    private void Tick()
+    private void Tick() => partitions.Tick();
+
+    /// <summary>Queues Raft messages delivered to this node for the loop; a full inbox drops them
+    /// (Raft resends). <paramref name="source"/> is the node the overlay envelope came from: a
+    /// message claiming to be from another node is dropped here, so no node can speak for
+    /// another one's replica (a forged APPEND_RESPONSE could otherwise commit an entry that only
+    /// one disk holds).</summary>
+    public void Deliver(string source, RaftBatch batch)
     {
-        foreach (var r in replicas.Values) r.Tick();
+        var forged = batch.Messages.Count(m => m.From != source);
+        if (forged > 0) Log.RaftForged(logger, source, forged);
+        if (forged == batch.Messages.Count) return;
+        inbox.Writer.TryWrite(() => StepBatch(source, batch));
     }
 
-    /// <summary>Queues Raft messages delivered to this node for the loop; a full inbox drops them (Raft resends).</summary>
-    public void Deliver(RaftBatch batch) => inbox.Writer.TryWrite(() => StepBatch(batch));
-
-    private void StepBatch(RaftBatch batch)
+    private void StepBatch(string source, RaftBatch batch)
     {
         foreach (var m in batch.Messages)
-            if (replicas.TryGetValue(m.Group, out var replica)) replica.Step(m);
+        {
+            if (m.From != source) continue;
+            partitions.Run(m.Group, r => StepChecked(r, m));
+        }
+    }
+
+    private void StepChecked(PartitionReplica replica, RaftMessage m)
+    {
+        var refused = replica.Raft.RefusedCount;
+        replica.Step(m);
+        if (replica.Raft.RefusedCount > refused) Log.RaftRefused(logger, replica.Partition, replica.Raft.LastRefusal ?? "");
     }
 
     /// <summary>Hands out every partition's output (durable when handed out: see
@@ -146,17 +200,20 @@ internal sealed partial class RaftDriver : BackgroundService
     private void FlushAll()
     {
         var outgoing = new Dictionary<string, RaftBatch>(StringComparer.Ordinal);
-        foreach (var replica in replicas.Values)
+        foreach (var partition in replicas.Keys.ToList())
         {
-            if (!replica.HasOutput) continue;
-            var output = replica.TakeOutput();
-            foreach (var m in output.Messages)
+            partitions.Run(partition, replica =>
             {
-                if (!outgoing.TryGetValue(m.To, out var batch)) outgoing[m.To] = batch = new RaftBatch();
-                batch.Messages.Add(m);
-            }
-            Report(replica, output);
-            foreach (var ack in output.Acks) Answer(ack);
+                if (!replica.HasOutput) return;
+                var output = replica.TakeOutput();
+                foreach (var m in output.Messages)
+                {
+                    if (!outgoing.TryGetValue(m.To, out var batch)) outgoing[m.To] = batch = new RaftBatch();
+                    batch.Messages.Add(m);
+                }
+                Report(replica, output);
+                foreach (var ack in output.Acks) Answer(ack);
+            });
         }
         if (outgoing.Count == 0) return;
         var envelopes = outgoing.Select(kv => new Envelope { Destination = kv.Key, Raft = kv.Value }).ToList();

@@ -6,8 +6,16 @@ namespace Braid.Node.Services;
 
 internal sealed class AdminService(OverlayDriver driver, Partitions.RaftDriver raft, NodeOptions options) : Admin.AdminBase
 {
-    public override Task<PartitionRecordsReply> PartitionRecords(PartitionRecordsRequest request, ServerCallContext context) =>
-        raft.RecordsAsync(request.Partition, request.WithContent, context.CancellationToken);
+    /// <summary>A test and verification API: it lists producer ids and sequences, with which a
+    /// caller could speak as a producer and have its real batches answered "duplicate". Until
+    /// clients have roles (TLS, issue 11), it needs the node's --allow-fault-injection.</summary>
+    public override Task<PartitionRecordsReply> PartitionRecords(PartitionRecordsRequest request, ServerCallContext context)
+    {
+        if (!options.AllowFaultInjection)
+            throw new RpcException(new Status(StatusCode.FailedPrecondition,
+                $"PartitionRecords lists producer ids (a test and verification API) and is disabled on {options.NodeId}: start the node with --allow-fault-injection"));
+        return raft.RecordsAsync(request.Partition, request.WithContent, context.CancellationToken);
+    }
 
     private static readonly TimeSpan DefaultPingTimeout = TimeSpan.FromSeconds(2);
 
