@@ -15,7 +15,7 @@ namespace Braid.Simulation;
 /// twice, each producer's sequences are stored in order, and every replica's state (dedup table,
 /// record count, retained record positions) is what the committed prefix makes it.
 /// </summary>
-public sealed class SimChecker
+public sealed class SimChecker(ulong producerIdleEntries = PartitionState.DefaultProducerIdleEntries)
 {
     private readonly Dictionary<(uint Group, ulong Term), string> leaders = [];
     private readonly Dictionary<(uint Group, ulong Index), Committed> committed = [];
@@ -100,7 +100,8 @@ public sealed class SimChecker
     private sealed class Model
     {
         public ulong LastIndex;
-        public readonly Dictionary<(ulong Producer, ulong Sequence), ulong> StoredAt = [];
+        /// <summary>Where each (producer, sequence) was stored: more than once only across an expiry of the producer.</summary>
+        public readonly Dictionary<(ulong Producer, ulong Sequence), List<ulong>> StoredAt = [];
         public readonly List<ulong> StoredIndexes = [];
         /// <summary>Per index, the last sequence per producer after it (only for producers that changed).</summary>
         public readonly List<(ulong Index, ulong Producer, ulong Sequence)> SequenceChanges = [];
@@ -109,17 +110,29 @@ public sealed class SimChecker
     private Model BuildModel(uint group)
     {
         var model = new Model();
-        var last = new Dictionary<ulong, ulong>();
+        var last = new Dictionary<ulong, (ulong Sequence, ulong Index)>();
+        var epochs = new Dictionary<ulong, int>();
+        var storedIn = new HashSet<(ulong Producer, ulong Sequence, int Epoch)>();
         for (ulong i = 1; committed.TryGetValue((group, i), out var c); i++)
         {
             model.LastIndex = i;
+            // Expiry (PartitionState): a producer whose last store is producerIdleEntries behind
+            // the entry being applied is forgotten before it applies, no-ops included.
+            foreach (var (producer, _) in last.Where(l => i - l.Value.Index >= producerIdleEntries).ToList())
+            {
+                last.Remove(producer);
+                epochs[producer] = epochs.GetValueOrDefault(producer) + 1;
+                model.SequenceChanges.Add((i, producer, 0));
+            }
             if (c.Record is not { } r) continue;
-            var previous = last.GetValueOrDefault(r.Producer);
+            var previous = last.GetValueOrDefault(r.Producer).Sequence;
             var expected = r.Sequence <= previous ? ApplyOutcome.Duplicate : r.Sequence == previous + 1 ? ApplyOutcome.Stored : ApplyOutcome.OutOfOrder;
             if (expected != c.Outcome) Violation($"dedup: group {group} index {i} ({r.Producer},{r.Sequence}) applied as {c.Outcome}, the rule says {expected}");
             if (expected != ApplyOutcome.Stored) continue;
-            if (!model.StoredAt.TryAdd((r.Producer, r.Sequence), i)) Violation($"exactly-once: group {group} stored ({r.Producer},{r.Sequence}) twice");
-            last[r.Producer] = r.Sequence;
+            if (!storedIn.Add((r.Producer, r.Sequence, epochs.GetValueOrDefault(r.Producer)))) Violation($"exactly-once: group {group} stored ({r.Producer},{r.Sequence}) twice");
+            if (!model.StoredAt.TryGetValue((r.Producer, r.Sequence), out var at)) model.StoredAt[(r.Producer, r.Sequence)] = at = [];
+            at.Add(i);
+            last[r.Producer] = (r.Sequence, i);
             model.StoredIndexes.Add(i);
             model.SequenceChanges.Add((i, r.Producer, r.Sequence));
         }
@@ -128,19 +141,24 @@ public sealed class SimChecker
         return model;
     }
 
+    /// <summary>An Ok names the committed entry of its batch. A duplicate answered on apply names
+    /// the retry's entry; one the leader answered before appending names the stored batch (its
+    /// producer's last) or 0 (an older one): either way the batch must be stored at or before it.</summary>
     private void CheckAck(Model model, uint group, AppendAck ack)
     {
         var key = (ack.Producer, ack.Sequence);
         var name = $"group {group} ({ack.Producer},{ack.Sequence}) acknowledged at {ack.Index}{(ack.Duplicate ? " as a duplicate" : "")}";
-        if (!committed.TryGetValue((group, ack.Index), out var c) || c.Record is not { } r || r.Producer != ack.Producer || r.Sequence != ack.Sequence)
+        var unindexedDuplicate = ack.Duplicate && ack.Index == 0;
+        if (!unindexedDuplicate && (!committed.TryGetValue((group, ack.Index), out var c) || c.Record is not { } r || r.Producer != ack.Producer || r.Sequence != ack.Sequence))
         {
-            Violation($"durability: {name}, but the committed entry there is {(c?.Record is { } other ? $"({other.Producer},{other.Sequence})" : "not that batch")}");
+            var other = committed.GetValueOrDefault((group, ack.Index))?.Record;
+            Violation($"durability: {name}, but the committed entry there is {(other is { } o ? $"({o.Producer},{o.Sequence})" : "not that batch")}");
             return;
         }
         if (!model.StoredAt.TryGetValue(key, out var storedAt))
             Violation($"durability: {name}, but it is not stored");
-        else if (ack.Duplicate ? storedAt >= ack.Index : storedAt != ack.Index)
-            Violation($"ack: {name}, but it was stored at {storedAt}");
+        else if (ack.Duplicate ? !unindexedDuplicate && storedAt[0] > ack.Index : !storedAt.Contains(ack.Index))
+            Violation($"ack: {name}, but it was stored at {string.Join(",", storedAt)}");
     }
 
     private void CheckReplica(Model model, string node, uint group, PartitionReplica replica)

@@ -19,7 +19,8 @@ public sealed class SimReplica(uint group, string[] voters, SimulatedDevice devi
     public void Start(string nodeId, Random random, RaftOptions options, SimOptions simOptions)
     {
         Replica = new PartitionReplica(Group, nodeId, Voters, Device, random,
-            new PartitionReplicaOptions(options, simOptions.SegmentBytes, simOptions.RetainBytes, simOptions.CheckpointEveryBytes));
+            new PartitionReplicaOptions(options, simOptions.SegmentBytes, simOptions.RetainBytes, simOptions.CheckpointEveryBytes,
+                ProducerIdleEntries: simOptions.ProducerIdleEntries));
     }
 
     public void Stop() => Replica = null;

@@ -38,6 +38,9 @@ public sealed record SimOptions
     /// often and followers back from a crash or a partition need a snapshot.</summary>
     public long RetainBytes { get; init; } = 4 * 1024;
 
+    /// <summary>Entries after which an idle producer is forgotten (the partitions' dedup table bound).</summary>
+    public ulong ProducerIdleEntries { get; init; } = Core.Streams.PartitionState.DefaultProducerIdleEntries;
+
     public long CheckpointEveryBytes { get; init; } = 512;
 
     /// <summary>Keep a readable trace (slower; for replaying one seed).</summary>

@@ -30,7 +30,7 @@ public sealed partial class Simulation
         Options = options;
         random = new Random(seed);
         Network = new SimNetwork(topology);
-        Checker = new SimChecker();
+        Checker = new SimChecker(options.ProducerIdleEntries);
         trace = options.Trace ? new StringBuilder() : null;
         foreach (var id in topology.NodeIds) Nodes[id] = new SimNode(id);
         for (var g = 0; g < groups.Count; g++)

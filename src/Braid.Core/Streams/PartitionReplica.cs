@@ -8,12 +8,15 @@ namespace Braid.Core.Streams;
 /// <param name="RetainBytes">Log bytes kept per replica (0: keep everything, never compact).</param>
 /// <param name="CheckpointEveryBytes">Applied entry bytes between state checkpoints (compaction points).</param>
 /// <param name="PendingMax">Client appends in flight per partition; more are answered Retry.</param>
+/// <param name="ProducerIdleEntries">Entries after a producer's last stored batch at which it is
+/// forgotten (see <see cref="PartitionState"/>; the same on every replica of a partition).</param>
 public sealed record PartitionReplicaOptions(
     RaftOptions Raft,
     long SegmentBytes,
     long RetainBytes = 0,
     long CheckpointEveryBytes = 0,
-    int PendingMax = 20_000)
+    int PendingMax = 20_000,
+    ulong ProducerIdleEntries = PartitionState.DefaultProducerIdleEntries)
 {
     /// <summary>The checkpoint interval in use: a quarter segment unless set.</summary>
     public long CheckpointBytes => CheckpointEveryBytes > 0 ? CheckpointEveryBytes : Math.Max(1, SegmentBytes / 4);
@@ -43,6 +46,8 @@ public sealed partial class PartitionReplica : IDisposable
 {
     private readonly SegmentedLog log;
     private readonly Dictionary<ulong, Pending> pending = [];
+    // Appends in flight per producer, so the leader knows when none can change its dedup verdict.
+    private readonly Dictionary<ulong, int> pendingByProducer = [];
     private bool firstOutputTaken;
 
     private sealed record Pending(ulong Index, ulong Term, ulong Producer, ulong Sequence, long Ticket);
@@ -62,12 +67,13 @@ public sealed partial class PartitionReplica : IDisposable
             EntryValidator = RecordEntry.Validate,
         };
         Compaction = new CompactionSchedule(options.RetainBytes, options.CheckpointBytes);
+        State = new PartitionState(options.ProducerIdleEntries);
     }
 
     public uint Partition { get; }
     public PartitionReplicaOptions Options { get; }
     public RaftNode Raft { get; }
-    public PartitionState State { get; } = new();
+    public PartitionState State { get; }
     public CompactionSchedule Compaction { get; }
 
     /// <summary>Client appends waiting for their entry to apply.</summary>
@@ -104,14 +110,49 @@ public sealed partial class PartitionReplica : IDisposable
     /// </summary>
     public AppendAck? Append(long ticket, ulong producer, ulong sequence, ReadOnlyMemory<byte> payload)
     {
+        if (AnswerBeforeAppending(ticket, producer, sequence) is { } early) return early;
         if (pending.Count >= Options.PendingMax)
             return new AppendAck(ticket, producer, sequence, AckStatus.Retry, Error: $"partition {Partition} has {Options.PendingMax} appends in flight; slow down");
         var result = Raft.Propose(new RecordEntry(producer, sequence, payload).Encode());
         if (!result.Accepted)
             return new AppendAck(ticket, producer, sequence, AckStatus.NotLeader, Leader: result.LeaderHint, Error: result.Reason ?? "not the leader");
-        if (pending.Remove(result.Index, out var displaced)) acksWaiting.Add(Retry(displaced, "leadership changed before the batch committed"));
+        if (RemovePending(result.Index) is { } displaced) acksWaiting.Add(Retry(displaced, "leadership changed before the batch committed"));
         pending[result.Index] = new Pending(result.Index, result.Term, producer, sequence, ticket);
+        pendingByProducer[producer] = pendingByProducer.GetValueOrDefault(producer) + 1;
         return null;
+    }
+
+    /// <summary>
+    /// The leader answers a batch the dedup rule refuses without appending it (issue 11: refused
+    /// batches were appended, replicated and fsynced). A duplicate is certain when the applied
+    /// (committed) state already holds the sequence; the answer is Ok, as applying it would give,
+    /// with the stored batch's index when it is the producer's last one (0 when older).
+    /// Out-of-order is certain only when nothing unapplied can move the producer on: this
+    /// leader's own entry of its term is committed and applied (so every unapplied entry is one
+    /// of its pending proposals) and none of them is the producer's.
+    /// </summary>
+    private AppendAck? AnswerBeforeAppending(long ticket, ulong producer, ulong sequence)
+    {
+        if (Raft.Role != RaftRole.Leader) return null;
+        var outcome = State.OutcomeOf(producer, sequence);
+        if (outcome == ApplyOutcome.Duplicate)
+        {
+            var index = sequence == State.LastSequenceOf(producer) ? State.LastIndexOf(producer) : 0;
+            return new AppendAck(ticket, producer, sequence, AckStatus.Ok, index, Duplicate: true);
+        }
+        var settled = Raft.LeaderWithCurrentCommit && State.AppliedIndex == Raft.CommitIndex && !pendingByProducer.ContainsKey(producer);
+        if (outcome != ApplyOutcome.OutOfOrder || !settled) return null;
+        return new AppendAck(ticket, producer, sequence, AckStatus.OutOfOrder, ExpectedSequence: State.LastSequenceOf(producer) + 1,
+            Error: $"sequence {sequence} of producer {producer} skips ahead");
+    }
+
+    private Pending? RemovePending(ulong index)
+    {
+        if (!pending.Remove(index, out var p)) return null;
+        var left = pendingByProducer[p.Producer] - 1;
+        if (left == 0) pendingByProducer.Remove(p.Producer);
+        else pendingByProducer[p.Producer] = left;
+        return p;
     }
 
     // Acks decided outside a ready (a displaced proposal), handed out with the next output.
@@ -155,7 +196,7 @@ public sealed partial class PartitionReplica : IDisposable
         foreach (var (index, p) in pending.Where(p => p.Key <= snapshot.Index).ToList())
         {
             output.Acks.Add(Retry(p, "the replica was replaced by a snapshot before the batch applied"));
-            pending.Remove(index);
+            RemovePending(index);
         }
     }
 
@@ -164,7 +205,7 @@ public sealed partial class PartitionReplica : IDisposable
         var outcome = State.Apply(entry);
         output.Applied.Add((entry, outcome));
         Compaction.OnApplied(entry.Index, entry.Data.Length, State.Snapshot);
-        if (!pending.Remove(entry.Index, out var p)) return;
+        if (RemovePending(entry.Index) is not { } p) return;
         if (entry.Term != p.Term)
         {
             output.Acks.Add(Retry(p, "leadership changed before the batch committed"));
@@ -199,7 +240,7 @@ public sealed partial class PartitionReplica : IDisposable
         foreach (var (index, p) in pending.Where(p => status.Role != RaftRole.Leader || p.Value.Term != status.Term).ToList())
         {
             output.Acks.Add(Retry(p, "leadership changed before the batch committed", status.Leader));
-            pending.Remove(index);
+            RemovePending(index);
         }
     }
 

@@ -27,17 +27,47 @@ public enum ApplyOutcome
 /// </summary>
 public sealed class PartitionState
 {
-    private const byte SnapshotVersion = 1;
-    private readonly Dictionary<ulong, ulong> lastSequence = [];
+    /// <summary>Version 2 adds each producer's last stored index (for expiry); version 1 is still read.</summary>
+    private const byte SnapshotVersion = 2;
+    private const int HeaderBytes = 33;
 
+    /// <summary>What <see cref="ProducerIdleEntriesMax"/> is unless set: a producer silent for a
+    /// million entries of its partition is forgotten (the table holds at most that many producers).</summary>
+    public const ulong DefaultProducerIdleEntries = 1_000_000;
+
+    private readonly Dictionary<ulong, (ulong Sequence, ulong Index)> producers = [];
+    // (last stored index, producer) in index order, one per store; stale ones (the producer stored
+    // again since) are skipped when they come up. Bounded by the idle window.
+    private readonly Queue<(ulong Index, ulong Producer)> expiry = new();
+
+    /// <param name="producerIdleEntriesMax">A producer whose last stored batch is this many
+    /// entries behind the entry being applied is forgotten (Kafka expires idle producer ids the
+    /// same way, by time; the core has no clock, so the log index is the measure). Part of the
+    /// replicated state machine: every replica of a partition must use the same value.</param>
+    public PartitionState(ulong producerIdleEntriesMax = DefaultProducerIdleEntries)
+    {
+        ArgumentOutOfRangeException.ThrowIfZero(producerIdleEntriesMax);
+        ProducerIdleEntriesMax = producerIdleEntriesMax;
+    }
+
+    public ulong ProducerIdleEntriesMax { get; }
     public ulong AppliedIndex { get; private set; }
     public long RecordCount { get; private set; }
     public long DuplicateCount { get; private set; }
 
+    /// <summary>Producers in the dedup table now.</summary>
+    public int ProducerCount => producers.Count;
+
+    /// <summary>Producers forgotten for being idle since this state was built or restored.</summary>
+    public long ProducersExpired { get; private set; }
+
     /// <summary>Log indexes of stored records, in order (a record's position in the partition).</summary>
     public List<ulong> RecordIndexes { get; } = [];
 
-    public ulong LastSequenceOf(ulong producer) => lastSequence.GetValueOrDefault(producer);
+    public ulong LastSequenceOf(ulong producer) => producers.GetValueOrDefault(producer).Sequence;
+
+    /// <summary>The log index of the producer's last stored batch (0: unknown or expired).</summary>
+    public ulong LastIndexOf(ulong producer) => producers.GetValueOrDefault(producer).Index;
 
     /// <summary>Records at or below this log index were removed by retention (the last snapshot).</summary>
     public ulong RetainedAfter { get; private set; }
@@ -50,39 +80,45 @@ public sealed class PartitionState
     /// </summary>
     public byte[] Snapshot()
     {
-        var bytes = new byte[1 + 8 * 4 + 16 * lastSequence.Count];
+        var bytes = new byte[HeaderBytes + 24 * producers.Count];
         bytes[0] = SnapshotVersion;
         BinaryPrimitives.WriteUInt64LittleEndian(bytes.AsSpan(1), AppliedIndex);
         BinaryPrimitives.WriteInt64LittleEndian(bytes.AsSpan(9), RecordCount);
         BinaryPrimitives.WriteInt64LittleEndian(bytes.AsSpan(17), DuplicateCount);
-        BinaryPrimitives.WriteInt64LittleEndian(bytes.AsSpan(25), lastSequence.Count);
-        var at = 33;
-        foreach (var (producer, sequence) in lastSequence.OrderBy(p => p.Key))
+        BinaryPrimitives.WriteInt64LittleEndian(bytes.AsSpan(25), producers.Count);
+        var at = HeaderBytes;
+        foreach (var (producer, last) in producers.OrderBy(p => p.Key))
         {
             BinaryPrimitives.WriteUInt64LittleEndian(bytes.AsSpan(at), producer);
-            BinaryPrimitives.WriteUInt64LittleEndian(bytes.AsSpan(at + 8), sequence);
-            at += 16;
+            BinaryPrimitives.WriteUInt64LittleEndian(bytes.AsSpan(at + 8), last.Sequence);
+            BinaryPrimitives.WriteUInt64LittleEndian(bytes.AsSpan(at + 16), last.Index);
+            at += 24;
         }
         return bytes;
     }
 
-    /// <summary>Why <paramref name="data"/> is not a snapshot of this state at
+    private static int ProducerBytes(byte version) => version == 1 ? 16 : 24;
+
+    /// <summary>Why <paramref name="snapshot"/> is not a snapshot of this state at
     /// <paramref name="index"/>, or null: checked before an INSTALL_SNAPSHOT replaces anything,
     /// so a malformed one is refused instead of being saved and failing every start after.</summary>
     public static string? ValidateSnapshot(ulong index, ReadOnlyMemory<byte> snapshot)
     {
         var data = snapshot.Span;
-        if (data.Length < 33 || data[0] != SnapshotVersion) return $"partition snapshot at {index}: bad header ({data.Length} bytes)";
+        if (data.Length < HeaderBytes || data[0] is not (1 or SnapshotVersion)) return $"partition snapshot at {index}: bad header ({data.Length} bytes)";
+        var size = ProducerBytes(data[0]);
         var count = BinaryPrimitives.ReadInt64LittleEndian(data[25..]);
-        if (count < 0 || count > (data.Length - 33) / 16 || data.Length != 33 + 16 * count) return $"partition snapshot at {index}: {data.Length} bytes for {count} producers";
+        if (count < 0 || count > (data.Length - HeaderBytes) / size || data.Length != HeaderBytes + size * count) return $"partition snapshot at {index}: {data.Length} bytes for {count} producers";
         var applied = BinaryPrimitives.ReadUInt64LittleEndian(data[1..]);
         if (applied != index) return $"partition snapshot says index {applied}, Raft says {index}";
         if (BinaryPrimitives.ReadInt64LittleEndian(data[9..]) < 0 || BinaryPrimitives.ReadInt64LittleEndian(data[17..]) < 0) return $"partition snapshot at {index}: negative counters";
         ulong previous = 0;
         for (var i = 0; i < count; i++)
         {
-            var producer = BinaryPrimitives.ReadUInt64LittleEndian(data[(33 + 16 * i)..]);
+            var at = HeaderBytes + size * i;
+            var producer = BinaryPrimitives.ReadUInt64LittleEndian(data[at..]);
             if (i > 0 && producer <= previous) return $"partition snapshot at {index}: producers out of order at {i}";
+            if (size == 24 && BinaryPrimitives.ReadUInt64LittleEndian(data[(at + 16)..]) > index) return $"partition snapshot at {index}: producer {producer} stored after it";
             previous = producer;
         }
         return null;
@@ -95,14 +131,22 @@ public sealed class PartitionState
         var data = snapshot.Data.Span;
         var invalid = ValidateSnapshot(snapshot.Index, snapshot.Data);
         Invariant.Check(invalid is null, invalid ?? "");
+        var size = ProducerBytes(data[0]);
         var count = BinaryPrimitives.ReadInt64LittleEndian(data[25..]);
         var applied = BinaryPrimitives.ReadUInt64LittleEndian(data[1..]);
-        lastSequence.Clear();
+        producers.Clear();
+        expiry.Clear();
+        var restored = new List<(ulong Index, ulong Producer)>();
         for (var i = 0; i < count; i++)
         {
-            var at = 33 + 16 * i;
-            lastSequence[BinaryPrimitives.ReadUInt64LittleEndian(data[at..])] = BinaryPrimitives.ReadUInt64LittleEndian(data[(at + 8)..]);
+            var at = HeaderBytes + size * i;
+            var producer = BinaryPrimitives.ReadUInt64LittleEndian(data[at..]);
+            // A version-1 snapshot has no indexes: its producers count as stored at the snapshot.
+            var index = size == 24 ? BinaryPrimitives.ReadUInt64LittleEndian(data[(at + 16)..]) : applied;
+            producers[producer] = (BinaryPrimitives.ReadUInt64LittleEndian(data[(at + 8)..]), index);
+            restored.Add((index, producer));
         }
+        foreach (var e in restored.OrderBy(e => e.Index).ThenBy(e => e.Producer)) expiry.Enqueue(e);
         AppliedIndex = applied;
         RecordCount = BinaryPrimitives.ReadInt64LittleEndian(data[9..]);
         DuplicateCount = BinaryPrimitives.ReadInt64LittleEndian(data[17..]);
@@ -120,22 +164,43 @@ public sealed class PartitionState
         RetainedAfter = Math.Max(RetainedAfter, index);
     }
 
+    /// <summary>The outcome applying a batch of <paramref name="producer"/> at
+    /// <paramref name="sequence"/> would have now (the dedup rule, shared with the leader's early answer).</summary>
+    public ApplyOutcome OutcomeOf(ulong producer, ulong sequence)
+    {
+        var last = LastSequenceOf(producer);
+        return sequence <= last ? ApplyOutcome.Duplicate : sequence == last + 1 ? ApplyOutcome.Stored : ApplyOutcome.OutOfOrder;
+    }
+
     public ApplyOutcome Apply(CommittedEntry entry)
     {
         Invariant.Check(entry.Index == AppliedIndex + 1, $"apply out of order: {entry.Index} after {AppliedIndex}");
         AppliedIndex = entry.Index;
+        Expire(entry.Index);
         if (entry.IsNoop) return ApplyOutcome.Noop;
         var record = RecordEntry.Decode(entry.Data);
-        var last = lastSequence.GetValueOrDefault(record.Producer);
-        if (record.Sequence <= last)
-        {
-            DuplicateCount++;
-            return ApplyOutcome.Duplicate;
-        }
-        if (record.Sequence != last + 1) return ApplyOutcome.OutOfOrder;
-        lastSequence[record.Producer] = record.Sequence;
+        var outcome = OutcomeOf(record.Producer, record.Sequence);
+        if (outcome == ApplyOutcome.Duplicate) DuplicateCount++;
+        if (outcome != ApplyOutcome.Stored) return outcome;
+        producers[record.Producer] = (record.Sequence, entry.Index);
+        expiry.Enqueue((entry.Index, record.Producer));
         RecordIndexes.Add(entry.Index);
         RecordCount++;
         return ApplyOutcome.Stored;
+    }
+
+    /// <summary>Forgets every producer whose last stored batch is <see cref="ProducerIdleEntriesMax"/>
+    /// or more entries before <paramref name="index"/>.</summary>
+    private void Expire(ulong index)
+    {
+        while (expiry.Count > 0 && index - expiry.Peek().Index >= ProducerIdleEntriesMax)
+        {
+            var (at, producer) = expiry.Dequeue();
+            if (producers.TryGetValue(producer, out var last) && last.Index == at)
+            {
+                producers.Remove(producer);
+                ProducersExpired++;
+            }
+        }
     }
 }

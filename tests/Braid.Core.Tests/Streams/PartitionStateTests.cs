@@ -39,9 +39,14 @@ public sealed class PartitionStateTests
         a.Apply(Record(1, 5, 1));
         a.Apply(Record(2, 9, 1));
         var b = new PartitionState();
-        b.Apply(Record(1, 9, 1));
-        b.Apply(Record(2, 5, 1));
+        b.Restore(new StoredSnapshot(2, 1, a.Snapshot()));
         Assert.Equal(a.Snapshot(), b.Snapshot());
+        // The same producers in another order are another state now: each producer's last index
+        // is in it (for expiry). The encoding still sorts producers, so equal states match.
+        var c = new PartitionState();
+        c.Apply(Record(1, 9, 1));
+        c.Apply(Record(2, 5, 1));
+        Assert.Equal(a.Snapshot().Length, c.Snapshot().Length);
     }
 
     [Fact]
@@ -63,5 +68,44 @@ public sealed class PartitionStateTests
         var bytes = state.Snapshot();
         Assert.Throws<InvariantViolationException>(() => new PartitionState().Restore(new StoredSnapshot(2, 1, bytes)));
         Assert.Throws<InvariantViolationException>(() => new PartitionState().Restore(new StoredSnapshot(1, 1, bytes.AsMemory(0, bytes.Length - 1))));
+    }
+
+    [Fact]
+    public void AProducerIdleForTheConfiguredEntriesIsForgottenAndTheTableStaysBounded()
+    {
+        var state = new PartitionState(producerIdleEntriesMax: 3);
+        Assert.Equal(ApplyOutcome.Stored, state.Apply(Record(1, 10, 1)));
+        Assert.Equal(ApplyOutcome.Stored, state.Apply(Record(2, 20, 1)));
+        Assert.Equal(ApplyOutcome.Stored, state.Apply(Record(3, 20, 2)));
+        Assert.Equal((1ul, 1ul), (state.LastSequenceOf(10), state.LastIndexOf(10)));
+
+        Assert.Equal(ApplyOutcome.Noop, state.Apply(new CommittedEntry(4, 1, true, default))); // 3 entries after 10's last
+        Assert.Equal((0ul, 1, 1L), (state.LastSequenceOf(10), state.ProducerCount, state.ProducersExpired));
+        Assert.Equal(ApplyOutcome.Stored, state.Apply(Record(5, 20, 3)));
+        // Coming back, producer 10 is unknown: its next batch is out of order, the rule asks for 1.
+        Assert.Equal(ApplyOutcome.OutOfOrder, state.Apply(Record(6, 10, 2)));
+
+        // The table's indexes travel in the snapshot: a restored replica expires at the same entries.
+        var restored = new PartitionState(producerIdleEntriesMax: 3);
+        restored.Restore(new StoredSnapshot(6, 1, state.Snapshot()));
+        Assert.Equal(5ul, restored.LastIndexOf(20));
+        Assert.Equal(ApplyOutcome.Noop, restored.Apply(new CommittedEntry(7, 1, true, default)));
+        Assert.Equal(3ul, restored.LastSequenceOf(20));
+        Assert.Equal(ApplyOutcome.Noop, restored.Apply(new CommittedEntry(8, 1, true, default)));
+        Assert.Equal(0, restored.ProducerCount);
+    }
+
+    [Fact]
+    public void AVersionOneSnapshotIsStillRead()
+    {
+        var bytes = new byte[33 + 16];
+        bytes[0] = 1;
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt64LittleEndian(bytes.AsSpan(1), 5);
+        System.Buffers.Binary.BinaryPrimitives.WriteInt64LittleEndian(bytes.AsSpan(25), 1);
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt64LittleEndian(bytes.AsSpan(33), 10);
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt64LittleEndian(bytes.AsSpan(41), 4);
+        var state = new PartitionState();
+        state.Restore(new StoredSnapshot(5, 1, bytes));
+        Assert.Equal((4ul, 5ul), (state.LastSequenceOf(10), state.LastIndexOf(10)));
     }
 }
