@@ -17,6 +17,10 @@ public sealed record OverlayOptions(
         HeartbeatInterval: TimeSpan.FromMilliseconds(200),
         AdvertRefreshInterval: TimeSpan.FromSeconds(5),
         DefaultTtl: 16);
+
+    /// <summary>How far another node's clock may run ahead of ours: an advert whose incarnation (its
+    /// origin's start time) lies further in the future is refused as forged.</summary>
+    public TimeSpan IncarnationSkewMax { get; init; } = TimeSpan.FromHours(1);
 }
 
 /// <summary>What a neighbour looks like from here.</summary>
@@ -34,6 +38,8 @@ public sealed class OverlayNode
     private readonly ClusterTopology topology;
     private readonly OverlayOptions options;
     private readonly LinkStateRouter router;
+    private readonly EnvelopeValidator validator;
+    private readonly ulong startIncarnation;
     private readonly Dictionary<string, LinkState> links = new(StringComparer.Ordinal);
     private OverlayOutput output = new();
     private TimeSpan nextHeartbeat;
@@ -45,7 +51,10 @@ public sealed class OverlayNode
         this.topology = topology;
         this.options = options;
         Self = self;
+        Invariant.Check(incarnation < LinkStateLimits.IncarnationMax, $"{self}: incarnation {incarnation} beyond the bound");
         router = new LinkStateRouter(topology, self, incarnation);
+        validator = new EnvelopeValidator(topology, self, options.DefaultTtl, options.IncarnationSkewMax);
+        startIncarnation = incarnation;
         foreach (var n in topology.NeighboursOf(self)) links[n] = new LinkState(new PhiAccrualDetector(options.Phi));
         nextRefresh = options.AdvertRefreshInterval;
     }
@@ -56,6 +65,9 @@ public sealed class OverlayNode
     public long Forwarded { get; private set; }
     public long DroppedNoRoute { get; private set; }
     public long DroppedTtl { get; private set; }
+
+    /// <summary>Envelopes refused by <see cref="EnvelopeValidator"/> (each also in <see cref="OverlayOutput.Refusals"/>).</summary>
+    public long Refused { get; private set; }
 
     public IEnumerable<NeighbourView> Neighbours(TimeSpan now) =>
         links.Select(kv => new NeighbourView(kv.Key, kv.Value.Connected, kv.Value.Alive, kv.Value.Detector.Phi(now)));
@@ -102,11 +114,43 @@ public sealed class OverlayNode
         link.Detector.Heartbeat(now);
     }
 
+    /// <summary>True when a new stream claiming to be <paramref name="neighbour"/> may replace the
+    /// current one: only when there is none or it has gone quiet. Without link identity a stranger
+    /// can claim any id; preferring the live link keeps the real neighbour connected.</summary>
+    public bool AcceptsNewLink(string neighbour, TimeSpan now)
+    {
+        var link = Link(neighbour);
+        return !link.Connected || link.Detector.IsSuspected(now);
+    }
+
+    /// <summary>An envelope that came in on the link from <paramref name="neighbour"/>. Invalid ones are
+    /// dropped and reported in <see cref="OverlayOutput.Refusals"/>; nothing here throws on input.</summary>
     public void EnvelopeReceived(string neighbour, Envelope envelope, TimeSpan now)
     {
+        Link(neighbour);
+        var refusal = validator.Refusal(neighbour, envelope, IncarnationCeiling(now));
+        if (refusal is not null)
+        {
+            Refused++;
+            output.Refusals.Add($"from {neighbour}: {refusal}");
+            return;
+        }
         if (envelope.BodyCase == Envelope.BodyOneofCase.LinkState)
         {
-            if (router.Receive(envelope.LinkState)) Flood(envelope.LinkState, except: neighbour);
+            switch (router.Receive(envelope.LinkState))
+            {
+                case AdvertOutcome.Stored:
+                    Flood(envelope.LinkState, except: neighbour);
+                    break;
+                case AdvertOutcome.FoughtBack:
+                    output.Events.Add($"an advert about {Self} outnumbered ours (from an earlier life or forged); re-originated as "
+                        + $"({router.Own.Incarnation}, {router.Own.Sequence})");
+                    Flood(router.Own, except: null);
+                    break;
+                case AdvertOutcome.Stale:
+                    output.Sends.Add((neighbour, LinkLocal(neighbour, router.Stored(envelope.LinkState.Origin)!)));
+                    break;
+            }
             return;
         }
         if (envelope.Destination == Self)
@@ -123,6 +167,11 @@ public sealed class OverlayNode
         if (IsProbe(envelope)) envelope.Route.Add(Self);
         if (Forward(envelope)) Forwarded++;
     }
+
+    /// <summary>The largest incarnation (start time in unix ms) another node can have now: our start
+    /// plus our uptime plus the clock skew allowed.</summary>
+    private ulong IncarnationCeiling(TimeSpan now) =>
+        EnvelopeValidator.SaturatingAdd(startIncarnation, (ulong)Math.Max(0, now.TotalMilliseconds) + (ulong)options.IncarnationSkewMax.TotalMilliseconds);
 
     public void Tick(TimeSpan now)
     {
@@ -144,7 +193,8 @@ public sealed class OverlayNode
     public bool Send(Envelope envelope)
     {
         envelope.Source = Self;
-        if (envelope.Ttl == 0) envelope.Ttl = options.DefaultTtl;
+        // Always the default: receivers infer hops travelled from it (EnvelopeValidator).
+        envelope.Ttl = options.DefaultTtl;
         if (envelope.Destination == Self)
         {
             Deliver(envelope);
@@ -182,7 +232,8 @@ public sealed class OverlayNode
             Send(reply);
             return;
         }
-        if (envelope.BodyCase == Envelope.BodyOneofCase.ProbeReply && envelope.Route[^1] != Self) envelope.Route.Add(Self);
+        if (envelope.BodyCase == Envelope.BodyOneofCase.ProbeReply && (envelope.Route.Count == 0 || envelope.Route[^1] != Self))
+            envelope.Route.Add(Self);
         output.Delivered.Add(envelope);
     }
 
@@ -256,7 +307,10 @@ public sealed class OverlayOutput
     /// <summary>Human-readable events (links, liveness) for the log.</summary>
     public List<string> Events { get; } = [];
 
+    /// <summary>Why envelopes were refused, for a rate-limited warning; the envelopes were dropped.</summary>
+    public List<string> Refusals { get; } = [];
+
     public bool RoutesChanged { get; set; }
 
-    public bool IsEmpty => Sends.Count == 0 && !SendHeartbeats && Delivered.Count == 0 && Events.Count == 0 && !RoutesChanged;
+    public bool IsEmpty => Sends.Count == 0 && !SendHeartbeats && Delivered.Count == 0 && Events.Count == 0 && Refusals.Count == 0 && !RoutesChanged;
 }

@@ -3,6 +3,43 @@ using Braid.Protocol.V1;
 
 namespace Braid.Core.Routing;
 
+/// <summary>
+/// Bounds on advert numbering (issue 11). Incarnations are a node's start time in unix
+/// milliseconds, sequences count adverts within one incarnation. Both stay far below 2^64 so that
+/// every "one more" is safe: a node whose sequence reaches <see cref="SequenceMax"/> moves to the
+/// next incarnation, and adverts beyond the bounds are refused at the boundary.
+/// </summary>
+public static class LinkStateLimits
+{
+    /// <summary>Some 146 million years of unix milliseconds; anything larger is forged.</summary>
+    public const ulong IncarnationMax = 1UL << 62;
+
+    /// <summary>One advert a millisecond for 49 days before a node rolls to the next incarnation.</summary>
+    public const ulong SequenceMax = 1UL << 32;
+
+    /// <summary>The numbering that follows (incarnation, sequence): never wraps within the bounds.</summary>
+    public static (ulong Incarnation, ulong Sequence) Next(ulong incarnation, ulong sequence) =>
+        sequence < SequenceMax ? (incarnation, sequence + 1) : (incarnation + 1, 1);
+}
+
+/// <summary>What <see cref="LinkStateRouter.Receive"/> made of an advert.</summary>
+public enum AdvertOutcome
+{
+    /// <summary>The same as what is stored: not flooded.</summary>
+    Ignored,
+
+    /// <summary>Older than what is stored: send the stored one back to the neighbour (RFC 2328
+    /// 13 (8)), so that a node holding a newer copy, even one only it was given, spreads it.</summary>
+    Stale,
+
+    /// <summary>Newer than what was stored: flood it onwards.</summary>
+    Stored,
+
+    /// <summary>An advert about this node that outnumbers its own (an earlier life, or a forgery):
+    /// this node re-originated with a strictly higher number; flood <see cref="LinkStateRouter.Own"/>.</summary>
+    FoughtBack,
+}
+
 /// <summary>A route to one destination: the neighbour to hand envelopes to, and the hop count.</summary>
 public readonly record struct Route(string Destination, string NextHop, int Hops);
 
@@ -39,6 +76,9 @@ public sealed class LinkStateRouter
 
     public IReadOnlyCollection<LinkStateAdvert> Database => database.Values;
 
+    /// <summary>The stored advert of <paramref name="origin"/>, if any.</summary>
+    public LinkStateAdvert? Stored(string origin) => database.GetValueOrDefault(origin);
+
     public IReadOnlySet<string> LiveNeighbours => liveNeighbours;
 
     public bool TryGetRoute(string destination, out Route route) => routes.TryGetValue(destination, out route);
@@ -60,7 +100,14 @@ public sealed class LinkStateRouter
     /// <summary>Issues a fresh own advert (same neighbours, next sequence) for periodic refresh.</summary>
     public LinkStateAdvert Readvertise()
     {
-        var advert = new LinkStateAdvert { Origin = Self, Incarnation = Own.Incarnation, Sequence = Own.Sequence + 1 };
+        var (incarnation, sequence) = LinkStateLimits.Next(Own.Incarnation, Own.Sequence);
+        return Originate(incarnation, sequence);
+    }
+
+    private LinkStateAdvert Originate(ulong incarnation, ulong sequence)
+    {
+        Invariant.Check(incarnation <= LinkStateLimits.IncarnationMax + 1, $"{Self}: incarnation {incarnation} beyond the bound");
+        var advert = new LinkStateAdvert { Origin = Self, Incarnation = incarnation, Sequence = sequence };
         advert.LiveNeighbours.AddRange(liveNeighbours);
         Own = advert;
         database[Self] = advert;
@@ -69,27 +116,29 @@ public sealed class LinkStateRouter
     }
 
     /// <summary>
-    /// Takes an advert received from a neighbour. Returns true when it was new (and must be
-    /// flooded onwards), false when it was a duplicate or older than what is stored.
+    /// Takes an advert received from a neighbour, already checked against
+    /// <see cref="LinkStateLimits"/> (see <c>EnvelopeValidator</c>).
     /// </summary>
-    public bool Receive(LinkStateAdvert advert)
+    public AdvertOutcome Receive(LinkStateAdvert advert)
     {
-        if (!topology.Contains(advert.Origin)) return false;
+        Invariant.Check(topology.Contains(advert.Origin), $"advert of unknown node {advert.Origin}");
+        Invariant.Check(advert.Incarnation <= LinkStateLimits.IncarnationMax && advert.Sequence <= LinkStateLimits.SequenceMax,
+            $"advert of {advert.Origin} numbered ({advert.Incarnation}, {advert.Sequence}) beyond the bounds");
         if (advert.Origin == Self)
         {
-            // An advert of ours from an earlier life (or that outran a lost one): jump past it so
-            // our current view wins everywhere.
-            if (IsNewer(advert, Own))
-            {
-                Own = new LinkStateAdvert { Origin = Self, Incarnation = advert.Incarnation, Sequence = advert.Sequence };
-                Readvertise();
-            }
-            return false;
+            // An advert of ours from an earlier life, or a forgery: only we speak for ourselves, so
+            // re-originate with a strictly higher number and flood it (OSPF's fight-back for
+            // self-originated LSAs). The bounds guarantee a higher number exists.
+            if (!IsNewer(advert, Own)) return IsNewer(Own, advert) ? AdvertOutcome.Stale : AdvertOutcome.Ignored;
+            var (incarnation, sequence) = LinkStateLimits.Next(advert.Incarnation, advert.Sequence);
+            Originate(incarnation, sequence);
+            return AdvertOutcome.FoughtBack;
         }
-        if (database.TryGetValue(advert.Origin, out var stored) && !IsNewer(advert, stored)) return false;
+        if (database.TryGetValue(advert.Origin, out var stored) && !IsNewer(advert, stored))
+            return IsNewer(stored, advert) ? AdvertOutcome.Stale : AdvertOutcome.Ignored;
         database[advert.Origin] = advert;
         Recompute();
-        return true;
+        return AdvertOutcome.Stored;
     }
 
     private static bool IsNewer(LinkStateAdvert a, LinkStateAdvert b) =>

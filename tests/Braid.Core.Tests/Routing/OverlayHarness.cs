@@ -48,6 +48,15 @@ internal sealed class OverlayHarness
         }
     }
 
+    /// <summary>Hands <paramref name="to"/> an envelope as if <paramref name="from"/> had sent it on
+    /// their link (a hostile or broken neighbour), then lets the overlay react.</summary>
+    public void Inject(string from, string to, Envelope envelope)
+    {
+        nodes[to].FrameReceived(from, Now);
+        nodes[to].EnvelopeReceived(from, envelope, Now);
+        Pump();
+    }
+
     /// <summary>Breaks the stream of a link (both ends see it at once).</summary>
     public void CutLink(string a, string b)
     {
