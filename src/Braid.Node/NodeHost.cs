@@ -1,4 +1,5 @@
 using System.Net;
+using System.Runtime.InteropServices;
 using Braid.Core.Placement;
 using Braid.Node.Overlay;
 using Braid.Node.Partitions;
@@ -14,11 +15,26 @@ using Microsoft.Extensions.Logging;
 
 namespace Braid.Node;
 
+/// <summary>The node stopped for a reason other than a signal or the caller's cancellation.</summary>
+public sealed class NodeStoppedException(string nodeId, string reason)
+    : Exception($"node {nodeId} stopped: {reason}");
+
 /// <summary>Builds and runs one Braid node: Kestrel over HTTP/2 cleartext on the node's address.</summary>
 public static class NodeHost
 {
-    public static async Task RunAsync(NodeOptions options, CancellationToken cancellationToken)
+    /// <summary>Runs until <paramref name="cancellationToken"/> fires or a signal (SIGINT, SIGTERM,
+    /// SIGQUIT) arrives. Throws <see cref="NodeStoppedException"/> when the host stopped for any
+    /// other reason (a background loop failed), so that <c>braid node</c> exits non-zero.</summary>
+    public static Task RunAsync(NodeOptions options, CancellationToken cancellationToken) =>
+        RunAsync(options, started: null, cancellationToken);
+
+    internal static async Task RunAsync(NodeOptions options, Action<IServiceProvider>? started, CancellationToken cancellationToken)
     {
+        var signalled = 0;
+        // Registered next to the host's own handlers (which stop it): these only note that it was a signal.
+        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, _ => Volatile.Write(ref signalled, 1));
+        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, _ => Volatile.Write(ref signalled, 1));
+        using var sigquit = PosixSignalRegistration.Create(PosixSignal.SIGQUIT, _ => Volatile.Write(ref signalled, 1));
         Directory.CreateDirectory(options.DataDirectory);
         PlacementRecord.CheckOrSave(options.DataDirectory, PlacementPlanner.Plan(options.Topology, options.Partitions, options.Replicas));
         var app = Build(options);
@@ -29,9 +45,12 @@ public static class NodeHost
         health.SetStatus("braid.v1.Peer", HealthCheckResponse.Types.ServingStatus.Serving);
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Braid.Node");
         Log.Started(logger, options.NodeId, options.Topology.Node(options.NodeId).Address, options.Topology.Name, options.Incarnation);
+        started?.Invoke(app.Services);
         try
         {
             await app.WaitForShutdownAsync(cancellationToken).ConfigureAwait(false);
+            if (!cancellationToken.IsCancellationRequested && Volatile.Read(ref signalled) == 0)
+                throw new NodeStoppedException(options.NodeId, StopReason(app.Services));
         }
         finally
         {
@@ -39,6 +58,21 @@ public static class NodeHost
             await app.StopAsync(CancellationToken.None).ConfigureAwait(false);
             await app.DisposeAsync().ConfigureAwait(false);
         }
+    }
+
+    /// <summary>Largest overlay frame either way. A frame is split at envelope boundaries
+    /// (<see cref="OverlayDriver"/>), so the bound is the largest legal envelope: a RaftBatch, which
+    /// RaftDriver builds per destination and per round without a byte cap, so a catch-up round over
+    /// all partitions can legitimately reach tens of MiB. Lower this once RaftBatch has a cap.</summary>
+    internal const int LinkFrameBytesMax = 64 * 1024 * 1024;
+
+    private static string StopReason(IServiceProvider services)
+    {
+        var failures = services.GetServices<IHostedService>().OfType<BackgroundService>()
+            .Where(s => s.ExecuteTask is { IsFaulted: true })
+            .Select(s => $"{s.GetType().Name}: {s.ExecuteTask!.Exception!.InnerException?.Message}")
+            .ToList();
+        return failures.Count > 0 ? string.Join("; ", failures) : "the host stopped without a signal";
     }
 
     private static WebApplication Build(NodeOptions options)
@@ -71,8 +105,8 @@ public static class NodeHost
         builder.Services.AddSingleton<HealthServiceImpl>();
         builder.Services.AddGrpc(o =>
         {
-            o.MaxReceiveMessageSize = 64 * 1024 * 1024;
-            o.MaxSendMessageSize = 64 * 1024 * 1024;
+            o.MaxReceiveMessageSize = LinkFrameBytesMax;
+            o.MaxSendMessageSize = LinkFrameBytesMax;
         });
         builder.Services.AddGrpcReflection();
         var app = builder.Build();

@@ -40,6 +40,11 @@ internal static class NodeCommand
             {
                 throw new Cluster.CliException(e.Message);
             }
+            catch (NodeStoppedException e)
+            {
+                // Only a signal is a clean stop; anything else must be visible to a supervisor.
+                throw new Cluster.CliException(e.Message);
+            }
             catch (IOException e) when (e.InnerException is System.Net.Sockets.SocketException || e.Message.Contains("address already in use", StringComparison.OrdinalIgnoreCase))
             {
                 throw new Cluster.CliException($"cannot listen on {loaded.Node(nodeId).Address}: {e.Message}");

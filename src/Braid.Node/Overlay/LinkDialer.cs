@@ -31,8 +31,8 @@ internal sealed class LinkDialer(OverlayDriver driver, ILogger<LinkDialer> logge
         var random = new Random(HashCode.Combine(driver.Self, neighbour.Id));
         using var channel = GrpcChannel.ForAddress($"http://{neighbour.Address}", new GrpcChannelOptions
         {
-            MaxReceiveMessageSize = 64 * 1024 * 1024,
-            MaxSendMessageSize = 64 * 1024 * 1024,
+            MaxReceiveMessageSize = NodeHost.LinkFrameBytesMax,
+            MaxSendMessageSize = NodeHost.LinkFrameBytesMax,
             HttpHandler = new SocketsHttpHandler
             {
                 ConnectTimeout = TimeSpan.FromSeconds(1),
@@ -68,13 +68,19 @@ internal sealed class LinkDialer(OverlayDriver driver, ILogger<LinkDialer> logge
                 if (!await call.ResponseStream.MoveNext(helloDeadline.Token).ConfigureAwait(false)) return false;
             }
             var hello = call.ResponseStream.Current.Hello;
-            if (hello is null || hello.NodeId != neighbour || hello.TopologyHash != driver.Topology.Hash)
+            var refusal = HelloRules.Refusal(driver, hello, expected: neighbour);
+            if (refusal is not null)
             {
-                Log.LinkRefused(logger, neighbour, $"unexpected hello {hello}");
+                Log.LinkRefused(logger, neighbour, refusal);
                 return false;
             }
-            connection = new LinkConnection(neighbour, dialled: true, callCancellation.Token);
-            await driver.LinkUpAsync(connection).ConfigureAwait(false);
+            var candidate = new LinkConnection(neighbour, dialled: true, callCancellation.Token);
+            if (!await driver.LinkUpAsync(candidate).ConfigureAwait(false))
+            {
+                candidate.Close();
+                return false;
+            }
+            connection = candidate;
             var writer = connection.WriteLoopAsync(call.RequestStream);
             try
             {

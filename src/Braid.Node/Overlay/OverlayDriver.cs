@@ -16,6 +16,7 @@ namespace Braid.Node.Overlay;
 internal sealed partial class OverlayDriver : BackgroundService
 {
     private static readonly TimeSpan TickInterval = TimeSpan.FromMilliseconds(50);
+    private const int FrameBytesTarget = 1 << 20;
     private readonly Channel<Action<TimeSpan>> inbox = Channel.CreateBounded<Action<TimeSpan>>(
         new BoundedChannelOptions(65_536) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
     private readonly Dictionary<string, LinkConnection> active = new(StringComparer.Ordinal);
@@ -26,6 +27,10 @@ internal sealed partial class OverlayDriver : BackgroundService
     private readonly ILogger<OverlayDriver> logger;
     private readonly NodeOptions options;
     private long heartbeatSequence;
+    private static readonly TimeSpan RefusalLogInterval = TimeSpan.FromSeconds(1);
+    private int refusalsPending;
+    private string? refusalExample;
+    private long refusalsLoggedAt;
 
     public OverlayDriver(NodeOptions options, TimeProvider clock, ILogger<OverlayDriver> logger)
     {
@@ -41,7 +46,14 @@ internal sealed partial class OverlayDriver : BackgroundService
     public string Self => options.NodeId;
     public TimeSpan Now => clock.GetElapsedTime(startTimestamp);
 
-    public Hello HelloMessage => new() { NodeId = Self, Incarnation = options.Incarnation, TopologyHash = Topology.Hash };
+    public Hello HelloMessage => new()
+    {
+        NodeId = Self,
+        Incarnation = options.Incarnation,
+        TopologyHash = Topology.Hash,
+        Partitions = (uint)options.Partitions,
+        Replicas = (uint)options.Replicas,
+    };
 
     /// <summary>Runs <paramref name="work"/> on the loop with the current time.</summary>
     public ValueTask PostAsync(Action<TimeSpan> work, CancellationToken cancellationToken = default) =>
@@ -70,13 +82,22 @@ internal sealed partial class OverlayDriver : BackgroundService
         return await result.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
     }
 
-    public ValueTask LinkUpAsync(LinkConnection connection) => PostAsync(now =>
+    /// <summary>Makes <paramref name="connection"/> the link to its neighbour. False (and the caller
+    /// must close it) when a live link to that neighbour exists: without TLS identity anyone can
+    /// claim the id, so the link that is heartbeating wins; a dead one is replaced.</summary>
+    public Task<bool> LinkUpAsync(LinkConnection connection) => AskAsync(now =>
     {
+        if (active.ContainsKey(connection.Neighbour) && !Node.AcceptsNewLink(connection.Neighbour, now))
+        {
+            OverlayLog.DuplicateLink(logger, connection.Neighbour);
+            return false;
+        }
         if (active.Remove(connection.Neighbour, out var old)) old.Close();
         active[connection.Neighbour] = connection;
         if (faults.TryGetValue(connection.Neighbour, out var fault)) fault.ApplyTo(connection);
         Node.LinkConnected(connection.Neighbour, now);
-    });
+        return true;
+    }, connection.Token);
 
     public ValueTask LinkDownAsync(LinkConnection connection) => PostAsync(now =>
     {
@@ -90,8 +111,18 @@ internal sealed partial class OverlayDriver : BackgroundService
     {
         if (!active.TryGetValue(connection.Neighbour, out var current) || current.Id != connection.Id) return;
         if (faults.TryGetValue(connection.Neighbour, out var fault) && fault.Drop) return;
-        Node.FrameReceived(connection.Neighbour, now);
-        foreach (var envelope in frame.Envelopes) Node.EnvelopeReceived(connection.Neighbour, envelope, now);
+        try
+        {
+            Node.FrameReceived(connection.Neighbour, now);
+            foreach (var envelope in frame.Envelopes) Node.EnvelopeReceived(connection.Neighbour, envelope, now);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            // A frame the core choked on despite validation: drop that link (the peer redials),
+            // keep the node. The core is left consistent: each input is applied whole or not at all.
+            OverlayLog.InputFailed(logger, e, $" (frame from {connection.Neighbour}; closing that link)");
+            connection.Close();
+        }
     }, cancellationToken);
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -101,8 +132,17 @@ internal sealed partial class OverlayDriver : BackgroundService
         {
             await foreach (var work in inbox.Reader.ReadAllAsync(stoppingToken).ConfigureAwait(false))
             {
-                work(Now);
-                Perform(Node.TakeOutput());
+                // Containment (issue 11): one input that throws is logged and dropped; the loop,
+                // the links and the node go on.
+                try
+                {
+                    work(Now);
+                    Perform(Node.TakeOutput());
+                }
+                catch (Exception e) when (e is not OutOfMemoryException)
+                {
+                    OverlayLog.InputFailed(logger, e, "");
+                }
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
@@ -129,18 +169,48 @@ internal sealed partial class OverlayDriver : BackgroundService
     {
         if (output.IsEmpty) return;
         foreach (var e in output.Events) Log.OverlayEvent(logger, e);
+        NoteRefusals(output.Refusals);
         if (output.RoutesChanged) Log.RoutesChanged(logger, RouteTable());
         var frames = new Dictionary<string, LinkFrame>(StringComparer.Ordinal);
+        var frameBytes = new Dictionary<string, int>(StringComparer.Ordinal);
         foreach (var (neighbour, envelope) in output.Sends)
         {
-            if (!frames.TryGetValue(neighbour, out var frame)) frames[neighbour] = frame = NewFrame();
+            // Envelopes share a frame up to FrameBytesTarget, so a frame is never much larger than its
+            // largest envelope (and stays under NodeHost.LinkFrameBytesMax whenever the envelope does).
+            var bytes = envelope.CalculateSize();
+            if (frames.TryGetValue(neighbour, out var frame) && frameBytes[neighbour] + bytes > FrameBytesTarget)
+            {
+                SendFrame(neighbour, frame);
+                frames.Remove(neighbour);
+            }
+            if (!frames.TryGetValue(neighbour, out frame))
+            {
+                frames[neighbour] = frame = NewFrame();
+                frameBytes[neighbour] = 0;
+            }
             frame.Envelopes.Add(envelope);
+            frameBytes[neighbour] += bytes;
         }
         if (output.SendHeartbeats)
             foreach (var neighbour in active.Keys)
                 if (!frames.ContainsKey(neighbour)) frames[neighbour] = NewFrame();
         foreach (var (neighbour, frame) in frames) SendFrame(neighbour, frame);
         foreach (var envelope in output.Delivered) Deliver(envelope);
+    }
+
+    /// <summary>At most one warning a second, however fast a hostile peer sends.</summary>
+    private void NoteRefusals(List<string> refusals)
+    {
+        if (refusals.Count > 0)
+        {
+            refusalsPending += refusals.Count;
+            refusalExample ??= refusals[0];
+        }
+        if (refusalsPending == 0 || clock.GetElapsedTime(refusalsLoggedAt) < RefusalLogInterval) return;
+        OverlayLog.EnvelopesRefused(logger, refusalsPending, refusalExample!);
+        refusalsPending = 0;
+        refusalExample = null;
+        refusalsLoggedAt = clock.GetTimestamp();
     }
 
     private LinkFrame NewFrame() => new()

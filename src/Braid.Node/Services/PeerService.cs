@@ -13,24 +13,22 @@ internal sealed class PeerService(OverlayDriver driver, ILogger<PeerService> log
         var token = context.CancellationToken;
         if (!await requestStream.MoveNext(token).ConfigureAwait(false)) return;
         var hello = requestStream.Current.Hello;
-        var refusal = hello switch
-        {
-            null => "the first frame must carry a hello",
-            _ when !driver.Topology.AreNeighbours(driver.Self, hello.NodeId) => $"'{hello.NodeId}' is not an overlay neighbour of {driver.Self}",
-            _ when hello.TopologyHash != driver.Topology.Hash => $"topology mismatch: {hello.NodeId} runs {hello.TopologyHash}, {driver.Self} runs {driver.Topology.Hash}",
-            _ => null,
-        };
+        var refusal = HelloRules.Refusal(driver, hello, expected: null);
         if (refusal is not null)
         {
-            Log.LinkRefused(logger, hello?.NodeId ?? "?", refusal);
+            Log.LinkRefused(logger, hello is null ? "?" : hello.NodeId.Length <= 64 ? hello.NodeId : hello.NodeId[..64], refusal);
             throw new RpcException(new Status(StatusCode.FailedPrecondition, refusal));
         }
-        await responseStream.WriteAsync(new LinkFrame { Hello = driver.HelloMessage }, token).ConfigureAwait(false);
         var connection = new LinkConnection(hello!.NodeId, dialled: false, token);
-        await driver.LinkUpAsync(connection).ConfigureAwait(false);
-        var writer = connection.WriteLoopAsync(responseStream);
+        // Claim the link before answering, so a second stream claiming a live neighbour's id gets
+        // no hello and cannot take the link over.
+        if (!await driver.LinkUpAsync(connection).ConfigureAwait(false))
+            throw new RpcException(new Status(StatusCode.AlreadyExists, $"{driver.Self} already has a live link to {hello.NodeId}"));
+        Task? writer = null;
         try
         {
+            await responseStream.WriteAsync(new LinkFrame { Hello = driver.HelloMessage }, token).ConfigureAwait(false);
+            writer = connection.WriteLoopAsync(responseStream);
             await foreach (var frame in requestStream.ReadAllAsync(connection.Token).ConfigureAwait(false))
                 await driver.FrameAsync(connection, frame, connection.Token).ConfigureAwait(false);
         }
@@ -41,7 +39,7 @@ internal sealed class PeerService(OverlayDriver driver, ILogger<PeerService> log
         finally
         {
             connection.Close();
-            await writer.ConfigureAwait(false);
+            if (writer is not null) await writer.ConfigureAwait(false);
             await driver.LinkDownAsync(connection).ConfigureAwait(false);
         }
     }
