@@ -111,7 +111,10 @@ internal sealed partial class ClusterManager(string directory, TextWriter output
     {
         var dataDirectory = Path.GetFullPath(Path.Combine(directory, node.Id));
         System.IO.Directory.CreateDirectory(dataDirectory);
-        var logFile = Path.Combine(dataDirectory, "node.log");
+        // A node's log outlives a data folder on a tmpfs (unmounted by down): it goes next to it.
+        var logFile = state.Mounts?.Contains(dataDirectory) == true
+            ? Path.GetFullPath(Path.Combine(directory, node.Id + ".node.log"))
+            : Path.Combine(dataDirectory, "node.log");
         var arguments = new List<string> { "node", "--topology", state.TopologyPath, "--id", node.Id, "--data", dataDirectory };
         if (state.BasePort is { } port) arguments.AddRange(["--base-port", port.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
         if (state.AllowFaultInjection) arguments.Add("--allow-fault-injection");
