@@ -27,9 +27,9 @@ public sealed partial class LoadResumeTests
             await using var cluster = await LocalCluster.UpAsync("mesh3", 3);
 
             // Small batches make the load take several seconds, so it is killed with batches acked and batches to go.
-            const int batchRecords = 20;
+            const int batchRecords = 5;
             const long totalBatches = 150_000 / batchRecords;
-            using (var load = StartBraid("load", "airquality", data, "--dir", cluster.Directory, "--checkpoint", checkpoint, "--batch-records", batchRecords.ToString(CultureInfo.InvariantCulture)))
+            using (var load = StartBraid("load", "airquality", data, "--dir", cluster.Directory, "--checkpoint", checkpoint, "--batch-records", batchRecords.ToString(CultureInfo.InvariantCulture), "--max-buffer-mb", "1"))
             {
                 var acked = await WaitForCheckpointProgressAsync(load, checkpoint, TimeSpan.FromSeconds(90));
                 load.Kill(); // SIGKILL: no chance to save a last checkpoint or finish sending
