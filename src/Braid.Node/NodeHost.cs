@@ -66,6 +66,9 @@ public static class NodeHost
     /// all partitions can legitimately reach tens of MiB. Lower this once RaftBatch has a cap.</summary>
     internal const int LinkFrameBytesMax = 64 * 1024 * 1024;
 
+    /// <summary>The largest client request a node reads: one payload of the largest legal size and its fields.</summary>
+    internal const int ClientMessageBytesMax = StreamService.PayloadBytesMax + 64 * 1024;
+
     private static string StopReason(IServiceProvider services)
     {
         var failures = services.GetServices<IHostedService>().OfType<BackgroundService>()
@@ -108,6 +111,9 @@ public static class NodeHost
             o.MaxReceiveMessageSize = LinkFrameBytesMax;
             o.MaxSendMessageSize = LinkFrameBytesMax;
         });
+        // Clients send at most one batch of StreamService.PayloadBytesMax per message, plus a few
+        // header bytes: anything much larger is refused before it is buffered.
+        builder.Services.AddGrpc().AddServiceOptions<StreamService>(o => o.MaxReceiveMessageSize = ClientMessageBytesMax);
         builder.Services.AddGrpcReflection();
         var app = builder.Build();
         app.MapGrpcService<PeerService>();

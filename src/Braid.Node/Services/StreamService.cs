@@ -60,17 +60,29 @@ internal sealed class StreamService(RaftDriver raft, AppendForwarder appends, Ov
         Key = key, Count = (ulong)row.Count, AqiCount = (ulong)row.AqiCount, AqiMin = row.AqiMin, AqiMax = row.AqiMax, AqiMean = row.AqiMean ?? 0,
     };
 
-    private const int PayloadBytesMax = 4 * 1024 * 1024;
+    internal const int PayloadBytesMax = 4 * 1024 * 1024;
     private const int IngestInflightMax = 512;
+
+    /// <summary>Payload bytes one ingest stream may hold unanswered (a fast client cannot pin
+    /// 512 batches of 4 MiB each: the count window alone allowed 2 GiB).</summary>
+    internal const long IngestStreamBytesMax = 32L * 1024 * 1024;
+
+    /// <summary>Payload bytes all of this node's appends together may hold unanswered.</summary>
+    internal const long NodeAppendBytesMax = 256L * 1024 * 1024;
+
+    private static readonly ByteBudget NodeBudget = new(NodeAppendBytesMax);
 
 
     public override Task<DescribeReply> Describe(DescribeRequest request, ServerCallContext context) =>
         raft.DescribeAsync(context.CancellationToken);
 
-    public override Task<AppendReply> Append(AppendRequest request, ServerCallContext context)
+    public override async Task<AppendReply> Append(AppendRequest request, ServerCallContext context)
     {
         Validate(request);
-        return appends.AppendAsync(request, context.CancellationToken);
+        var bytes = request.Payload.Length;
+        await NodeBudget.TakeAsync(bytes, context.CancellationToken).ConfigureAwait(false);
+        try { return await appends.AppendAsync(request, context.CancellationToken).ConfigureAwait(false); }
+        finally { NodeBudget.Give(bytes); }
     }
 
     /// <summary>
@@ -84,6 +96,7 @@ internal sealed class StreamService(RaftDriver raft, AppendForwarder appends, Ov
         var token = context.CancellationToken;
         var acks = System.Threading.Channels.Channel.CreateBounded<IngestAck>(IngestInflightMax);
         using var window = new SemaphoreSlim(IngestInflightMax);
+        var streamBytes = new ByteBudget(IngestStreamBytesMax);
         var writer = Task.Run(async () =>
         {
             await foreach (var ack in acks.Reader.ReadAllAsync(CancellationToken.None).ConfigureAwait(false))
@@ -95,7 +108,9 @@ internal sealed class StreamService(RaftDriver raft, AppendForwarder appends, Ov
             {
                 Validate(request);
                 await window.WaitAsync(token).ConfigureAwait(false);
-                _ = AcknowledgeAsync(request, acks.Writer, window, token);
+                await streamBytes.TakeAsync(request.Payload.Length, token).ConfigureAwait(false);
+                await NodeBudget.TakeAsync(request.Payload.Length, token).ConfigureAwait(false);
+                _ = AcknowledgeAsync(request, acks.Writer, window, streamBytes, token);
             }
             for (var i = 0; i < IngestInflightMax; i++) await window.WaitAsync(token).ConfigureAwait(false);
         }
@@ -106,7 +121,7 @@ internal sealed class StreamService(RaftDriver raft, AppendForwarder appends, Ov
         }
     }
 
-    private async Task AcknowledgeAsync(AppendRequest request, System.Threading.Channels.ChannelWriter<IngestAck> acks, SemaphoreSlim window, CancellationToken token)
+    private async Task AcknowledgeAsync(AppendRequest request, System.Threading.Channels.ChannelWriter<IngestAck> acks, SemaphoreSlim window, ByteBudget streamBytes, CancellationToken token)
     {
         AppendReply reply;
         try
@@ -116,6 +131,11 @@ internal sealed class StreamService(RaftDriver raft, AppendForwarder appends, Ov
         catch (OperationCanceledException)
         {
             reply = new AppendReply { Status = AppendStatus.Retry, Error = "cancelled" };
+        }
+        finally
+        {
+            NodeBudget.Give(request.Payload.Length);
+            streamBytes.Give(request.Payload.Length);
         }
         await acks.WriteAsync(new IngestAck { Partition = request.Partition, Producer = request.Producer, Sequence = request.Sequence, Reply = reply }, CancellationToken.None).ConfigureAwait(false);
         window.Release();
