@@ -199,6 +199,21 @@ public sealed partial class SimulatedDevice
         {
             Check();
             ArgumentOutOfRangeException.ThrowIfNegative(offset);
+            long length = inode.Current.Length;
+            long growth = offset + source.Length - length;
+            long granted = owner.Allocate(growth);
+            if (granted < growth)
+            {
+                // A short write: what fits lands, then ENOSPC (what write(2) does when it runs out).
+                int fits = (int)Math.Max(0, length + granted - offset);
+                if (fits > 0)
+                {
+                    inode.Write(offset, source[..fits]);
+                }
+
+                throw new StorageFullException("simulated ENOSPC: no space left on device");
+            }
+
             inode.Write(offset, source);
         }
 
@@ -206,6 +221,21 @@ public sealed partial class SimulatedDevice
         {
             Check();
             ArgumentOutOfRangeException.ThrowIfNegative(length);
+            long growth = length - inode.Current.Length;
+            if (growth > 0 && owner.FreeBytes is { } free && growth > free)
+            {
+                throw new StorageFullException("simulated ENOSPC: no space left on device");
+            }
+
+            if (growth > 0)
+            {
+                owner.Allocate(growth);
+            }
+            else
+            {
+                owner.Release(-growth);
+            }
+
             inode.SetLength(length);
         }
 

@@ -169,6 +169,35 @@ public sealed partial class SimulatedDevice : IStorageDevice
     /// <summary>Makes the next <paramref name="count"/> file syncs throw, as a failing disk would.</summary>
     public void FailNextSyncs(int count) => failingSyncs = count;
 
+    /// <summary>
+    /// Bytes the files may still grow by (null: unlimited). A write or length change that would
+    /// grow them further raises <see cref="StorageFullException"/> (ENOSPC); a write keeps the
+    /// prefix that fits, as a real short write does. Truncation gives space back, deletion does
+    /// not (set this again to free space). Syncs never fail for space.
+    /// </summary>
+    public long? FreeBytes { get; set; }
+
+    /// <summary>How many bytes of a write growing a file by <paramref name="growth"/> fit; charges them.</summary>
+    private long Allocate(long growth)
+    {
+        if (FreeBytes is not { } free || growth <= 0)
+        {
+            return growth;
+        }
+
+        long granted = Math.Min(free, growth);
+        FreeBytes = free - granted;
+        return granted;
+    }
+
+    private void Release(long bytes)
+    {
+        if (FreeBytes is { } free && bytes > 0)
+        {
+            FreeBytes = free + bytes;
+        }
+    }
+
     private void Change(DirectoryChange change)
     {
         change.ApplyTo(names);

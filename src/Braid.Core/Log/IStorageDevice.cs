@@ -62,3 +62,18 @@ public interface IStorageHandle : IDisposable
     /// <summary>Makes every write and length change of this file so far durable (fsync).</summary>
     void Sync();
 }
+
+/// <summary>
+/// The device has no space left (ENOSPC, or Windows' disk-full errors) for a write, a length
+/// change or a new file. Unlike other device errors it leaves what was on the device before the
+/// call intact (at most a cut-short write past the end, which the log cuts away), so the log can
+/// refuse the write, raise a NOSPACE alarm and try again later (etcd's NOSPACE alarm). Never
+/// raised by a sync: an fsync error of any kind fails the log ("fsyncgate").
+/// </summary>
+public sealed class StorageFullException : IOException
+{
+    /// <summary>Creates the error; <paramref name="inner"/> is the platform's error, if any.</summary>
+    public StorageFullException(string message, Exception? inner = null) : base(message, inner)
+    {
+    }
+}

@@ -74,3 +74,17 @@ public sealed class LogFailedException : LogException
     /// <summary>The device error that caused the failure, if any.</summary>
     public Exception? Failure { get; }
 }
+
+/// <summary>
+/// The device is full (<see cref="StorageFullException"/>): the entry was not appended and the
+/// log is unchanged and still usable, so the caller refuses the write, raises its NOSPACE alarm
+/// and tries again after a backoff (etcd's NOSPACE alarm). Not a failure: no fsync was involved.
+/// </summary>
+public sealed class LogFullException : LogException
+{
+    /// <summary>Creates the error wrapping the device's ENOSPC.</summary>
+    public LogFullException(string what, Exception inner)
+        : base($"{what}: no space left on the device ({inner.Message})")
+    {
+    }
+}

@@ -64,14 +64,45 @@ public sealed partial class SegmentedLog : IDisposable
             ulong index = active.LastIndex + 1;
             Span<byte> frame = FrameBuffer((int)frameBytes);
             SegmentFormat.WriteFrame(frame, index, term, payload);
-            activeHandle!.WriteAt(active.EndOffset, frame);
+            WriteFrame(active, frame);
             active.Add(term, frameBytes);
             activeDirty = true;
             return index;
         }
+        catch (StorageFullException e)
+        {
+            throw new LogFullException($"append of entry {LastIndex + 1} refused", e);
+        }
         catch (Exception e) when (IsDeviceFailure(e))
         {
             throw Fail("append failed", e);
+        }
+    }
+
+    /// <summary>
+    /// Writes a frame at the end of the active segment. On ENOSPC the write may have landed in
+    /// part: cut the file back to the last whole frame (shrinking needs no space), so that a
+    /// later seal never leaves garbage inside a sealed segment, where recovery would call it
+    /// corruption. If even that fails, the file is in an unknown state: fail the log.
+    /// </summary>
+    private void WriteFrame(Segment active, ReadOnlySpan<byte> frame)
+    {
+        try
+        {
+            activeHandle!.WriteAt(active.EndOffset, frame);
+        }
+        catch (StorageFullException)
+        {
+            try
+            {
+                activeHandle!.SetLength(active.EndOffset);
+            }
+            catch (Exception e) when (IsDeviceFailure(e))
+            {
+                throw Fail("cutting back a write refused for lack of space failed", e);
+            }
+
+            throw;
         }
     }
 
@@ -293,12 +324,26 @@ public sealed partial class SegmentedLog : IDisposable
     private Segment CreateSegment(ulong baseIndex)
     {
         var segment = new Segment(SegmentFormat.FileName(baseIndex), baseIndex);
+        IStorageHandle handle = device.Open(segment.Name, create: true);
+        try
+        {
+            handle.SetLength(0);
+            Span<byte> header = stackalloc byte[SegmentFormat.HeaderBytes];
+            SegmentFormat.WriteHeader(header, baseIndex);
+            handle.WriteAt(0, header);
+        }
+        catch (StorageFullException)
+        {
+            // No room for the new segment: drop it and keep appending to the old one later. A
+            // crash before the deletion is durable leaves a torn header, which recovery drops.
+            handle.Dispose();
+            device.Delete(segment.Name);
+            directoryDirty = true;
+            throw;
+        }
+
         activeHandle?.Dispose();
-        activeHandle = device.Open(segment.Name, create: true);
-        activeHandle.SetLength(0);
-        Span<byte> header = stackalloc byte[SegmentFormat.HeaderBytes];
-        SegmentFormat.WriteHeader(header, baseIndex);
-        activeHandle.WriteAt(0, header);
+        activeHandle = handle;
         segments.Add(segment);
         activeDirty = true;
         directoryDirty = true;

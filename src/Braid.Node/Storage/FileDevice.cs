@@ -43,12 +43,35 @@ public sealed class FileDevice : IStorageDevice
     /// <inheritdoc />
     public IStorageHandle Open(string name, bool create)
     {
-        SafeFileHandle handle = File.OpenHandle(
+        SafeFileHandle handle = WhenFull(() => File.OpenHandle(
             PathOf(name),
             create ? FileMode.OpenOrCreate : FileMode.Open,
             FileAccess.ReadWrite,
-            FileShare.Read);
+            FileShare.Read));
         return new Handle(this, handle);
+    }
+
+    /// <summary>
+    /// True for "no space left" from the platform: errno ENOSPC (28) or EDQUOT (122, a quota is
+    /// a full disk to this process) on Unix, where .NET puts the errno in HResult; ERROR_DISK_FULL
+    /// or ERROR_HANDLE_DISK_FULL on Windows.
+    /// </summary>
+    internal static bool IsFull(IOException e) =>
+        e is StorageFullException
+        || (OperatingSystem.IsWindows() ? (e.HResult & 0xFFFF) is 112 or 39 : e.HResult is 28 or 122);
+
+    /// <summary>Runs <paramref name="io"/>, turning "no space left" into <see cref="StorageFullException"/>
+    /// so the log can tell it from a failing disk.</summary>
+    private static T WhenFull<T>(Func<T> io)
+    {
+        try
+        {
+            return io();
+        }
+        catch (IOException e) when (IsFull(e) && e is not StorageFullException)
+        {
+            throw new StorageFullException(e.Message, e);
+        }
     }
 
     /// <inheritdoc />
@@ -78,9 +101,19 @@ public sealed class FileDevice : IStorageDevice
 
         public int ReadAt(long offset, Span<byte> destination) => RandomAccess.Read(handle, destination, offset);
 
-        public void WriteAt(long offset, ReadOnlySpan<byte> source) => RandomAccess.Write(handle, source, offset);
+        public void WriteAt(long offset, ReadOnlySpan<byte> source)
+        {
+            try
+            {
+                RandomAccess.Write(handle, source, offset);
+            }
+            catch (IOException e) when (IsFull(e))
+            {
+                throw new StorageFullException(e.Message, e);
+            }
+        }
 
-        public void SetLength(long length) => RandomAccess.SetLength(handle, length);
+        public void SetLength(long length) => WhenFull(() => { RandomAccess.SetLength(handle, length); return 0; });
 
         public void Sync()
         {
