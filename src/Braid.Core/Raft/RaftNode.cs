@@ -152,7 +152,15 @@ public sealed partial class RaftNode
     {
         if (hardStateDirty)
         {
-            hardStateStore.Save(new HardState(Term, VotedFor, CommitIndex));
+            try
+            {
+                hardStateStore.Save(new HardState(Term, VotedFor, CommitIndex));
+            }
+            catch (StorageFullException)
+            {
+                pending.Messages.Clear(); // they depend on the unsaved state: none may leave (as if lost)
+                throw;
+            }
             hardStateDirty = false;
         }
         if (log.LastDurableIndex < log.LastIndex)

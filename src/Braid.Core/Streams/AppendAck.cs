@@ -18,6 +18,11 @@ public enum AckStatus
     /// <summary>The batch may or may not be stored (leadership changed before it committed, or too
     /// many are in flight): resend the same (producer, sequence); exactly-once makes that safe.</summary>
     Retry,
+
+    /// <summary>The replica's disk is full (NOSPACE alarm): nothing was appended; the replica
+    /// serves reads and resumes writes by itself once space returns. Retry later (the node host
+    /// answers RESOURCE_EXHAUSTED); exactly-once makes resending the same batch safe.</summary>
+    NoSpace,
 }
 
 /// <summary>

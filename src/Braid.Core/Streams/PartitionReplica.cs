@@ -45,6 +45,7 @@ public sealed record PartitionReplicaOptions(
 public sealed partial class PartitionReplica : IDisposable
 {
     private readonly SegmentedLog log;
+    private readonly IStorageDevice device;
     private readonly Dictionary<ulong, Pending> pending = [];
     // Appends in flight per producer, so the leader knows when none can change its dedup verdict.
     private readonly Dictionary<ulong, int> pendingByProducer = [];
@@ -60,6 +61,7 @@ public sealed partial class PartitionReplica : IDisposable
         Partition = partition;
         Options = options;
         PreferredLeader = voters[0];
+        this.device = device;
         log = SegmentedLog.Open(device, new LogOptions { SegmentBytesMax = options.SegmentBytes });
         Raft = new RaftNode(nodeId, partition, voters, log, new HardStateStore(device), new SnapshotStore(device), random, options.Raft)
         {
@@ -97,12 +99,32 @@ public sealed partial class PartitionReplica : IDisposable
     /// preferred leader that is down or behind is left alone.</summary>
     public void Tick()
     {
-        Raft.Tick();
+        TickNoSpace();
+        try
+        {
+            Raft.Tick();
+        }
+        catch (Exception e) when (IsFull(e))
+        {
+            RaiseNoSpace(e);
+        }
         if (++ticks % PreferredLeaderCheckTicks != 0 || Raft.Role != RaftRole.Leader || PreferredLeader == Raft.Id) return;
         if (Raft.MatchOf(PreferredLeader) == Raft.LastIndex && Raft.TransferLeadership(PreferredLeader)) transferStartedTo = PreferredLeader;
     }
 
-    public void Step(RaftMessage message) => Raft.Step(message);
+    /// <summary>Takes one Raft message. A full disk drops it unanswered (Raft resends): nothing
+    /// the replica could not persist is acknowledged.</summary>
+    public void Step(RaftMessage message)
+    {
+        try
+        {
+            Raft.Step(message);
+        }
+        catch (Exception e) when (IsFull(e))
+        {
+            RaiseNoSpace(e);
+        }
+    }
 
     /// <summary>
     /// Proposes a client's batch. Returns the answer at once when there is one (not the leader,
@@ -113,7 +135,17 @@ public sealed partial class PartitionReplica : IDisposable
         if (AnswerBeforeAppending(ticket, producer, sequence) is { } early) return early;
         if (pending.Count >= Options.PendingMax)
             return new AppendAck(ticket, producer, sequence, AckStatus.Retry, Error: $"partition {Partition} has {Options.PendingMax} appends in flight; slow down");
-        var result = Raft.Propose(new RecordEntry(producer, sequence, payload).Encode());
+        if (NoSpaceAlarm) return NoSpace(ticket, producer, sequence);
+        ProposeResult result;
+        try
+        {
+            result = Raft.Propose(new RecordEntry(producer, sequence, payload).Encode());
+        }
+        catch (LogFullException e)
+        {
+            RaiseNoSpace(e);
+            return NoSpace(ticket, producer, sequence);
+        }
         if (!result.Accepted)
             return new AppendAck(ticket, producer, sequence, AckStatus.NotLeader, Leader: result.LeaderHint, Error: result.Reason ?? "not the leader");
         if (RemovePending(result.Index) is { } displaced) acksWaiting.Add(Retry(displaced, "leadership changed before the batch committed"));
@@ -159,7 +191,7 @@ public sealed partial class PartitionReplica : IDisposable
     private readonly List<AppendAck> acksWaiting = [];
 
     /// <summary>True when <see cref="TakeOutput"/> has something to hand out.</summary>
-    public bool HasOutput => Raft.HasReady || acksWaiting.Count > 0 || transferStartedTo is not null;
+    public bool HasOutput => Raft.HasReady || acksWaiting.Count > 0 || transferStartedTo is not null || NoSpaceAlarm != noSpaceReported;
 
     /// <summary>
     /// Takes the Raft ready (durable when handed out), replaces the state by a snapshot if one
@@ -173,8 +205,19 @@ public sealed partial class PartitionReplica : IDisposable
         acksWaiting.Clear();
         output.TransferStartedTo = transferStartedTo;
         transferStartedTo = null;
-        if (!Raft.HasReady) return output;
-        var ready = Raft.TakeReady();
+        RaftReady? ready = null;
+        try
+        {
+            if (Raft.HasReady) ready = Raft.TakeReady();
+        }
+        catch (StorageFullException e)
+        {
+            // The hard state could not be saved: nothing that depends on it may leave (Raft
+            // keeps the ready and saves again next round).
+            RaiseNoSpace(e);
+        }
+        ReportNoSpace(output);
+        if (ready is null) return output;
         var atStart = !firstOutputTaken;
         firstOutputTaken = true;
         output.Messages.AddRange(ready.Messages);
@@ -224,7 +267,16 @@ public sealed partial class PartitionReplica : IDisposable
     private void MaybeCompact(ReplicaOutput output)
     {
         var skippedBefore = Compaction.SkippedOversized;
-        var index = Compaction.MaybeCompact(Raft);
+        ulong index;
+        try
+        {
+            index = Compaction.MaybeCompact(Raft);
+        }
+        catch (StorageFullException e)
+        {
+            RaiseNoSpace(e); // no room for the snapshot: keep the log as it is, compact later
+            return;
+        }
         output.CompactionSkipped = Compaction.SkippedOversized > skippedBefore;
         if (index == 0) return;
         State.TrimThrough(index);
@@ -278,6 +330,13 @@ public sealed class ReplicaOutput
 
     /// <summary>The role, term or leader changed.</summary>
     public bool StateChanged { get; set; }
+
+    /// <summary>The NOSPACE alarm was raised (true) or cleared (false) since the last output;
+    /// null when unchanged.</summary>
+    public bool? NoSpaceAlarm { get; set; }
+
+    /// <summary>What the device said when the alarm was raised.</summary>
+    public string? NoSpaceReason { get; set; }
 
     /// <summary>This leader started handing leadership to its preferred leader.</summary>
     public string? TransferStartedTo { get; set; }

@@ -226,6 +226,11 @@ internal sealed partial class RaftDriver : BackgroundService
             Log.SnapshotRestored(logger, replica.Partition, snapshot.Index, snapshot.Term, snapshot.Data.Length, output.RestoredAtStart ? "read back at start-up" : "installed from the leader");
         if (output.CompactionSkipped) Log.CompactionSkipped(logger, replica.Partition, Core.Log.SnapshotStore.DataBytesMax);
         if (output.CompactedTo > 0) Log.Compacted(logger, replica.Partition, output.CompactedTo, replica.Raft.FirstIndex, replica.Raft.LogBytes);
+        if (output.NoSpaceAlarm is { } noSpace)
+        {
+            if (noSpace) StorageLog.NoSpaceRaised(logger, replica.Partition, output.NoSpaceReason ?? "no space left on the device");
+            else StorageLog.NoSpaceCleared(logger, replica.Partition);
+        }
         if (output.TransferStartedTo is { } preferred) Log.LeadershipTransfer(logger, replica.Partition, preferred);
         if (output.StateChanged)
         {

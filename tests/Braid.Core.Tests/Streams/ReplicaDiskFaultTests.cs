@@ -1,0 +1,159 @@
+using System.Buffers.Binary;
+using Braid.Core.Log;
+using Braid.Core.Raft;
+using Braid.Core.Streams;
+using Braid.Protocol.V1;
+using Braid.Simulation;
+
+namespace Braid.Core.Tests.Streams;
+
+/// <summary>
+/// Disk faults at the replica (issue 11, items 4 and 5): a full disk raises the NOSPACE alarm and
+/// turns the replica read-only until space returns; corruption at rest is quarantined and the
+/// replica rejoins without a vote until it has caught up. Three replicas on simulated disks, a
+/// FIFO network, replicas that can be stopped and reopened on their disk.
+/// </summary>
+public sealed class ReplicaDiskFaultTests
+{
+    private static readonly string[] Ids = ["A", "B", "C"];
+
+    private sealed class Group
+    {
+        private readonly Queue<RaftMessage> network = new();
+        public readonly Dictionary<string, PartitionReplica> Replicas = new(StringComparer.Ordinal);
+        public readonly Dictionary<string, SimulatedDevice> Devices = new(StringComparer.Ordinal);
+        public readonly List<AppendAck> Acks = [];
+        public readonly HashSet<string> Down = new(StringComparer.Ordinal);
+        private int opens;
+
+        public Group(long segmentBytes = 64 * 1024)
+        {
+            SegmentBytes = segmentBytes;
+            for (var i = 0; i < Ids.Length; i++)
+            {
+                Devices[Ids[i]] = new SimulatedDevice(7 + i);
+                Open(Ids[i]);
+            }
+        }
+
+        public long SegmentBytes { get; }
+
+        public PartitionReplica this[string id] => Replicas[id];
+
+        public PartitionReplica Open(string id, bool expectExisting = false) =>
+            Replicas[id] = new PartitionReplica(0, id, Ids, Devices[id], new Random(1000 * ++opens + 17),
+                new PartitionReplicaOptions(new RaftOptions(), SegmentBytes, PendingMax: 64));
+
+        /// <summary>Stops a replica as a crash would: unsynced writes are lost.</summary>
+        public void Stop(string id)
+        {
+            Replicas[id].Dispose();
+            Devices[id].Crash(SimulatedCrash.LoseUnsynced);
+            Down.Add(id);
+        }
+
+        public void Flush()
+        {
+            foreach (var (id, r) in Replicas)
+            {
+                if (Down.Contains(id) || !r.HasOutput) continue;
+                var output = r.TakeOutput();
+                Acks.AddRange(output.Acks);
+                foreach (var m in output.Messages)
+                    if (!Down.Contains(m.To)) network.Enqueue(m);
+            }
+        }
+
+        public void Settle()
+        {
+            Flush();
+            for (var i = 0; i < 100_000 && network.Count > 0; i++)
+            {
+                var m = network.Dequeue();
+                if (!Down.Contains(m.To)) Replicas[m.To].Step(m);
+                Flush();
+            }
+            Assert.Empty(network);
+        }
+
+        public void TickAll(int n)
+        {
+            for (var i = 0; i < n; i++)
+            {
+                foreach (var (id, r) in Replicas)
+                    if (!Down.Contains(id)) r.Tick();
+                Settle();
+            }
+        }
+
+        public void ElectA()
+        {
+            for (var i = 0; i < 2 * new RaftOptions().ElectionTicks; i++)
+            {
+                Replicas["A"].Tick();
+                Settle();
+            }
+            Assert.Equal(RaftRole.Leader, Replicas["A"].Raft.Role);
+        }
+    }
+
+    private static byte[] Value(ulong value)
+    {
+        var bytes = new byte[8];
+        BinaryPrimitives.WriteUInt64LittleEndian(bytes, value);
+        return bytes;
+    }
+
+    [Fact]
+    public void AFullLeaderRefusesWritesWithTheAlarmServesReadsAndResumesWhenSpaceReturns()
+    {
+        var g = new Group();
+        g.ElectA();
+        for (var s = 1ul; s <= 3; s++) Assert.Null(g["A"].Append((long)s, 9, s, Value(s)));
+        g.Settle();
+        Assert.All(g.Acks, a => Assert.Equal(AckStatus.Ok, a.Status));
+
+        g.Devices["A"].FreeBytes = 0;
+        var refused = g["A"].Append(4, 9, 4, Value(4));
+        Assert.Equal(AckStatus.NoSpace, refused?.Status);
+        Assert.Contains("A", refused?.Error);
+        Assert.Contains("partition 0", refused?.Error);
+        Assert.True(g["A"].NoSpaceAlarm);
+        Assert.Equal(AckStatus.NoSpace, g["A"].Append(5, 9, 4, Value(4))?.Status); // refused at once
+        g.TickAll(3);
+        Assert.Equal(RaftRole.Leader, g["A"].Raft.Role); // stays in its group, and leads
+        Assert.Equal(3, g["A"].State.RecordCount); // reads are served
+
+        g.Devices["A"].FreeBytes = null;
+        g.TickAll(PartitionReplica.NoSpaceProbeTicksMax + 1);
+        Assert.False(g["A"].NoSpaceAlarm); // resumed by itself, no restart
+        Assert.Null(g["A"].Append(6, 9, 4, Value(4)));
+        g.Settle();
+        Assert.Equal(AckStatus.Ok, g.Acks.Single(a => a.Ticket == 6).Status);
+        g.TickAll(2); // followers learn the commit index
+        Assert.All(g.Replicas.Values, r => Assert.Equal(4ul, r.State.LastSequenceOf(9)));
+    }
+
+    [Fact]
+    public void AFullFollowerAcknowledgesNothingItCouldNotPersistAndCatchesUpWhenSpaceReturns()
+    {
+        var g = new Group();
+        g.ElectA();
+        g.Devices["C"].FreeBytes = 0;
+        for (var s = 1ul; s <= 5; s++)
+        {
+            Assert.Null(g["A"].Append((long)s, 9, s, Value(s)));
+            g.Settle();
+        }
+        Assert.All(g.Acks, a => Assert.Equal(AckStatus.Ok, a.Status)); // A and B are a majority
+        Assert.True(g["C"].NoSpaceAlarm);
+        Assert.True(g["C"].Raft.Status.DurableIndex < g["A"].Raft.CommitIndex); // C holds less...
+        Assert.True(g["A"].Raft.MatchOf("C") <= g["C"].Raft.Status.DurableIndex); // ...and said so
+
+        g.Devices["C"].FreeBytes = null;
+        g.TickAll(PartitionReplica.NoSpaceProbeTicksMax + 1);
+        Assert.False(g["C"].NoSpaceAlarm);
+        Assert.Equal(g["A"].Raft.LastIndex, g["C"].Raft.Status.DurableIndex);
+        Assert.Equal(5ul, g["C"].State.LastSequenceOf(9));
+    }
+}
