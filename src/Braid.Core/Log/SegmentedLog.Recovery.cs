@@ -14,25 +14,50 @@ public sealed partial class SegmentedLog
     /// honestly start at <see cref="LastIndex"/>: after a process crash (not a power loss) the
     /// recovered tail may still sit only in the page cache.
     /// </remarks>
-    public static SegmentedLog Open(IStorageDevice device, LogOptions? options = null)
+    public static SegmentedLog Open(IStorageDevice device, LogOptions? options = null) => Open(device, options, quarantine: null);
+
+    /// <summary>
+    /// Opens the log like <see cref="Open(IStorageDevice, LogOptions?)"/>, but when
+    /// <paramref name="quarantine"/> is given, damage does not stop the open: the first damaged
+    /// segment and every one after it are moved aside (<see cref="Quarantine.MoveAside"/>, listed
+    /// in <paramref name="quarantine"/>) and the log is what comes before them, a valid prefix that
+    /// Raft completes from the leader. Moved, not deleted: an operator can still examine them.
+    /// </summary>
+    public static SegmentedLog Open(IStorageDevice device, LogOptions? options, List<QuarantinedFile>? quarantine)
     {
         ArgumentNullException.ThrowIfNull(device);
         options ??= new LogOptions();
         options.Validate();
         var segments = new List<Segment>();
         var log = new SegmentedLog(device, options, segments);
-        log.Recover();
+        log.Recover(quarantine);
         return log;
     }
 
-    private void Recover()
+    private void Recover(List<QuarantinedFile>? quarantine)
     {
-        List<(ulong BaseIndex, string Name)> found = FindSegmentFiles();
+        List<(ulong BaseIndex, string Name)> found = FindSegmentFiles(quarantine);
         bool repaired = false;
         for (int i = 0; i < found.Count; i++)
         {
             bool isLast = i == found.Count - 1;
-            repaired |= RecoverSegment(found[i].Name, found[i].BaseIndex, isLast);
+            try
+            {
+                repaired |= RecoverSegment(found[i].Name, found[i].BaseIndex, isLast);
+            }
+            catch (LogException e) when (quarantine is not null)
+            {
+                // Everything from here on goes: what follows a damaged segment cannot be joined
+                // to the valid prefix without a gap. Newest first, so a crash in between leaves
+                // a contiguous log.
+                for (int j = found.Count - 1; j >= i; j--)
+                {
+                    quarantine.Add(Quarantine.MoveAside(device, found[j].Name, j == i ? e.Message : $"follows damaged {found[i].Name}"));
+                }
+
+                repaired = true;
+                break;
+            }
         }
 
         if (segments.Count > 0)
@@ -49,7 +74,7 @@ public sealed partial class SegmentedLog
         LastDurableIndex = LastIndex;
     }
 
-    private List<(ulong BaseIndex, string Name)> FindSegmentFiles()
+    private List<(ulong BaseIndex, string Name)> FindSegmentFiles(List<QuarantinedFile>? quarantine)
     {
         var found = new List<(ulong BaseIndex, string Name)>();
         foreach (string name in device.ListNames())
@@ -58,7 +83,14 @@ public sealed partial class SegmentedLog
             {
                 if (baseIndex == 0)
                 {
-                    throw new LogFormatException(name, "segment base index 0 (indices start at 1)");
+                    var error = new LogFormatException(name, "segment base index 0 (indices start at 1)");
+                    if (quarantine is null)
+                    {
+                        throw error;
+                    }
+
+                    quarantine.Add(Quarantine.MoveAside(device, name, error.Message));
+                    continue;
                 }
 
                 found.Add((baseIndex, name));
