@@ -137,6 +137,11 @@ public sealed partial class RaftNode
 
     private void Campaign(bool preVote, bool transfer)
     {
+        if (Recovering)
+        {
+            electionElapsed = 0; // it may have lost committed entries: not a candidate (RaftNode.Recovery.cs)
+            return;
+        }
         votes.Clear();
         if (preVote)
         {
@@ -178,7 +183,7 @@ public sealed partial class RaftNode
         var canVote = !votesWithheld && (VotedFor == m.From
             || VotedFor is null && Leader is null
             || preVote && m.Term > Term);
-        var grant = canVote && IsUpToDate(m.Index, m.LogTerm);
+        var grant = canVote && !Recovering && IsUpToDate(m.Index, m.LogTerm);
         var response = preVote ? RaftMessageType.PreVoteResponse : RaftMessageType.VoteResponse;
         if (!grant)
         {

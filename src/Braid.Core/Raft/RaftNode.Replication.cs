@@ -93,6 +93,7 @@ public sealed partial class RaftNode
         if (m.Index < CommitIndex)
         {
             // Everything up to our commit index matches the leader's log already.
+            NoteRecovery(m);
             Send(new RaftMessage { Type = RaftMessageType.AppendResponse, To = m.From, Index = CommitIndex });
             return;
         }
@@ -116,6 +117,7 @@ public sealed partial class RaftNode
         var commit = Math.Min(m.Commit, lastNew);
         if (commit > CommitIndex) CommitIndex = commit;
         if (votesWithheld && CommitIndex >= m.Commit) votesWithheld = false; // caught up: see RecoverAbsurdTerm
+        NoteRecovery(m);
         Send(new RaftMessage { Type = RaftMessageType.AppendResponse, To = m.From, Index = lastNew });
     }
 
@@ -154,7 +156,10 @@ public sealed partial class RaftNode
         p.RecentActive = true;
         if (m.Reject)
         {
-            if (m.Index <= p.Match) return; // stale
+            // Stale, unless the follower no longer holds what it acknowledged (a damaged or
+            // wiped disk, issue 11): then its hint is below its match point, and we resend.
+            if (m.Index < p.Match || m.Index == p.Match && m.RejectHint >= p.Match) return;
+            if (m.RejectHint < p.Match) p.Match = m.RejectHint;
             p.Next = NextProbe(p, m);
             p.Replicating = false;
             p.Inflight.Clear();

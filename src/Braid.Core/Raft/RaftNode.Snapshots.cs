@@ -101,6 +101,7 @@ public sealed partial class RaftNode
             // Our log holds the snapshot's last entry, so by log matching the whole prefix: keep
             // the log and commit up to there (etcd's restore does the same).
             CommitIndex = m.Index;
+            NoteRecovery(m);
             Send(new RaftMessage { Type = RaftMessageType.AppendResponse, To = m.From, Index = m.Index });
             return;
         }
@@ -112,6 +113,7 @@ public sealed partial class RaftNode
         appliedIndex = m.Index;
         hardStateDirty = true;
         pending.Snapshot = installed;
+        NoteRecovery(m);
         Send(new RaftMessage { Type = RaftMessageType.AppendResponse, To = m.From, Index = m.Index });
     }
 }

@@ -46,33 +46,49 @@ public sealed partial class PartitionReplica : IDisposable
 {
     private readonly SegmentedLog log;
     private readonly IStorageDevice device;
+    private readonly ReplicaStorage storage;
     private readonly Dictionary<ulong, Pending> pending = [];
     // Appends in flight per producer, so the leader knows when none can change its dedup verdict.
     private readonly Dictionary<ulong, int> pendingByProducer = [];
     private bool firstOutputTaken;
+    private bool recoveryMarked;
 
     private sealed record Pending(ulong Index, ulong Term, ulong Producer, ulong Sequence, long Ticket);
 
-    /// <summary>Opens the replica's log, hard state and snapshot on <paramref name="device"/>.</summary>
+    /// <summary>Opens the replica's log, hard state and snapshot on <paramref name="device"/>. Damage
+    /// is quarantined, not fatal (<see cref="StorageReport"/>); a replica that may have lost
+    /// persisted state rejoins without a vote until it has caught up.</summary>
     /// <param name="voters">The partition's replicas in placement order: the first is its preferred leader.</param>
-    public PartitionReplica(uint partition, string nodeId, IReadOnlyList<string> voters, IStorageDevice device, Random random, PartitionReplicaOptions options)
+    /// <param name="expectExisting">The node held this replica before this start: an empty
+    /// device means its state vanished.</param>
+    public PartitionReplica(uint partition, string nodeId, IReadOnlyList<string> voters, IStorageDevice device, Random random,
+        PartitionReplicaOptions options, bool expectExisting = false)
     {
         Invariant.Check(voters.Count > 0 && voters.Contains(nodeId), $"partition {partition}: {nodeId} is not one of its voters {string.Join(",", voters)}");
         Partition = partition;
         Options = options;
         PreferredLeader = voters[0];
         this.device = device;
-        log = SegmentedLog.Open(device, new LogOptions { SegmentBytesMax = options.SegmentBytes });
-        Raft = new RaftNode(nodeId, partition, voters, log, new HardStateStore(device), new SnapshotStore(device), random, options.Raft)
+        storage = ReplicaStorage.Open(device, new LogOptions { SegmentBytesMax = options.SegmentBytes }, random, expectExisting);
+        log = storage.Log;
+        Raft = new RaftNode(nodeId, partition, voters, log, storage.HardStates, storage.Snapshots, random, options.Raft)
         {
             SnapshotValidator = PartitionState.ValidateSnapshot,
             EntryValidator = RecordEntry.Validate,
         };
+        if (storage.Report.LostState is not null)
+        {
+            Raft.BeginRecovery();
+            recoveryMarked = true;
+        }
         Compaction = new CompactionSchedule(options.RetainBytes, options.CheckpointBytes);
         State = new PartitionState(options.ProducerIdleEntries);
     }
 
     public uint Partition { get; }
+
+    /// <summary>What opening the storage found: identity, quarantined files, lost state.</summary>
+    public ReplicaStorageReport StorageReport => storage.Report;
     public PartitionReplicaOptions Options { get; }
     public RaftNode Raft { get; }
     public PartitionState State { get; }
@@ -225,6 +241,13 @@ public sealed partial class PartitionReplica : IDisposable
         foreach (var entry in ready.Committed) Apply(entry, output);
         if (ready.Committed.Count > 0) MaybeCompact(output);
         if (ready.StateChanged) OnStateChanged(output);
+        if (recoveryMarked && !Raft.Recovering)
+        {
+            // Caught up, and what that took is durable (the ready synced it): the vote comes back.
+            storage.EndRecovery();
+            recoveryMarked = false;
+            output.RecoveryEnded = true;
+        }
         return output;
     }
 
@@ -337,6 +360,9 @@ public sealed class ReplicaOutput
 
     /// <summary>What the device said when the alarm was raised.</summary>
     public string? NoSpaceReason { get; set; }
+
+    /// <summary>A replica that had lost state caught up with its leader: it votes again.</summary>
+    public bool RecoveryEnded { get; set; }
 
     /// <summary>This leader started handing leadership to its preferred leader.</summary>
     public string? TransferStartedTo { get; set; }

@@ -42,7 +42,7 @@ public sealed class ReplicaDiskFaultTests
 
         public PartitionReplica Open(string id, bool expectExisting = false) =>
             Replicas[id] = new PartitionReplica(0, id, Ids, Devices[id], new Random(1000 * ++opens + 17),
-                new PartitionReplicaOptions(new RaftOptions(), SegmentBytes, PendingMax: 64));
+                new PartitionReplicaOptions(new RaftOptions(), SegmentBytes, PendingMax: 64), expectExisting);
 
         /// <summary>Stops a replica as a crash would: unsynced writes are lost.</summary>
         public void Stop(string id)
@@ -155,5 +155,99 @@ public sealed class ReplicaDiskFaultTests
         Assert.False(g["C"].NoSpaceAlarm);
         Assert.Equal(g["A"].Raft.LastIndex, g["C"].Raft.Status.DurableIndex);
         Assert.Equal(5ul, g["C"].State.LastSequenceOf(9));
+    }
+
+    /// <summary>Asks <paramref name="voter"/> for a vote from B at the next term, as an
+    /// up-to-date candidate; returns whether it was granted (null: no answer).</summary>
+    private static bool? AskVote(Group g, string voter, RaftMessageType type)
+    {
+        var r = g[voter];
+        var candidate = g["A"].Raft;
+        r.Step(new RaftMessage
+        {
+            Type = type, From = "B", To = voter, Group = 0, Term = r.Raft.Term + 1,
+            Index = candidate.LastIndex, LogTerm = candidate.Term, Transfer = true,
+        });
+        var answer = r.TakeOutput().Messages.SingleOrDefault(m => m.To == "B" && m.Type is RaftMessageType.VoteResponse or RaftMessageType.PreVoteResponse);
+        return answer is null ? null : !answer.Reject;
+    }
+
+    private static void Load(Group g, int batches, int bytes)
+    {
+        for (var s = 1; s <= batches; s++)
+        {
+            Assert.Null(g["A"].Append(s, 9, (ulong)s, new byte[bytes]));
+            g.Settle();
+        }
+        g.TickAll(2);
+        Assert.Equal(batches, g.Acks.Count(a => a.Status == AckStatus.Ok));
+    }
+
+    [Fact]
+    public void ACorruptSealedSegmentIsQuarantinedAndTheReplicaRejoinsWithoutAVoteUntilCaughtUp()
+    {
+        var g = new Group(segmentBytes: 4096);
+        g.ElectA();
+        Load(g, 40, 500);
+        g.Stop("C");
+        var sealedSegment = g.Devices["C"].ListNames().Where(n => n.EndsWith(SegmentFormat.Extension, StringComparison.Ordinal)).Order().First();
+        g.Devices["C"].FlipBit(sealedSegment, 200, 3);
+
+        var c = g.Open("C"); // the node's replica comes up
+        Assert.Contains(c.StorageReport.Quarantined, q => q.Name == sealedSegment);
+        Assert.NotNull(c.StorageReport.LostState);
+        Assert.True(c.Raft.Recovering);
+        Assert.True(g.Devices["C"].Exists(ReplicaStorage.RecoveringName));
+        Assert.False(AskVote(g, "C", RaftMessageType.PreVote)); // (a vote request would raise its term)
+        for (var i = 0; i < 3 * new RaftOptions().ElectionTicks; i++) c.Tick();
+        Assert.Equal(RaftRole.Follower, c.Raft.Role); // nor does it campaign
+        Assert.Empty(c.TakeOutput().Messages);
+
+        g.Down.Remove("C");
+        g.TickAll(10); // A still leads and still thinks C holds what it had acknowledged
+        Assert.Equal(RaftRole.Leader, g["A"].Raft.Role);
+        Assert.False(c.Raft.Recovering);
+        Assert.False(g.Devices["C"].Exists(ReplicaStorage.RecoveringName));
+        Assert.Equal(g["A"].Raft.LastIndex, c.Raft.Status.DurableIndex); // the full log again
+        Assert.Equal(40ul, c.State.LastSequenceOf(9));
+        Assert.True(AskVote(g, "C", RaftMessageType.Vote)); // and its vote back
+    }
+
+    [Fact]
+    public void ACrashDuringRecoveryKeepsTheRule()
+    {
+        var g = new Group(segmentBytes: 4096);
+        g.ElectA();
+        Load(g, 10, 500);
+        g.Stop("C");
+        g.Devices["C"].FlipBit(HardStateStore.FileName, 20, 1);
+        Assert.NotNull(g.Open("C").StorageReport.LostState); // the damaged hard state is moved aside
+        g.Stop("C");
+        var c = g.Open("C");
+        Assert.Empty(c.StorageReport.Quarantined);
+        Assert.Contains("recovery was under way", c.StorageReport.LostState);
+        Assert.False(AskVote(g, "C", RaftMessageType.Vote));
+    }
+
+    [Fact]
+    public void AVanishedReplicaRejoinsWithoutAVoteAndANewOneVotesAtOnce()
+    {
+        var g = new Group();
+        g.ElectA();
+        Load(g, 5, 100);
+        g.Stop("C");
+        g.Devices["C"] = new SimulatedDevice(99); // the data folder is gone
+        var c = g.Open("C", expectExisting: true);
+        Assert.Contains("vanished", c.StorageReport.LostState);
+        Assert.False(AskVote(g, "C", RaftMessageType.Vote));
+        g.Down.Remove("C");
+        g.TickAll(10);
+        Assert.False(c.Raft.Recovering);
+        Assert.Equal(5ul, c.State.LastSequenceOf(9));
+
+        var fresh = new Group();
+        Assert.Null(fresh["A"].StorageReport.LostState);
+        Assert.Equal(32, fresh["A"].StorageReport.ReplicaId.Length);
+        Assert.False(fresh["A"].Raft.Recovering);
     }
 }
