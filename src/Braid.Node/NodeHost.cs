@@ -36,7 +36,8 @@ public static class NodeHost
         using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, _ => Volatile.Write(ref signalled, 1));
         using var sigquit = PosixSignalRegistration.Create(PosixSignal.SIGQUIT, _ => Volatile.Write(ref signalled, 1));
         Directory.CreateDirectory(options.DataDirectory);
-        PlacementRecord.CheckOrSave(options.DataDirectory, PlacementPlanner.Plan(options.Topology, options.Partitions, options.Replicas));
+        var hadPlacement = PlacementRecord.CheckOrSave(options.DataDirectory, PlacementPlanner.Plan(options.Topology, options.Partitions, options.Replicas));
+        options = options with { HadPlacementRecord = hadPlacement };
         var app = Build(options);
         app.Services.GetRequiredService<NodeDispatcher>(); // attaches itself to the overlay before any link opens
         await app.StartAsync(cancellationToken).ConfigureAwait(false);

@@ -20,4 +20,8 @@ public sealed record NodeOptions(
     long SegmentBytes = NodeOptions.DefaultSegmentBytes)
 {
     public const long DefaultSegmentBytes = 64L << 20;
+
+    /// <summary>The data directory held a placement record before this start: the node had
+    /// replicas, so a replica whose folder is empty lost its state (Raft amnesia, issue 11).</summary>
+    public bool HadPlacementRecord { get; init; }
 }

@@ -17,16 +17,17 @@ public static class PlacementRecord
     public const string FileName = "placement.txt";
     private const string Header = "braid placement v1";
 
-    /// <summary>Saves the placement on a new data directory; on an existing one, checks that it is the same.</summary>
+    /// <summary>Saves the placement on a new data directory; on an existing one, checks that it is
+    /// the same. Returns true when the record was there already (the node held its replicas before).</summary>
     /// <exception cref="PlacementChangedException">the data was written under another placement, or under none recorded.</exception>
-    public static void CheckOrSave(string dataDirectory, PlacementTable placement)
+    public static bool CheckOrSave(string dataDirectory, PlacementTable placement)
     {
         var path = Path.Combine(dataDirectory, FileName);
         var expected = Render(placement);
         if (File.Exists(path))
         {
             var saved = File.ReadAllText(path);
-            if (saved == expected) return;
+            if (saved == expected) return true;
             throw new PlacementChangedException(
                 $"the data in {dataDirectory} was written with another placement of partitions ({Difference(saved, expected)}); " +
                 "starting would give partitions new voters and could lose acknowledged records. Start with the topology, --partitions " +
@@ -48,6 +49,7 @@ public static class PlacementRecord
         }
         File.Move(temporary, path, overwrite: true);
         DirectorySync.Sync(dataDirectory);
+        return false;
     }
 
     internal static string Render(PlacementTable placement)

@@ -135,7 +135,18 @@ internal sealed partial class RaftDriver : BackgroundService
         var directory = Path.Combine(options.DataDirectory, "partitions", partition.ToString("D3", System.Globalization.CultureInfo.InvariantCulture));
         // A reopened replica draws other election jitter than the one that failed.
         var seed = Core.Fnv1a.Hash(options.NodeId) ^ options.Incarnation ^ partition ^ ((ulong)opens++ << 32);
-        return new PartitionReplica(partition, options.NodeId, [.. p.Replicas], new FileDevice(directory), new Random((int)seed), ReplicaOptions());
+        var replica = new PartitionReplica(partition, options.NodeId, [.. p.Replicas], new FileDevice(directory), new Random((int)seed), ReplicaOptions(),
+            expectExisting: options.HadPlacementRecord);
+        ReportStorage(replica);
+        return replica;
+    }
+
+    /// <summary>Says what opening a replica's storage quarantined and whether it lost state.</summary>
+    private void ReportStorage(PartitionReplica replica)
+    {
+        var report = replica.StorageReport;
+        foreach (var q in report.Quarantined) StorageLog.Quarantined(logger, replica.Partition, q.Name, q.MovedTo, q.Reason);
+        if (report.LostState is { } lost) StorageLog.LostState(logger, replica.Partition, report.ReplicaId, lost);
     }
 
     /// <summary>The partition is closed and will reopen from disk: its waiting appends may or may
@@ -226,6 +237,7 @@ internal sealed partial class RaftDriver : BackgroundService
             Log.SnapshotRestored(logger, replica.Partition, snapshot.Index, snapshot.Term, snapshot.Data.Length, output.RestoredAtStart ? "read back at start-up" : "installed from the leader");
         if (output.CompactionSkipped) Log.CompactionSkipped(logger, replica.Partition, Core.Log.SnapshotStore.DataBytesMax);
         if (output.CompactedTo > 0) Log.Compacted(logger, replica.Partition, output.CompactedTo, replica.Raft.FirstIndex, replica.Raft.LogBytes);
+        if (output.RecoveryEnded) StorageLog.RecoveryEnded(logger, replica.Partition);
         if (output.NoSpaceAlarm is { } noSpace)
         {
             if (noSpace) StorageLog.NoSpaceRaised(logger, replica.Partition, output.NoSpaceReason ?? "no space left on the device");

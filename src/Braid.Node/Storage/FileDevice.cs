@@ -56,7 +56,7 @@ public sealed class FileDevice : IStorageDevice
     /// a full disk to this process) on Unix, where .NET puts the errno in HResult; ERROR_DISK_FULL
     /// or ERROR_HANDLE_DISK_FULL on Windows.
     /// </summary>
-    internal static bool IsFull(IOException e) =>
+    public static bool IsFull(IOException e) =>
         e is StorageFullException
         || (OperatingSystem.IsWindows() ? (e.HResult & 0xFFFF) is 112 or 39 : e.HResult is 28 or 122);
 
