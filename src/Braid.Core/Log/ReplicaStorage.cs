@@ -83,14 +83,15 @@ public sealed class ReplicaStorage
         if (id is null)
         {
             id = Convert.ToHexString(RandomBytes(random));
-            Save(device, IdentityName, IdentityMagic, Encoding.ASCII.GetBytes(id));
+            TrySave(device, IdentityName, IdentityMagic, Encoding.ASCII.GetBytes(id)); // else next start
         }
 
         string? lostState = lost.Count == 0 ? null : string.Join("; ", lost);
-        if (lostState is not null)
+        if (lostState is not null && !TrySave(device, RecoveringName, RecoveringMagic, Encoding.UTF8.GetBytes(Truncate(lostState, 1000))))
         {
-            // Durable before anything is sent: a crash during the catch-up keeps the rule.
-            Save(device, RecoveringName, RecoveringMagic, Encoding.UTF8.GetBytes(Truncate(lostState, 1000)));
+            // Durable before anything is sent, so a crash during the catch-up keeps the rule; on
+            // a full disk the rule holds in memory only (a full disk must not stop the node).
+            lostState += "; the recovering marker could not be saved (disk full)";
         }
 
         return new ReplicaStorage(device, log, new ReplicaStorageReport(id, quarantined, lostState));
@@ -155,11 +156,19 @@ public sealed class ReplicaStorage
         }
     }
 
-    private static void Save(IStorageDevice device, string name, ReadOnlySpan<byte> magic, byte[] body)
+    private static bool TrySave(IStorageDevice device, string name, ReadOnlySpan<byte> magic, byte[] body)
     {
         byte[] bytes = ChecksummedFile.Start(magic, Version, ChecksummedFile.HeaderBytes + body.Length + 4);
         body.CopyTo(bytes.AsSpan(ChecksummedFile.HeaderBytes));
-        ChecksummedFile.Replace(device, name, name + ".tmp", bytes);
+        try
+        {
+            ChecksummedFile.Replace(device, name, name + ".tmp", bytes);
+            return true;
+        }
+        catch (StorageFullException)
+        {
+            return false;
+        }
     }
 
     private static byte[] RandomBytes(Random random)

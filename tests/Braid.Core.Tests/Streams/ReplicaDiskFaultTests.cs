@@ -250,4 +250,23 @@ public sealed class ReplicaDiskFaultTests
         Assert.Equal(32, fresh["A"].StorageReport.ReplicaId.Length);
         Assert.False(fresh["A"].Raft.Recovering);
     }
+
+    [Fact]
+    public void AReplicaOpensOnAFullDiskAndLostStateStillKeepsItsVote()
+    {
+        var g = new Group();
+        g.ElectA();
+        Load(g, 3, 100);
+        g.Stop("C");
+        g.Devices["C"].FlipBit(HardStateStore.FileName, 20, 1);
+        g.Devices["C"].FreeBytes = 0; // neither the marker nor anything else fits
+        var c = g.Open("C");
+        Assert.Contains("could not be saved", c.StorageReport.LostState);
+        Assert.True(c.Raft.Recovering);
+        Assert.NotEqual(true, AskVote(g, "C", RaftMessageType.Vote)); // no answer at all: its term cannot be saved
+
+        var empty = new SimulatedDevice(11) { FreeBytes = 0 };
+        using var fresh = new PartitionReplica(0, "A", Ids, empty, new Random(1), new PartitionReplicaOptions(new RaftOptions(), 4096));
+        Assert.Null(fresh.StorageReport.LostState);
+    }
 }
