@@ -19,6 +19,10 @@ public sealed record SimOptions
 
     public bool Faults { get; init; } = true;
 
+    /// <summary>Also fill and free nodes' disks during the fault phase (ENOSPC, the NOSPACE
+    /// alarm). Off by default so that the other runs keep their seeds' traces.</summary>
+    public bool DiskFaults { get; init; }
+
     /// <summary>Run the query workload: queries paged across faults, resumed at other replicas.</summary>
     public bool Queries { get; init; } = true;
     public double DropRate { get; init; } = 0.03;

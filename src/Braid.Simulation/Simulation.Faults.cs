@@ -26,6 +26,11 @@ public sealed partial class Simulation
         if (healed) return;
         var ids = Nodes.Keys.Order(StringComparer.Ordinal).ToArray();
         var node = Nodes[ids[random.Next(ids.Length)]];
+        if (Options.DiskFaults && random.Next(4) == 0)
+        {
+            FillOrFreeDisk(node);
+            return;
+        }
         switch (random.Next(7))
         {
             case 0:
@@ -63,10 +68,22 @@ public sealed partial class Simulation
         }
     }
 
-    /// <summary>Ends the fault phase: every link heals, every crashed node restarts, messages flow reliably.</summary>
+    /// <summary>A node's disk fills up (at most a few KiB left, so a write soon hits ENOSPC), or
+    /// space comes back on a full one.</summary>
+    private void FillOrFreeDisk(SimNode node)
+    {
+        var full = node.Replicas.Values.Any(r => r.Device.FreeBytes is not null);
+        var left = random.Next(4096);
+        foreach (var r in node.Replicas.Values) r.Device.FreeBytes = full ? null : left;
+        Record(full ? $"disk of {node.Id} has space again" : $"disk of {node.Id} full ({left} bytes left)");
+    }
+
+    /// <summary>Ends the fault phase: every link heals, every crashed node restarts, every full
+    /// disk gets space back, messages flow reliably.</summary>
     public void Heal()
     {
         healed = true;
+        foreach (var r in Nodes.Values.SelectMany(n => n.Replicas.Values)) r.Device.FreeBytes = null;
         Network.HealLinks();
         foreach (var node in Nodes.Values.Where(n => !n.Up).OrderBy(n => n.Id, StringComparer.Ordinal)) StartNode(node);
         Record("heal everything");

@@ -130,6 +130,7 @@ public sealed partial class Simulation
             Checker.Violation($"{node.Id}/g{sim.Group}: {e.Message}");
             return;
         }
+        if (output.NoSpaceAlarm is { } noSpace) Record($"{node.Id}/g{sim.Group} NOSPACE alarm {(noSpace ? "raised" : "cleared")}");
         if (output.StateChanged)
         {
             Checker.OnState(replica.Raft.Status);

@@ -79,7 +79,7 @@ public sealed class FileDevice : IStorageDevice
 
     /// <inheritdoc />
     public void Rename(string sourceName, string destinationName) =>
-        File.Move(PathOf(sourceName), PathOf(destinationName), overwrite: true);
+        WhenFull(() => { File.Move(PathOf(sourceName), PathOf(destinationName), overwrite: true); return 0; }); // a directory can need a new block
 
     /// <inheritdoc />
     public void SyncDirectory() => DirectorySync.Sync(DirectoryPath);
