@@ -19,6 +19,13 @@ public sealed partial class RaftNode
     /// <summary>Starts the recovery rule (the storage found lost state, or a recovery was under way).</summary>
     public void BeginRecovery()
     {
+        // Alone in its group there is nobody to catch up from, and nobody whose vote could be
+        // misled: what was lost is lost, and refusing to campaign would only add unavailability.
+        if (peers.Length == 0)
+        {
+            pending.StateChanged = true; // lets the replica drop its marker at the first output
+            return;
+        }
         Recovering = true;
         recoveryTarget = null;
     }

@@ -151,7 +151,8 @@ public sealed partial class PartitionReplica : IDisposable
         if (AnswerBeforeAppending(ticket, producer, sequence) is { } early) return early;
         if (pending.Count >= Options.PendingMax)
             return new AppendAck(ticket, producer, sequence, AckStatus.Retry, Error: $"partition {Partition} has {Options.PendingMax} appends in flight; slow down");
-        if (NoSpaceAlarm) return NoSpace(ticket, producer, sequence);
+        // A follower answers NotLeader (with the leader) whatever its disk: Propose touches no disk then.
+        if (NoSpaceAlarm && Raft.Role == RaftRole.Leader) return NoSpace(ticket, producer, sequence);
         ProposeResult result;
         try
         {

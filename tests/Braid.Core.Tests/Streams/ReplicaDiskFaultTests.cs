@@ -149,6 +149,8 @@ public sealed class ReplicaDiskFaultTests
         Assert.True(g["C"].NoSpaceAlarm);
         Assert.True(g["C"].Raft.Status.DurableIndex < g["A"].Raft.CommitIndex); // C holds less...
         Assert.True(g["A"].Raft.MatchOf("C") <= g["C"].Raft.Status.DurableIndex); // ...and said so
+        var answer = g["C"].Append(99, 9, 6, Value(6)); // a full follower still names its leader
+        Assert.Equal((AckStatus.NotLeader, "A"), (answer?.Status, answer?.Leader));
 
         g.Devices["C"].FreeBytes = null;
         g.TickAll(PartitionReplica.NoSpaceProbeTicksMax + 1);
@@ -268,5 +270,27 @@ public sealed class ReplicaDiskFaultTests
         var empty = new SimulatedDevice(11) { FreeBytes = 0 };
         using var fresh = new PartitionReplica(0, "A", Ids, empty, new Random(1), new PartitionReplicaOptions(new RaftOptions(), 4096));
         Assert.Null(fresh.StorageReport.LostState);
+    }
+
+    [Fact]
+    public void AReplicaAloneInItsGroupDoesNotWaitForACatchUpThatCannotCome()
+    {
+        var device = new SimulatedDevice(3);
+        var options = new PartitionReplicaOptions(new RaftOptions(), 4096);
+        static void Elect(PartitionReplica r)
+        {
+            for (var i = 0; i < 3 * new RaftOptions().ElectionTicks && r.Raft.Role != RaftRole.Leader; i++)
+            {
+                r.Tick();
+                r.TakeOutput();
+            }
+            Assert.Equal(RaftRole.Leader, r.Raft.Role);
+        }
+        using (var alone = new PartitionReplica(0, "A", ["A"], device, new Random(1), options)) Elect(alone);
+        device.FlipBit(HardStateStore.FileName, 20, 1);
+        using var reopened = new PartitionReplica(0, "A", ["A"], device, new Random(2), options);
+        Assert.NotNull(reopened.StorageReport.LostState);
+        Elect(reopened);
+        Assert.False(device.Exists(ReplicaStorage.RecoveringName));
     }
 }
