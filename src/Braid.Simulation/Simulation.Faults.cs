@@ -1,3 +1,4 @@
+using Braid.Core.Log;
 namespace Braid.Simulation;
 
 /// <summary>Fault injection during the fault phase, and healing after it.</summary>
@@ -28,7 +29,9 @@ public sealed partial class Simulation
         var node = Nodes[ids[random.Next(ids.Length)]];
         if (Options.DiskFaults && random.Next(4) == 0)
         {
-            FillOrFreeDisk(node);
+            var down = Nodes.Values.Where(n => !n.Up).OrderBy(n => n.Id, StringComparer.Ordinal).ToList();
+            if (down.Count > 0 && damagedNode is null && random.Next(2) == 0) DamageDisk(down[random.Next(down.Count)]);
+            else FillOrFreeDisk(node);
             return;
         }
         switch (random.Next(7))
@@ -76,6 +79,31 @@ public sealed partial class Simulation
         var left = random.Next(4096);
         foreach (var r in node.Replicas.Values) r.Device.FreeBytes = full ? null : left;
         Record(full ? $"disk of {node.Id} has space again" : $"disk of {node.Id} full ({left} bytes left)");
+    }
+
+    private string? damagedNode;
+
+    /// <summary>
+    /// Flips one bit at rest in a stopped node's sealed segment, hard state or snapshot: the
+    /// replica must quarantine it at its next start and rejoin without a vote until caught up.
+    /// One node per run, so that a majority of every group keeps its disk (the fault model).
+    /// Never the last segment: a flip in its last frame looks like a torn write and is cut
+    /// without a trace (SegmentScanner's known limit), a loss no rule can see.
+    /// </summary>
+    private void DamageDisk(SimNode node)
+    {
+        var groups = node.Replicas.Keys.Order().ToArray();
+        var sim = node.Replicas[groups[random.Next(groups.Length)]];
+        var segments = sim.Device.ListNames().Where(n => n.EndsWith(".seg", StringComparison.Ordinal)).Order(StringComparer.Ordinal).ToList();
+        var files = segments.Take(segments.Count - 1)
+            .Concat(new[] { HardStateStore.FileName, SnapshotStore.FileName }.Where(sim.Device.Exists))
+            .Where(n => sim.Device.ContentsOf(n).Length > 0).ToList();
+        if (files.Count == 0) return;
+        var name = files[random.Next(files.Count)];
+        var offset = random.NextInt64(sim.Device.ContentsOf(name).Length);
+        sim.Device.FlipBit(name, offset, random.Next(8));
+        damagedNode = node.Id;
+        Record($"bit flip in {node.Id}/g{sim.Group} {name} at {offset}");
     }
 
     /// <summary>Ends the fault phase: every link heals, every crashed node restarts, every full

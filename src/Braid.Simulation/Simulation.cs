@@ -95,7 +95,11 @@ public sealed partial class Simulation
     {
         node.Up = true;
         Network.SetUp(node.Id, true);
-        foreach (var replica in node.Replicas.Values) Guard(() => replica.Start(node.Id, new Random(random.Next()), raftOptions, Options));
+        foreach (var replica in node.Replicas.Values)
+        {
+            Guard(() => replica.Start(node.Id, new Random(random.Next()), raftOptions, Options));
+            if (replica.Replica?.StorageReport.LostState is { } lost) Record($"{node.Id}/g{replica.Group} lost state: {lost}");
+        }
         Record($"{node.Id} start");
     }
 
@@ -130,6 +134,7 @@ public sealed partial class Simulation
             Checker.Violation($"{node.Id}/g{sim.Group}: {e.Message}");
             return;
         }
+        if (output.RecoveryEnded) Record($"{node.Id}/g{sim.Group} caught up after lost state");
         if (output.NoSpaceAlarm is { } noSpace) Record($"{node.Id}/g{sim.Group} NOSPACE alarm {(noSpace ? "raised" : "cleared")}");
         if (output.StateChanged)
         {
