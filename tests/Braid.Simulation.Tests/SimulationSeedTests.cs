@@ -51,7 +51,8 @@ public sealed class SimulationSeedTests
         var summary = SimRunner.RunMany(Load("mini2"), 1, 100, new SimOptions { DiskFaults = true });
         AssertClean(summary, "mini2");
         Assert.True(summary.Acked > 100 * 50, $"the workload barely ran: {summary.Acked} acknowledged records");
-        var traced = Enumerable.Range(1, 8).Select(seed => SimRunner.RunOne(Load("mini2"), seed, new SimOptions { DiskFaults = true, Trace = true })).ToList();
+        // Which seeds show both effects shifts whenever the core changes its message pattern: look at 30.
+        var traced = Enumerable.Range(1, 30).Select(seed => SimRunner.RunOne(Load("mini2"), seed, new SimOptions { DiskFaults = true, Trace = true })).ToList();
         // The faults bite: a full disk raises the alarm and the replica resumes by itself...
         Assert.Contains(traced, r => r.Trace.Contains("NOSPACE alarm raised") && r.Trace.Contains("NOSPACE alarm cleared"));
         // ...and a quarantined sealed segment is caught up, after which the replica votes again.
