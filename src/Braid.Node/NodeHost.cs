@@ -37,7 +37,7 @@ public static class NodeHost
         using var sigquit = PosixSignalRegistration.Create(PosixSignal.SIGQUIT, _ => Volatile.Write(ref signalled, 1));
         Directory.CreateDirectory(options.DataDirectory);
         var hadPlacement = PlacementRecord.CheckOrSave(options.DataDirectory, PlacementPlanner.Plan(options.Topology, options.Partitions, options.Replicas));
-        options = options with { HadPlacementRecord = hadPlacement };
+        options = options with { HadPlacementRecord = hadPlacement || options.JoinsExisting };
         var app = Build(options);
         app.Services.GetRequiredService<NodeDispatcher>(); // attaches itself to the overlay before any link opens
         await app.StartAsync(cancellationToken).ConfigureAwait(false);

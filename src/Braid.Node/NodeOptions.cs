@@ -24,4 +24,12 @@ public sealed record NodeOptions(
     /// <summary>The data directory held a placement record before this start: the node had
     /// replicas, so a replica whose folder is empty lost its state (Raft amnesia, issue 11).</summary>
     public bool HadPlacementRecord { get; init; }
+
+    /// <summary>
+    /// The node joins a cluster that already runs (etcd's <c>--initial-cluster-state existing</c>):
+    /// it held replicas before, so an empty data folder means its state was lost (a wiped or
+    /// replaced disk) and each replica rejoins without a vote until it has caught up, even though
+    /// the placement record went with the folder. False for the first start of a new cluster.
+    /// </summary>
+    public bool JoinsExisting { get; init; }
 }

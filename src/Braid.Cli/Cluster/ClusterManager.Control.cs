@@ -41,7 +41,7 @@ internal sealed partial class ClusterManager
             ProcessControl.WaitForExit(old.Pid, old.StartTime, StopGrace);
         }
         var topology = TopologyFiles.Load(state.TopologyPath, state.BasePort);
-        var fresh = Start(state, topology.Node(id));
+        var fresh = Start(state, topology.Node(id), rejoin: true);
         state.Nodes[state.Nodes.IndexOf(old)] = fresh;
         state.Save(directory);
         await WaitReadyAsync(state, [fresh], timeout, cancellationToken).ConfigureAwait(false);

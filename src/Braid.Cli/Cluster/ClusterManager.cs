@@ -107,7 +107,8 @@ internal sealed partial class ClusterManager(string directory, TextWriter output
         catch (IOException) { return false; }
     }
 
-    private NodeProcess Start(ClusterState state, NodeInfo node)
+    /// <param name="rejoin">The node ran in this cluster before (a restart): an empty folder then means lost state.</param>
+    private NodeProcess Start(ClusterState state, NodeInfo node, bool rejoin = false)
     {
         var dataDirectory = Path.GetFullPath(Path.Combine(directory, node.Id));
         System.IO.Directory.CreateDirectory(dataDirectory);
@@ -118,6 +119,7 @@ internal sealed partial class ClusterManager(string directory, TextWriter output
         var arguments = new List<string> { "node", "--topology", state.TopologyPath, "--id", node.Id, "--data", dataDirectory };
         if (state.BasePort is { } port) arguments.AddRange(["--base-port", port.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
         if (state.AllowFaultInjection) arguments.Add("--allow-fault-injection");
+        if (rejoin) arguments.AddRange(["--initial-cluster-state", "existing"]);
         arguments.AddRange(["--partitions", state.Partitions.ToString(System.Globalization.CultureInfo.InvariantCulture), "--replicas", state.Replicas.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
         arguments.AddRange(["--retain-bytes", state.RetainBytes.ToString(System.Globalization.CultureInfo.InvariantCulture), "--segment-bytes", state.SegmentBytes.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
         using var process = SelfLauncher.StartDetached(arguments, logFile, state.Network?.HostOf(node.Id).Namespace);

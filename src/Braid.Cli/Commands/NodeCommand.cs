@@ -16,9 +16,15 @@ internal static class NodeCommand
         var replicas = Options.Replicas();
         var retain = Options.RetainBytes();
         var segment = Options.SegmentBytes();
+        var state = new Option<string>("--initial-cluster-state")
+        {
+            Description = "new: the first start of a new cluster; existing: this node rejoins a running cluster, so an empty data folder means its state was lost and its replicas rejoin without a vote until caught up (use it after a disk was wiped or replaced)",
+            DefaultValueFactory = _ => "new",
+        };
+        state.AcceptOnlyFromAmong("new", "existing");
         var command = new Command("node", "Run one Braid node in the foreground (gRPC over HTTP/2 on the node's address)")
         {
-            topology, id, data, basePort, faults, partitions, replicas, retain, segment,
+            topology, id, data, basePort, faults, partitions, replicas, retain, segment, state,
         };
         command.SetAction((parse, cancellationToken) => CommandRunner.RunAsync(async () =>
         {
@@ -29,7 +35,7 @@ internal static class NodeCommand
             Options.CheckStorage(parse.GetValue(retain), parse.GetValue(segment));
             var options = new NodeOptions(loaded, nodeId, Path.GetFullPath(parse.GetValue(data)!), parse.GetValue(faults),
                 (ulong)DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), parse.GetValue(partitions), parse.GetValue(replicas),
-                parse.GetValue(retain), parse.GetValue(segment));
+                parse.GetValue(retain), parse.GetValue(segment)) { JoinsExisting = parse.GetValue(state) == "existing" };
             if (options.Partitions < 1 || options.Replicas < 1 || options.Replicas > loaded.Nodes.Count)
                 throw new Cluster.CliException($"need at least 1 partition and 1 to {loaded.Nodes.Count} replicas");
             try

@@ -1,0 +1,54 @@
+using System.Globalization;
+
+namespace Braid.EndToEnd.Tests;
+
+/// <summary>
+/// A node whose data folder is wiped and which is restarted into its running cluster must not
+/// vote as if it were new (Raft amnesia: the fault lab lost acknowledged batches exactly so).
+/// `braid cluster restart` starts it with --initial-cluster-state existing: each replica rejoins
+/// without a vote until it has caught up, and says so in the node's log.
+/// </summary>
+public sealed class AmnesiaTests
+{
+    [Fact(Timeout = 300_000)]
+    public async Task A_wiped_node_restarted_into_its_cluster_rejoins_without_a_vote_until_caught_up()
+    {
+        await using var cluster = await LocalCluster.UpAsync("mesh3", 3);
+        var records = StreamingTests.Records(3_000);
+        using (var client = await StreamingTests.ConnectAsync(cluster))
+            await StreamingTests.IngestAsync(client, records, 100);
+
+        var kill = await cluster.RunAsync("cluster", "kill", "C");
+        Assert.True(kill.ExitCode == 0, kill.ToString());
+        var data = Path.Combine(cluster.Directory, "C");
+        foreach (var entry in Directory.EnumerateFileSystemEntries(data).Where(e => Path.GetFileName(e) != "node.log").ToList())
+            if (Directory.Exists(entry)) Directory.Delete(entry, recursive: true); else File.Delete(entry);
+
+        var restart = await cluster.RunAsync("cluster", "restart", "C");
+        Assert.True(restart.ExitCode == 0, restart.ToString());
+        // More writes let every partition's leader catch C up, after which it votes again.
+        using (var client = await StreamingTests.ConnectAsync(cluster))
+        {
+            await using var session = new Braid.Client.IngestSession(client, producer: 43);
+            for (var b = 0; b < records.Count / 100; b++)
+            {
+                var batch = records.Skip(b * 100).Take(100).ToArray();
+                await session.SendAsync(b, Braid.Data.RecordBatchCodec.Encode(batch), batch.Length);
+            }
+            await session.CompleteAsync().WaitAsync(TimeSpan.FromSeconds(120));
+        }
+
+        var log = Path.Combine(data, "node.log");
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (!File.ReadAllText(log).Contains("caught up after lost state", StringComparison.Ordinal) && DateTime.UtcNow < deadline)
+            await Task.Delay(500);
+        var text = File.ReadAllText(log);
+        Assert.Contains("may have lost persisted state", text);
+        Assert.Contains("rejoins without a vote", text);
+        Assert.Contains("caught up after lost state", text);
+
+        var count = await cluster.RunAsync("count", "airquality");
+        Assert.True(count.ExitCode == 0, count.ToString());
+        Assert.Equal((2 * records.Count).ToString(CultureInfo.InvariantCulture), count.Stdout.Trim());
+    }
+}
