@@ -204,6 +204,7 @@ public sealed class IngestSession : IAsyncDisposable
 /// <param name="WaitingFor">How long it has held batches since its last acknowledgement (or since
 /// batches came after an idle spell); zero when it holds none. Seconds here mean the partition is
 /// stuck (no leader or no majority reachable).</param>
-public sealed record IngestPartitionStatus(uint Partition, int Batches, long Bytes, TimeSpan WaitingFor);
+/// <param name="LastProblem">Why the last attempt to send failed (e.g. a leader's full disk), or null after progress.</param>
+public sealed record IngestPartitionStatus(uint Partition, int Batches, long Bytes, TimeSpan WaitingFor, string? LastProblem = null);
 
 internal sealed record PendingBatch(long Batch, ulong Sequence, byte[] Payload, int Records);

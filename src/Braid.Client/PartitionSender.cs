@@ -27,6 +27,8 @@ internal sealed class PartitionSender
     private readonly Channel<bool> wake = Channel.CreateUnbounded<bool>();
     private readonly object gate = new();
     private static readonly TimeSpan ForwardPeriod = TimeSpan.FromSeconds(5);
+    private static readonly TimeSpan NoSpacePause = TimeSpan.FromSeconds(1);
+    private string? lastProblem;
     private bool completing;
     private ulong lastSequence;
     private long heldBytes;
@@ -70,7 +72,7 @@ internal sealed class PartitionSender
         lock (gate)
         {
             var batches = pending.Count + waiting.Count;
-            return new IngestPartitionStatus(partition, batches, heldBytes, batches == 0 ? TimeSpan.Zero : client.Options.Clock.GetElapsedTime(progressAt));
+            return new IngestPartitionStatus(partition, batches, heldBytes, batches == 0 ? TimeSpan.Zero : client.Options.Clock.GetElapsedTime(progressAt), lastProblem);
         }
     }
 
@@ -109,9 +111,16 @@ internal sealed class PartitionSender
                 forwardUntil = client.Options.Clock.GetTimestamp() + (long)(ForwardPeriod.TotalSeconds * client.Options.Clock.TimestampFrequency);
             }
             if (Finished) return;
+            lock (gate) lastProblem = outcome.Progress ? null : outcome.Problem;
             if (outcome.Progress)
             {
                 backoff.Reset();
+            }
+            else if (outcome.NoSpace)
+            {
+                // Not a stall to give up on: the cluster said why, and resumes by itself once space returns.
+                await Task.Delay(NoSpacePause, client.Options.Clock, ct).ConfigureAwait(false);
+                continue;
             }
             else if (Stalled > client.Options.StallTimeout)
             {
@@ -126,7 +135,8 @@ internal sealed class PartitionSender
 
     /// <param name="Failover">The stream to the partition's leader broke or was redirected to another node.</param>
     /// <param name="Unreachable">The node could not be reached at all (no answer before any acknowledgement).</param>
-    private sealed record Outcome(bool Progress, bool LeaderKnown, string Problem, bool Failover, bool Unreachable);
+    /// <param name="NoSpace">The leader refused for a full disk: a known, temporary refusal.</param>
+    private sealed record Outcome(bool Progress, bool LeaderKnown, string Problem, bool Failover, bool Unreachable, bool NoSpace = false);
 
     /// <summary>One stream's life: resend everything unacknowledged, then send new batches as they come.</summary>
     private async Task<Outcome> StreamOnceAsync(string address, bool forward, CancellationToken ct)
@@ -138,6 +148,7 @@ internal sealed class PartitionSender
         var problem = "stream closed";
         var failover = false;
         var unreachable = false;
+        var noSpace = false;
         var reader = Task.Run(async () =>
         {
             try
@@ -151,6 +162,12 @@ internal sealed class PartitionSender
                             progress = true;
                             if (!forward) client.SetLeader(partition, address);
                             break;
+                        case AppendStatus.NoSpace:
+                            // The leader is full: stay with it and resend after a pause; it resumes by itself.
+                            problem = $"{address}: {ack.Reply.Error}";
+                            noSpace = true;
+                            await life.CancelAsync().ConfigureAwait(false);
+                            return;
                         case AppendStatus.NotLeader:
                             leaderKnown = ack.Reply.LeaderAddress.Length > 0 && ack.Reply.LeaderAddress != address;
                             if (leaderKnown) client.SetLeader(partition, ack.Reply.LeaderAddress);
@@ -193,7 +210,7 @@ internal sealed class PartitionSender
         await life.CancelAsync().ConfigureAwait(false);
         await reader.ConfigureAwait(false);
         ct.ThrowIfCancellationRequested();
-        return new Outcome(progress, leaderKnown, problem, failover, unreachable && !progress);
+        return new Outcome(progress, leaderKnown || noSpace, problem, failover, unreachable && !progress, noSpace);
     }
 
     private async Task WriteLoopAsync(IClientStreamWriter<AppendRequest> requests, bool forward, CancellationToken ct)

@@ -92,7 +92,7 @@ public sealed partial class LoadResumeTests
     }
 
     /// <summary>Runs `braid gen` and returns the per-parameter counts it reports.</summary>
-    private static async Task<Dictionary<string, long>> GenerateAsync(string folder, long records)
+    internal static async Task<Dictionary<string, long>> GenerateAsync(string folder, long records)
     {
         var gen = await BraidProcess.RunAsync(CommandTimeout, "gen", "airquality", "--out", folder, "--records", records.ToString(CultureInfo.InvariantCulture));
         Assert.True(gen.ExitCode == 0, $"gen failed: {gen}");
@@ -102,7 +102,7 @@ public sealed partial class LoadResumeTests
     }
 
     /// <summary>Per-parameter counts from `braid stats` (parameters with no record are left out, as gen never reports zero).</summary>
-    private static async Task<Dictionary<string, long>> StatsAsync(LocalCluster cluster)
+    internal static async Task<Dictionary<string, long>> StatsAsync(LocalCluster cluster)
     {
         var stats = await cluster.RunAsync("stats", "airquality");
         Assert.True(stats.ExitCode == 0, $"stats failed: {stats}");
@@ -110,7 +110,7 @@ public sealed partial class LoadResumeTests
     }
 
     /// <summary>Waits until the load's checkpoint shows some batches acknowledged; returns how many.</summary>
-    private static async Task<long> WaitForCheckpointProgressAsync(Process load, string checkpoint, TimeSpan within)
+    internal static async Task<long> WaitForCheckpointProgressAsync(Process load, string checkpoint, TimeSpan within)
     {
         var clock = Stopwatch.StartNew();
         while (clock.Elapsed < within)
@@ -138,7 +138,7 @@ public sealed partial class LoadResumeTests
     }
 
     /// <summary>Starts `braid` without waiting, its output discarded (drained so it never blocks).</summary>
-    private static Process StartBraid(params string[] args)
+    internal static Process StartBraid(params string[] args)
     {
         var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         info.ArgumentList.Add(BraidProcess.Dll);
@@ -151,14 +151,14 @@ public sealed partial class LoadResumeTests
         return process;
     }
 
-    private static string NewFolder()
+    internal static string NewFolder()
     {
         var folder = Path.Combine(Path.GetTempPath(), "braid-e2e-load-" + Guid.NewGuid().ToString("N")[..10]);
         Directory.CreateDirectory(folder);
         return folder;
     }
 
-    private static void DeleteFolder(string folder)
+    internal static void DeleteFolder(string folder)
     {
         try { Directory.Delete(folder, recursive: true); } catch (IOException) { }
     }

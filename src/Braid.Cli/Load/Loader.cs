@@ -128,7 +128,7 @@ internal sealed class Loader(BraidClient client, LoadCheckpoint checkpoint, stri
         var stuck = Stuck(session);
         if (stuck.Count == 0) return null;
         var partitions = string.Join(", ", stuck.Select(p => string.Create(CultureInfo.InvariantCulture,
-            $"{p.Partition} ({p.WaitingFor.TotalSeconds:F0} s, {p.Batches} batches, {Mib(p.Bytes):F1} MiB)")));
+            $"{p.Partition} ({p.WaitingFor.TotalSeconds:F0} s, {p.Batches} batches, {Mib(p.Bytes):F1} MiB{(p.LastProblem is null ? "" : "; " + p.LastProblem)})")));
         return $"load:   no acknowledgement for over {StuckAfter.TotalSeconds:F0} s on partition{(stuck.Count == 1 ? "" : "s")} {partitions}; " +
             (session.WaitingForRoom ? "buffer full: reading paused until they recover (--max-buffer-mb)" : "the others are not held up");
     }

@@ -57,6 +57,7 @@ internal sealed partial class RaftDriver
             AckStatus.Ok => new AppendReply { Status = AppendStatus.AppendOk, Index = ack.Index, Duplicate = ack.Duplicate },
             AckStatus.NotLeader => NotLeader(ack.Leader ?? "", ack.Error ?? "not the leader"),
             AckStatus.OutOfOrder => new AppendReply { Status = AppendStatus.OutOfOrder, ExpectedSequence = ack.ExpectedSequence, Error = ack.Error ?? "" },
+            AckStatus.NoSpace => new AppendReply { Status = AppendStatus.NoSpace, Leader = options.NodeId, Error = ack.Error ?? $"disk full on {options.NodeId}" },
             _ => new AppendReply { Status = AppendStatus.Retry, Leader = ack.Leader ?? "", Error = ack.Error ?? "" },
         });
     }
@@ -87,6 +88,8 @@ internal sealed partial class RaftDriver
                 d.LocalRole = s.Role.ToString();
                 d.AppliedIndex = r.State.AppliedIndex;
                 d.RecordCount = (ulong)r.State.RecordCount;
+                d.NoSpaceAlarm = r.NoSpaceAlarm ? r.NoSpaceReason ?? "disk full" : "";
+                d.Recovering = r.Raft.Recovering;
             }
             reply.Partitions.Add(d);
         }

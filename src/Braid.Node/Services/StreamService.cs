@@ -81,8 +81,12 @@ internal sealed class StreamService(RaftDriver raft, AppendForwarder appends, Ov
         Validate(request);
         var bytes = request.Payload.Length;
         await NodeBudget.TakeAsync(bytes, context.CancellationToken).ConfigureAwait(false);
-        try { return await appends.AppendAsync(request, context.CancellationToken).ConfigureAwait(false); }
+        AppendReply reply;
+        try { reply = await appends.AppendAsync(request, context.CancellationToken).ConfigureAwait(false); }
         finally { NodeBudget.Give(bytes); }
+        // A unary writer learns of a full disk as RESOURCE_EXHAUSTED; a stream gets NO_SPACE per batch and goes on.
+        if (reply.Status == AppendStatus.NoSpace) throw new RpcException(new Status(StatusCode.ResourceExhausted, reply.Error));
+        return reply;
     }
 
     /// <summary>
