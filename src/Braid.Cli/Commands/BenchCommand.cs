@@ -15,6 +15,7 @@ internal static class BenchCommand
         bench.Subcommands.Add(Ingest());
         bench.Subcommands.Add(Query());
         bench.Subcommands.Add(CatchUp());
+        bench.Subcommands.Add(Fuzz());
         return bench;
     }
 
@@ -97,6 +98,30 @@ internal static class BenchCommand
         };
         command.SetAction((p, ct) => CommandRunner.RunAsync(() =>
             CatchUpBench.RunAsync(p.GetValue(topology)!, Math.Max(1, p.GetValue(mib)), Math.Max(1, p.GetValue(retain)), p.GetValue(dir)!, p.GetValue(port), Console.Out, ct)));
+        return command;
+    }
+
+    private static Command Fuzz()
+    {
+        var target = new Option<string>("--target") { Description = "Target: all, " + string.Join(", ", Braid.Cli.Fuzz.FuzzBench.TargetNames), DefaultValueFactory = _ => "all" };
+        var cases = new Option<long>("--cases") { Description = "Cases per target", DefaultValueFactory = _ => 1_000_000 };
+        var seed = new Option<int>("--seed") { Description = "Seed: case i of a target is reproduced by (seed, i)", DefaultValueFactory = _ => 1 };
+        var mode = new Option<Braid.Cli.Fuzz.FuzzMode>("--mode") { Description = "mutate (valid seeds mutated), random (uniform bytes) or both (3 mutated to 1 random)", DefaultValueFactory = _ => Braid.Cli.Fuzz.FuzzMode.Both };
+        var only = new Option<long?>("--case") { Description = "Replay one case (stateful targets replay from their last reset)" };
+        var outDir = new Option<string>("--out") { Description = "Folder for the reproducers (hex dumps) of failures", DefaultValueFactory = _ => Path.Combine(".braid", "fuzz") };
+        var limit = new Option<int>("--target-seconds") { Description = "Time limit per target (it stops early, reported)", DefaultValueFactory = _ => 3600 };
+        var command = new Command("fuzz", "Random and mutated inputs into every boundary of a node (overlay, Raft, requests, CSV, files, topology): cases/s, accepted, refusals by type, failures")
+        {
+            target, cases, seed, mode, only, outDir, limit,
+        };
+        command.SetAction((p, ct) => CommandRunner.RunAsync(() =>
+        {
+            var settings = Braid.Cli.Fuzz.FuzzSettings.Default(Math.Max(1, p.GetValue(cases)), p.GetValue(seed), p.GetValue(mode)) with
+            {
+                OutDirectory = p.GetValue(outDir), OnlyCase = p.GetValue(only), TargetTimeLimit = TimeSpan.FromSeconds(Math.Max(1, p.GetValue(limit))),
+            };
+            return Task.FromResult(Braid.Cli.Fuzz.FuzzBench.Run(p.GetValue(target)!, settings, Console.Out));
+        }));
         return command;
     }
 

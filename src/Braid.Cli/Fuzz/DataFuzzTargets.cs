@@ -1,0 +1,251 @@
+using System.Text;
+using Braid.Core.Streams;
+using Braid.Core.Topology;
+using Braid.Data;
+using Braid.Protocol.V1;
+using Google.Protobuf;
+
+namespace Braid.Cli.Fuzz;
+
+/// <summary>Valid records and batches from the data set generator, shared by the data targets.</summary>
+internal static class FuzzSamples
+{
+    private static readonly Lazy<AirQualityRecord[]> records = new(() =>
+        AirQualityGenerator.Generate(seed: 7, recordLimit: 400).SelectMany(f => f.Records).ToArray());
+
+    public static AirQualityRecord[] Records => records.Value;
+
+    /// <summary>Batches of 1, 3, 17 and 60 records (and an empty one), as clients send them.</summary>
+    public static IReadOnlyList<byte[]> Batches { get; } =
+        [RecordBatchCodec.Encode([]), .. new[] { 1, 3, 17, 60 }.Select((n, i) => RecordBatchCodec.Encode(Records.AsSpan(i * 61, n)))];
+}
+
+/// <summary>Ingest: an AppendRequest as it arrives on the stream, checked as StreamService.Validate
+/// checks it (fields, size, then every record decoded), then decoded and scanned as a query would.</summary>
+internal sealed class AppendRequestFuzzTarget : FuzzTarget
+{
+    private const uint Partitions = 3;
+    private const int PayloadBytesMax = 4 * 1024 * 1024;
+    private static readonly RecordFilter Narrow = RecordFilter.Create(aqiMin: 20, aqiMax: 80, parameters: [AirParameter.Pm25, AirParameter.Ozone]);
+
+    public override string Name => "append";
+    public override string Description => "AppendRequest bytes: fields, then the record batch (RecordBatchCodec count, decode, scan)";
+
+    public override IReadOnlyList<byte[]> Seeds { get; } = FuzzSamples.Batches
+        .Select((b, i) => new AppendRequest { Partition = (uint)i % Partitions, Producer = 42, Sequence = (ulong)i + 1, Payload = ByteString.CopyFrom(b) }.ToByteArray())
+        .ToArray();
+
+    public override string? Run(byte[] input)
+    {
+        AppendRequest request;
+        try
+        {
+            request = AppendRequest.Parser.ParseFrom(input);
+        }
+        catch (InvalidProtocolBufferException)
+        {
+            return "InvalidProtocolBufferException";
+        }
+        if (request.Partition >= Partitions) return "NotFound: partition";
+        if (request.Producer == 0 || request.Sequence == 0) return "InvalidArgument: producer/sequence";
+        if (request.Payload.Length > PayloadBytesMax) return "ResourceExhausted: payload size";
+        var payload = request.Payload.Span;
+        int count;
+        try
+        {
+            count = RecordBatchCodec.CountMatches(payload, RecordFilter.All);
+        }
+        catch (RecordFormatException)
+        {
+            return "RecordFormatException";
+        }
+        // Accepted: it will be replicated and scanned by every query, so every reader must agree.
+        var decoded = RecordBatchCodec.Decode(payload);
+        FuzzInvariantException.Check(decoded.Length == count && RecordBatchCodec.Count(payload) == count,
+            $"an accepted batch: {count} records counted, {decoded.Length} decoded, header says {RecordBatchCodec.Count(payload)}");
+        var matches = new List<AirQualityRecord>();
+        var scan = RecordBatchCodec.Scan(payload, Narrow, 0, int.MaxValue, matches);
+        FuzzInvariantException.Check(scan.Completed && matches.Count == decoded.Count(r => Narrow.Matches(r)),
+            "scan and decode disagree about the matches of an accepted batch");
+        var aggregate = new AirQualityAggregate();
+        RecordBatchCodec.Aggregate(payload, Narrow, aggregate);
+        var again = RecordBatchCodec.Decode(RecordBatchCodec.Encode(decoded));
+        FuzzInvariantException.Check(again.AsSpan().SequenceEqual(decoded), "an accepted batch does not survive re-encoding");
+        return null;
+    }
+}
+
+/// <summary>Query cursors a client hands back (ScanCursor.TryDecode: a message for every way it is wrong).</summary>
+internal sealed class CursorFuzzTarget : FuzzTarget
+{
+    private const ulong FilterHash = 0x5EED_F11E_0000_0001;
+    private const int Partitions = 3;
+
+    public override string Name => "cursor";
+    public override string Description => "query cursor bytes (ScanCursor.TryDecode with 3 partitions), accepted ones re-encoded and advanced";
+
+    public override IReadOnlyList<byte[]> Seeds { get; } = BuildSeeds();
+
+    private static byte[][] BuildSeeds()
+    {
+        var start = ScanCursor.Start(FilterHash, [(100, 0), (5, 2), (0, 0)]);
+        var moved = start.Advance(start.Positions[0] with { NextIndex = 50, Skip = 7 });
+        var done = moved.Advance(moved.Positions[1].Finished());
+        return [start.Encode(), moved.Encode(), done.Encode(), ScanCursor.Start(FilterHash, [(ulong.MaxValue - 1, 3), (1, 1), (9, 4)]).Encode()];
+    }
+
+    public override string? Run(byte[] input)
+    {
+        if (!ScanCursor.TryDecode(input, FilterHash, Partitions, out var cursor, out var error))
+        {
+            FuzzInvariantException.Check(!string.IsNullOrWhiteSpace(error), "a cursor refused without a message");
+            return error.StartsWith("the cursor is not", StringComparison.Ordinal) ? "not a cursor (protobuf)" : "refused: " + Category(error);
+        }
+        FuzzInvariantException.Check(cursor.Positions.Count == Partitions && cursor.Positions.All(p => p.IsValid), "an accepted cursor holds an invalid position");
+        FuzzInvariantException.Check(ScanCursor.TryDecode(cursor.Encode(), FilterHash, Partitions, out var again, out _) && again.Positions.SequenceEqual(cursor.Positions),
+            "an accepted cursor does not survive re-encoding");
+        foreach (var p in cursor.Positions.Where(p => !p.Done)) cursor = cursor.Advance(p.Finished());
+        FuzzInvariantException.Check(cursor.Done, "a cursor advanced to the end of every partition is not done");
+        return null;
+    }
+
+    private static string Category(string error) =>
+        error.Contains("version", StringComparison.Ordinal) ? "version"
+        : error.Contains("filter", StringComparison.Ordinal) ? "other query"
+        : error.Contains("partitions", StringComparison.Ordinal) ? "partition count"
+        : "malformed position";
+}
+
+/// <summary>Query filters: the proto QueryFilter (as the Scan and Query calls convert it) and the
+/// command line's text form (RecordFilterParser.TryParse). Byte 0 picks the form.</summary>
+internal sealed class FilterFuzzTarget : FuzzTarget
+{
+    public override string Name => "filter";
+    public override string Description => "QueryFilter proto (byte 0 even) or the six text fields of RecordFilterParser.TryParse (odd); accepted filters scan a batch";
+
+    public override IReadOnlyList<byte[]> Seeds { get; } =
+    [
+        Proto(new QueryFilter()),
+        Proto(new QueryFilter { From = "2020-08-20", To = "2020-09-01T05", AqiMin = 50, AqiMax = 150, Parameters = { "PM2.5", "ozone" } }),
+        Proto(new QueryFilter { Site = "Fresno", Bbox = new Protocol.V1.BoundingBox { MinLatitude = 30, MinLongitude = -125, MaxLatitude = 45, MaxLongitude = -110 } }),
+        Text("2020-08-20", "2020-09-01T05:00", "PM2.5,O3", "100..500", "30,-125,45,-110", ""),
+        Text("", "", "PM25", "..50", "", "Sacramento"),
+    ];
+
+    private static byte[] Proto(QueryFilter filter) => [0, .. filter.ToByteArray()];
+
+    private static byte[] Text(params string[] fields) => [1, .. Encoding.UTF8.GetBytes(string.Join('\n', fields))];
+
+    public override string? Run(byte[] input)
+    {
+        if (input.Length == 0) return "empty";
+        RecordFilter? filter;
+        string? error;
+        if (input[0] % 2 == 0)
+        {
+            QueryFilter wire;
+            try
+            {
+                wire = QueryFilter.Parser.ParseFrom(input.AsSpan(1));
+            }
+            catch (InvalidProtocolBufferException)
+            {
+                return "InvalidProtocolBufferException";
+            }
+            // As QueryFilters.TryConvert (Braid.Node) converts a request's filter.
+            var box = wire.Bbox is { } b ? (b.MinLatitude, b.MinLongitude, b.MaxLatitude, b.MaxLongitude) : ((double, double, double, double)?)null;
+            RecordFilterParser.TryCreate(wire.From, wire.To, wire.Parameters, wire.HasAqiMin ? wire.AqiMin : null, wire.HasAqiMax ? wire.AqiMax : null,
+                box, wire.Site, out filter, out error);
+        }
+        else
+        {
+            var fields = Encoding.UTF8.GetString(input.AsSpan(1)).Split('\n');
+            string? Field(int i) => i < fields.Length ? fields[i] : null;
+            RecordFilterParser.TryParse(Field(0), Field(1), Field(2), Field(3), Field(4), Field(5), out filter, out error);
+        }
+        if (error is not null)
+        {
+            FuzzInvariantException.Check(error.Length > 0, "a filter refused without a message");
+            return input[0] % 2 == 0 ? "invalid filter (proto)" : "invalid filter (text)";
+        }
+        _ = filter!.ToString();
+        foreach (var batch in FuzzSamples.Batches)
+        {
+            int matches = RecordBatchCodec.CountMatches(batch, filter);
+            FuzzInvariantException.Check(matches == RecordBatchCodec.Decode(batch).Count(r => filter.Matches(r)), "scan and Matches disagree");
+        }
+        return null;
+    }
+}
+
+/// <summary>The CSV reader: lines as AirQualityFiles.Read reads them from an hour file
+/// (UTF-8, any line ending), each through AirQualityCsv.TryParse; parsed records must encode.</summary>
+internal sealed class CsvFuzzTarget : FuzzTarget
+{
+    public override string Name => "csv";
+    public override string Description => "an hour file's bytes, line by line through AirQualityCsv.TryParse; accepted lines round-trip through the batch codec";
+
+    public override IReadOnlyList<byte[]> Seeds { get; } =
+        Enumerable.Range(0, 6).Select(i => Encoding.UTF8.GetBytes(string.Join(i % 2 == 0 ? "\n" : "\r\n",
+            FuzzSamples.Records.Skip(i * 13).Take(1 + i * 2).Select(r => AirQualityCsv.Format(in r))) + "\n")).ToArray();
+
+    public override int InputBytesMax => 64 * 1024;
+
+    public override string? Run(byte[] input)
+    {
+        using var reader = new StreamReader(new MemoryStream(input), Encoding.UTF8);
+        var records = new List<AirQualityRecord>();
+        int bad = 0;
+        while (reader.ReadLine() is { } line)
+        {
+            if (AirQualityCsv.TryParse(line, out var record, out var error))
+            {
+                records.Add(record);
+                var formatted = AirQualityCsv.Format(in record);
+                FuzzInvariantException.Check(AirQualityCsv.TryParse(formatted, out var again, out _) && again == record,
+                    $"a parsed line does not survive formatting: '{Short(line)}' -> '{Short(formatted)}'");
+            }
+            else
+            {
+                FuzzInvariantException.Check(!string.IsNullOrWhiteSpace(error), "a line refused without a message");
+                bad++;
+            }
+        }
+        if (records.Count > 0)
+        {
+            var batch = RecordBatchCodec.Encode(records.ToArray());
+            FuzzInvariantException.Check(RecordBatchCodec.Decode(batch).AsSpan().SequenceEqual(records.ToArray()), "parsed records do not survive the batch codec");
+        }
+        return bad == 0 ? null : records.Count > 0 ? "some lines malformed" : "every line malformed";
+    }
+
+    private static string Short(string s) => s.Length <= 120 ? s : s[..120] + "…";
+}
+
+/// <summary>Topology JSON (TopologyLoader.Parse: TopologyException is the only refusal).</summary>
+internal sealed class TopologyFuzzTarget : FuzzTarget
+{
+    public override string Name => "topology";
+    public override string Description => "topology JSON through TopologyLoader.Parse (TopologyException only); accepted ones are re-checked";
+
+    public override IReadOnlyList<byte[]> Seeds { get; } = new[] { "mini2", "mini2-9", "mesh3", "grid3x3" }.Select(n => File.ReadAllBytes(TopologyFiles.Resolve(n))).ToArray();
+
+    public override int InputBytesMax => 64 * 1024;
+
+    public override string? Run(byte[] input)
+    {
+        ClusterTopology topology;
+        try
+        {
+            topology = TopologyLoader.Parse(Encoding.UTF8.GetString(input), "fuzz");
+        }
+        catch (TopologyException)
+        {
+            return "TopologyException";
+        }
+        foreach (var id in topology.NodeIds)
+            foreach (var n in topology.NeighboursOf(id))
+                FuzzInvariantException.Check(topology.Contains(n) && topology.AreNeighbours(n, id) && n != id, $"edge {id}-{n} is not symmetric or leaves the graph");
+        return null;
+    }
+}
