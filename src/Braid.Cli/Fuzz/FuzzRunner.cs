@@ -175,8 +175,9 @@ internal static class FuzzRunner
     private static void Fail(FuzzTarget target, FuzzSettings settings, FuzzReport report, long index, long replayFrom, string kind, string detail, IReadOnlyList<byte[]> inputs)
     {
         report.FailureCount++;
-        string signature = kind + ":" + detail[..Math.Min(detail.Length, 80)];
-        if (report.Failures.Count >= 20 || report.Failures.Any(f => (f.Kind + ":" + f.Detail[..Math.Min(f.Detail.Length, 80)]) == signature)) return;
+        // One reproducer per kind of failure: the same message with other numbers is the same finding.
+        string signature = Signature(kind, detail);
+        if (report.Failures.Count >= 20 || report.Failures.Any(f => Signature(f.Kind, f.Detail) == signature)) return;
         string? path = null;
         if (settings.OutDirectory is { } directory)
         {
@@ -186,6 +187,9 @@ internal static class FuzzRunner
         }
         report.Failures.Add(new FuzzFailure(target.Name, settings.Seed, index, replayFrom, kind, detail, path));
     }
+
+    private static string Signature(string kind, string detail) =>
+        kind + ":" + System.Text.RegularExpressions.Regex.Replace(detail, "-?[0-9]+", "#");
 
     /// <summary>The reproducer file: how to replay, then each input (the failing one last) as hex.</summary>
     public static string HexDump(FuzzTarget target, FuzzSettings settings, long index, long replayFrom, string kind, string detail, IReadOnlyList<byte[]> inputs)

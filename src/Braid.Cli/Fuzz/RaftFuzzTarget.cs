@@ -16,7 +16,7 @@ internal sealed class MiniRaftGroup : IDisposable
 {
     public static readonly string[] Ids = ["A", "B", "C"];
 
-    public static PartitionReplicaOptions Options { get; } = new(new RaftOptions(), SegmentBytes: 4096, RetainBytes: 2048, CheckpointEveryBytes: 1024);
+    public static PartitionReplicaOptions Options { get; } = new(new RaftOptions(), SegmentBytes: 2048, RetainBytes: 6144, CheckpointEveryBytes: 1024);
 
     private readonly Dictionary<string, PartitionReplica> replicas = [];
     private readonly Dictionary<string, SimulatedDevice> devices = [];

@@ -92,8 +92,9 @@ internal sealed class SegmentFuzzTarget : StorageFuzzTarget
     }
 }
 
-/// <summary>The hard state or snapshot file; byte 0 odd: the checksum is made valid after mutation.</summary>
-internal sealed class SmallFileFuzzTarget(string name, string fileName) : StorageFuzzTarget
+/// <summary>The hard state or snapshot file; byte 0 odd: the checksum is made valid after mutation
+/// (unless <paramref name="fixUpChecksums"/> is false: then only what a damaged disk can produce).</summary>
+internal sealed class SmallFileFuzzTarget(string name, string fileName, bool fixUpChecksums = true) : StorageFuzzTarget
 {
     public override string Name => name;
     public override string Description => $"the {fileName} file replaced (byte 0 odd: checksum fixed up after mutation), the replica opened";
@@ -106,7 +107,8 @@ internal sealed class SmallFileFuzzTarget(string name, string fileName) : Storag
     {
         if (input.Length == 0) return "empty input";
         var contents = input.AsSpan(1);
-        var refusal = Open(fileName, input[0] % 2 == 1 ? WithChecksum(contents) : contents);
-        return refusal is null ? null : refusal + (input[0] % 2 == 1 ? " (checksum fixed up)" : "");
+        bool fixUp = fixUpChecksums && input[0] % 2 == 1;
+        var refusal = Open(fileName, fixUp ? WithChecksum(contents) : contents);
+        return refusal is null ? null : refusal + (fixUp ? " (checksum fixed up)" : "");
     }
 }
