@@ -142,7 +142,7 @@ public static class AirQualityCsv
         {
             if (line[f[i]].IsEmpty) return Fail(i, "empty");
         }
-        record = new AirQualityRecord(lat, lon, utc, parameter, concentration, AirParameters.InternUnit(line[f[5]]), raw, aqi, category,
+        record = new AirQualityRecord(lat, lon, utc, parameter, concentration, AirParameters.InternUnit(Text(line[f[5]], escaped)), raw, aqi, category,
             Text(line[f[9]], escaped), Text(line[f[10]], escaped), Text(line[f[11]], escaped), Text(line[f[12]], escaped));
         return null;
     }

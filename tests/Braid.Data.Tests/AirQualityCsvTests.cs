@@ -107,3 +107,17 @@ public class AirQualityCsvTests
         Assert.Same(a.Unit, b.Unit);
     }
 }
+
+/// <summary>Found by `braid bench fuzz --target csv` (issue 11, item 7).</summary>
+public sealed class AirQualityCsvFuzzFindings
+{
+    [Fact]
+    public void AnEscapedQuoteInTheUnitIsUnescapedLikeEveryOtherText()
+    {
+        var line = "\"33.885400\",\"-118.286000\",\"2020-08-15T05:00\",\"OZONE\",\"37.8\",\"PPB\"\"UG/M3\",\"33.1\",\"31\",\"1\",\"Phoenix Downtown\",\"Maricopa County\",\"040139997\",\"840040139997\"";
+        Assert.True(Braid.Data.AirQualityCsv.TryParse(line, out var record, out var error), error);
+        Assert.Equal("PPB\"UG/M3", record.Unit);
+        Assert.True(Braid.Data.AirQualityCsv.TryParse(Braid.Data.AirQualityCsv.Format(in record), out var again, out _));
+        Assert.Equal(record, again);
+    }
+}
