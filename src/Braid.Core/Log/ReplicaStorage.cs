@@ -53,7 +53,10 @@ public sealed class ReplicaStorage
     /// <param name="expectExisting">The node knows it held this replica before (its placement
     /// record predates this start): an empty device then means the state vanished.</param>
     /// <param name="random">Seeded source of a new replica's identity.</param>
-    public static ReplicaStorage Open(IStorageDevice device, LogOptions? logOptions, Random random, bool expectExisting)
+    /// <param name="snapshotValidator">Checks a stored snapshot's content against its index (null: valid);
+    /// one that fails is quarantined like a damaged file (its checksum can be right and its content not).</param>
+    public static ReplicaStorage Open(IStorageDevice device, LogOptions? logOptions, Random random, bool expectExisting,
+        Func<ulong, ReadOnlyMemory<byte>, string?>? snapshotValidator = null)
     {
         ArgumentNullException.ThrowIfNull(device);
         ArgumentNullException.ThrowIfNull(random);
@@ -65,9 +68,17 @@ public sealed class ReplicaStorage
         if (empty && expectExisting) lost.Add("its data vanished although the node held this replica");
 
         bool hardStateFound = Load(device, HardStateStore.FileName, () => new HardStateStore(device).Load(), quarantined, lost, "hard state");
-        bool snapshotFound = Load(device, SnapshotStore.FileName, () => new SnapshotStore(device).Load(), quarantined, lost, "snapshot");
+        bool snapshotFound = Load(device, SnapshotStore.FileName, () => Checked(new SnapshotStore(device).Load(), snapshotValidator), quarantined, lost, "snapshot");
         int before = quarantined.Count;
         SegmentedLog log = SegmentedLog.Open(device, logOptions, quarantined);
+        if (snapshotFound && new SnapshotStore(device).Load() is { } stored && stored.Index + 1 < log.FirstIndex)
+        {
+            // The log starts after the entry the snapshot covers: what lies between is gone.
+            quarantined.Add(Quarantine.MoveAside(device, SnapshotStore.FileName, $"snapshot at {stored.Index} leaves a gap before the log's first entry {log.FirstIndex}"));
+            device.SyncDirectory();
+            lost.Add("its snapshot and log do not meet");
+            snapshotFound = false;
+        }
         if (quarantined.Count > before) lost.Add("log segments were damaged");
         bool hasLog = log.LastIndex > 0;
         if (!hardStateFound && !quarantined.Any(q => q.Name == HardStateStore.FileName) && (hasLog || snapshotFound))
@@ -141,6 +152,20 @@ public sealed class ReplicaStorage
     }
 
     /// <summary>Loads one small file to check it; damage is quarantined and reported as lost state.</summary>
+    /// <summary>Highest index and term a snapshot may claim: Raft bounds terms at 2^63-1, and an index
+    /// near 2^64 would wrap the log's next index.</summary>
+    private const ulong SnapshotBoundMax = long.MaxValue;
+
+    /// <summary>A snapshot whose checksum holds but whose claims cannot be true is damage all the same.</summary>
+    private static StoredSnapshot? Checked(StoredSnapshot? snapshot, Func<ulong, ReadOnlyMemory<byte>, string?>? validator)
+    {
+        if (snapshot is null) return null;
+        string? problem = snapshot.Index > SnapshotBoundMax || snapshot.Term > SnapshotBoundMax
+            ? $"index {snapshot.Index} or term {snapshot.Term} out of bounds"
+            : validator?.Invoke(snapshot.Index, snapshot.Data);
+        return problem is null ? snapshot : throw new LogCorruptionException(SnapshotStore.FileName, 0, snapshot.Index, "snapshot content: " + problem);
+    }
+
     private static bool Load(IStorageDevice device, string name, Func<object?> load, List<QuarantinedFile> quarantined, List<string> lost, string what)
     {
         try

@@ -69,7 +69,7 @@ public sealed partial class PartitionReplica : IDisposable
         Options = options;
         PreferredLeader = voters[0];
         this.device = device;
-        storage = ReplicaStorage.Open(device, new LogOptions { SegmentBytesMax = options.SegmentBytes }, random, expectExisting);
+        storage = ReplicaStorage.Open(device, new LogOptions { SegmentBytesMax = options.SegmentBytes }, random, expectExisting, PartitionState.ValidateSnapshot);
         log = storage.Log;
         Raft = new RaftNode(nodeId, partition, voters, log, storage.HardStates, storage.Snapshots, random, options.Raft)
         {
