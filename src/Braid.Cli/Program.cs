@@ -5,6 +5,7 @@ var root = new RootCommand("Braid: fault-tolerant streaming of records over a gR
 {
     DemoCommand.Create(),
     NodeCommand.Create(),
+    Braid.Cli.Security.CertsCommand.Create(),
     ClusterCommand.Create(),
     ChaosCommand.Create(),
     PingCommand.Create(),

@@ -41,7 +41,7 @@ public sealed partial class BraidClient : IDisposable
         var problems = new List<string>();
         foreach (var seed in options.Seeds)
         {
-            using var channel = CreateChannel(seed);
+            using var channel = CreateChannel(seed, options.Tls);
             try
             {
                 var reply = await new Protocol.V1.Stream.StreamClient(channel).DescribeAsync(new DescribeRequest(),
@@ -62,7 +62,7 @@ public sealed partial class BraidClient : IDisposable
     {
         lock (gate)
         {
-            if (!channels.TryGetValue(address, out var channel)) channels[address] = channel = CreateChannel(address);
+            if (!channels.TryGetValue(address, out var channel)) channels[address] = channel = CreateChannel(address, Options.Tls);
             return channel;
         }
     }
@@ -105,20 +105,20 @@ public sealed partial class BraidClient : IDisposable
         lock (gate) return new Backoff(Options.BackoffMin, Options.BackoffMax, new Random(random.Next()));
     }
 
-    private static GrpcChannel CreateChannel(string address) => GrpcChannel.ForAddress($"http://{address}", new GrpcChannelOptions
+    private static GrpcChannel CreateChannel(string address, Security.ClientTls? tls)
     {
-        MaxReceiveMessageSize = 64 * 1024 * 1024,
-        HttpHandler = new SocketsHttpHandler
+        var handler = Security.ClientTls.Handler(tls);
+        // A frozen or cut-off node keeps its TCP connection open; HTTP/2 pings notice it
+        // within about two seconds, failing its streams so the client moves on.
+        handler.KeepAlivePingDelay = TimeSpan.FromSeconds(1);
+        handler.KeepAlivePingTimeout = TimeSpan.FromSeconds(1);
+        handler.KeepAlivePingPolicy = HttpKeepAlivePingPolicy.WithActiveRequests;
+        return GrpcChannel.ForAddress($"{Security.ClientTls.Scheme(tls)}://{address}", new GrpcChannelOptions
         {
-            ConnectTimeout = TimeSpan.FromSeconds(1),
-            EnableMultipleHttp2Connections = true,
-            // A frozen or cut-off node keeps its TCP connection open; HTTP/2 pings notice it
-            // within about two seconds, failing its streams so the client moves on.
-            KeepAlivePingDelay = TimeSpan.FromSeconds(1),
-            KeepAlivePingTimeout = TimeSpan.FromSeconds(1),
-            KeepAlivePingPolicy = HttpKeepAlivePingPolicy.WithActiveRequests,
-        },
-    });
+            MaxReceiveMessageSize = 64 * 1024 * 1024,
+            HttpHandler = handler,
+        });
+    }
 
     public void Dispose()
     {

@@ -33,6 +33,10 @@ public sealed record BraidClientOptions
     public int JitterSeed { get; init; } = 1;
 
     public TimeProvider Clock { get; init; } = TimeProvider.System;
+
+    /// <summary>TLS with a client certificate (roles: produce, consume, admin); null speaks
+    /// plaintext, which only a node started with --insecure accepts.</summary>
+    public Security.ClientTls? Tls { get; init; }
 }
 
 /// <summary>Progress and fault counters of a client, safe to read from any thread.</summary>

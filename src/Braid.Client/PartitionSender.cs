@@ -182,7 +182,8 @@ internal sealed class PartitionSender
                     }
                 }
             }
-            catch (RpcException e) when (e.StatusCode != StatusCode.InvalidArgument && e.StatusCode != StatusCode.NotFound && e.StatusCode != StatusCode.ResourceExhausted)
+            catch (RpcException e) when (e.StatusCode is not (StatusCode.InvalidArgument or StatusCode.NotFound or StatusCode.ResourceExhausted
+                or StatusCode.PermissionDenied or StatusCode.Unauthenticated))
             {
                 problem = $"{address}: {e.Status.StatusCode} {e.Status.Detail}";
                 failover = true;
@@ -194,7 +195,7 @@ internal sealed class PartitionSender
             catch (RpcException e)
             {
                 // The cluster refused the batches themselves (malformed, unknown partition, too
-                // large): resending cannot help, so the session fails with the server's reason.
+                // large) or this client (no produce role): resending cannot help, so the session fails with the server's reason.
                 await life.CancelAsync().ConfigureAwait(false);
                 throw new BraidException($"partition {partition}: {address} refused a batch: {e.Status.StatusCode}: {e.Status.Detail}", e);
             }

@@ -19,7 +19,7 @@ namespace Braid.Node;
 public sealed class NodeStoppedException(string nodeId, string reason)
     : Exception($"node {nodeId} stopped: {reason}");
 
-/// <summary>Builds and runs one Braid node: Kestrel over HTTP/2 cleartext on the node's address.</summary>
+/// <summary>Builds and runs one Braid node: Kestrel over HTTP/2 on the node's address (TLS unless --insecure).</summary>
 public static class NodeHost
 {
     /// <summary>Runs until <paramref name="cancellationToken"/> fires or a signal (SIGINT, SIGTERM,
@@ -90,7 +90,11 @@ public static class NodeHost
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             var node = options.Topology.Node(options.NodeId);
-            void Http2(ListenOptions listen) => listen.Protocols = HttpProtocols.Http2;
+            void Http2(ListenOptions listen)
+            {
+                listen.Protocols = HttpProtocols.Http2;
+                options.Tls?.Configure(listen);
+            }
             if (IPAddress.TryParse(node.Host, out var ip)) kestrel.Listen(ip, node.Port, Http2);
             else if (node.Host == "localhost") kestrel.ListenLocalhost(node.Port, Http2);
             else kestrel.ListenAnyIP(node.Port, Http2);
@@ -111,6 +115,7 @@ public static class NodeHost
         {
             o.MaxReceiveMessageSize = LinkFrameBytesMax;
             o.MaxSendMessageSize = LinkFrameBytesMax;
+            if (options.Tls is not null) o.Interceptors.Add<Security.RoleInterceptor>();
         });
         // Clients send at most one batch of StreamService.PayloadBytesMax per message, plus a few
         // header bytes: anything much larger is refused before it is buffered.

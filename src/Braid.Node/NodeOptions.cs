@@ -32,4 +32,7 @@ public sealed record NodeOptions(
     /// the placement record went with the folder. False for the first start of a new cluster.
     /// </summary>
     public bool JoinsExisting { get; init; }
+
+    /// <summary>Mutual TLS for links and clients (issue 11); null serves plaintext (--insecure).</summary>
+    public Security.NodeTls? Tls { get; init; }
 }

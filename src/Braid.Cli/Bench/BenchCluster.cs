@@ -9,14 +9,18 @@ internal sealed class BenchCluster : IAsyncDisposable
     {
         Manager = manager;
         State = state;
+        Clients = new NodeClients(Security.ClientTlsOptions.ForCluster(manager.Directory));
     }
 
     public ClusterManager Manager { get; }
     public ClusterState State { get; }
-    public NodeClients Clients { get; } = new();
+    public NodeClients Clients { get; }
+
+    /// <summary>The CLI's client certificate for this cluster (null when it runs --insecure).</summary>
+    public Braid.Client.Security.ClientTls? Tls => Clients.Tls;
 
     public static async Task<BenchCluster> StartAsync(string topology, string directory, int basePort, TextWriter log, CancellationToken cancellationToken, int partitions = 12,
-        long retainBytes = 0, long segmentBytes = Braid.Node.NodeOptions.DefaultSegmentBytes, Hosts.HostMode hosts = Hosts.HostMode.Loopback)
+        long retainBytes = 0, long segmentBytes = Braid.Node.NodeOptions.DefaultSegmentBytes, Hosts.HostMode hosts = Hosts.HostMode.Loopback, bool insecure = false)
     {
         // A run killed before it could clean up: take its cluster and network down first.
         if (ClusterState.TryLoad(directory) is not null) new ClusterManager(directory, TextWriter.Null).Down();
@@ -24,7 +28,7 @@ internal sealed class BenchCluster : IAsyncDisposable
         var manager = new ClusterManager(directory, log);
         try
         {
-            var state = await manager.UpAsync(topology, basePort, allowFaultInjection: true, TimeSpan.FromSeconds(60), cancellationToken, partitions, 3, retainBytes, segmentBytes, hosts).ConfigureAwait(false);
+            var state = await manager.UpAsync(topology, basePort, allowFaultInjection: true, TimeSpan.FromSeconds(60), cancellationToken, partitions, 3, retainBytes, segmentBytes, hosts, insecure: insecure).ConfigureAwait(false);
             return new BenchCluster(manager, state);
         }
         catch

@@ -1,3 +1,4 @@
+using Braid.Client.Security;
 using System.Diagnostics;
 using System.Globalization;
 using Braid.Cli.Cluster;
@@ -45,7 +46,7 @@ internal static class BenchLoad
     }
 
     /// <summary>Waits until every partition has a leader (the start-up elections are not part of the measurement).</summary>
-    public static async Task WaitForLeadersAsync(IReadOnlyList<string> seeds, TimeSpan timeout, CancellationToken ct)
+    public static async Task WaitForLeadersAsync(IReadOnlyList<string> seeds, ClientTls? tls, TimeSpan timeout, CancellationToken ct)
     {
         var clock = Stopwatch.StartNew();
         while (true)
@@ -57,7 +58,7 @@ internal static class BenchLoad
             {
                 try
                 {
-                    using var client = await BraidClient.ConnectAsync(new BraidClientOptions { Seeds = [seed] }, ct).ConfigureAwait(false);
+                    using var client = await BraidClient.ConnectAsync(new BraidClientOptions { Seeds = [seed], Tls = tls }, ct).ConfigureAwait(false);
                     led.UnionWith(client.Leaders.Keys);
                     partitions = client.Partitions;
                 }
@@ -73,9 +74,9 @@ internal static class BenchLoad
 
     /// <summary>Sends every batch through one ingest session and waits for every acknowledgement.</summary>
     public static async Task<IngestFigures> IngestAsync(IReadOnlyList<string> seeds, List<(byte[] Payload, int Records)> batches, long payloadBytes,
-        int inflightPerPartition, TextWriter progress, CancellationToken ct)
+        int inflightPerPartition, ClientTls? tls, TextWriter progress, CancellationToken ct)
     {
-        using var client = await BraidClient.ConnectAsync(new BraidClientOptions { Seeds = seeds, InflightBatchesPerPartition = inflightPerPartition }, ct).ConfigureAwait(false);
+        using var client = await BraidClient.ConnectAsync(new BraidClientOptions { Seeds = seeds, InflightBatchesPerPartition = inflightPerPartition, Tls = tls }, ct).ConfigureAwait(false);
         var clock = Stopwatch.StartNew();
         using var reporter = new Timer(_ => progress.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"  {clock.Elapsed.TotalSeconds,6:F1} s  acked {client.Stats.AckedRecords,9}  retries {client.Stats.Retries}")), null, TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(2));
@@ -90,9 +91,9 @@ internal static class BenchLoad
     }
 
     /// <summary>Compares the cluster's per-parameter counts with <paramref name="expected"/>; prints each and returns whether all match.</summary>
-    public static async Task<bool> VerifyCountsAsync(IReadOnlyList<string> seeds, IReadOnlyDictionary<AirParameter, long> expected, TextWriter output, CancellationToken ct)
+    public static async Task<bool> VerifyCountsAsync(IReadOnlyList<string> seeds, ClientTls? tls, IReadOnlyDictionary<AirParameter, long> expected, TextWriter output, CancellationToken ct)
     {
-        using var client = await BraidClient.ConnectAsync(new BraidClientOptions { Seeds = seeds }, ct).ConfigureAwait(false);
+        using var client = await BraidClient.ConnectAsync(new BraidClientOptions { Seeds = seeds, Tls = tls }, ct).ConfigureAwait(false);
         var reply = await client.AggregateAsync(new QueryFilter(), ct).ConfigureAwait(false);
         var ok = true;
         foreach (var (parameter, count) in expected.OrderBy(kv => kv.Key))

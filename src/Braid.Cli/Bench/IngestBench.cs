@@ -10,22 +10,22 @@ namespace Braid.Cli.Bench;
 /// </summary>
 internal static class IngestBench
 {
-    public sealed record Settings(string Topology, int BatchRecords, int InflightPerPartition, long? Records, int Seed, string Directory, int BasePort, Hosts.HostMode Hosts = Hosts.HostMode.Loopback);
+    public sealed record Settings(string Topology, int BatchRecords, int InflightPerPartition, long? Records, int Seed, string Directory, int BasePort, Hosts.HostMode Hosts = Hosts.HostMode.Loopback, bool Insecure = false);
 
     public static async Task<int> RunAsync(Settings s, TextWriter output, CancellationToken ct)
     {
-        output.WriteLine($"ingest on {s.Topology} ({Hosts.NetworkLayout.ModeName(s.Hosts)} hosts): 12 partitions, R=3, batches of {s.BatchRecords} records, window {s.InflightPerPartition} batches per partition");
+        output.WriteLine($"ingest on {s.Topology} ({Hosts.NetworkLayout.ModeName(s.Hosts)} hosts): 12 partitions, R=3, batches of {s.BatchRecords} records, window {s.InflightPerPartition} batches per partition, {(s.Insecure ? "plaintext (--insecure)" : "mutual TLS")}");
         var (batches, bytes) = BenchLoad.Encode(s.Seed, s.Records, s.BatchRecords);
         output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"data set: {batches.Sum(b => (long)b.Records)} records in {batches.Count} batches, {bytes / 1048576.0:F1} MB encoded (in memory)"));
-        await using var cluster = await BenchCluster.StartAsync(s.Topology, s.Directory, s.BasePort, TextWriter.Null, ct, partitions: 12, hosts: s.Hosts).ConfigureAwait(false);
+        await using var cluster = await BenchCluster.StartAsync(s.Topology, s.Directory, s.BasePort, TextWriter.Null, ct, partitions: 12, hosts: s.Hosts, insecure: s.Insecure).ConfigureAwait(false);
         var seeds = cluster.State.Nodes.Select(n => n.Address).ToList();
-        await BenchLoad.WaitForLeadersAsync(seeds, TimeSpan.FromSeconds(30), ct).ConfigureAwait(false);
+        await BenchLoad.WaitForLeadersAsync(seeds, cluster.Tls, TimeSpan.FromSeconds(30), ct).ConfigureAwait(false);
         IngestFigures figures;
         IReadOnlyDictionary<string, long> peaks;
         IReadOnlyDictionary<string, double> cpu;
         await using (var sampler = new RssSampler(cluster.State.Nodes))
         {
-            figures = await BenchLoad.IngestAsync(seeds, batches, bytes, s.InflightPerPartition, output, ct).ConfigureAwait(false);
+            figures = await BenchLoad.IngestAsync(seeds, batches, bytes, s.InflightPerPartition, cluster.Tls, output, ct).ConfigureAwait(false);
             peaks = sampler.PeakBytes;
             cpu = sampler.CpuSeconds();
         }
@@ -34,7 +34,7 @@ internal static class IngestBench
             $"ingested {figures.Records} records in {figures.Elapsed.TotalSeconds:F2} s: {figures.RecordsPerSecond:F0} records/s, {figures.MegabytesPerSecond:F1} MB/s; retries {figures.Retries}, duplicates {figures.Duplicates}, failovers {figures.Failovers} (target >= {target} records/s)"));
         var rssMax = BenchLoad.PrintPeakRss(peaks, cpu, output);
         output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"worst node peak rss {rssMax:F1} MB (target < 300 MB)"));
-        var ok = await BenchLoad.VerifyCountsAsync(seeds, AirQualityGenerator.ExpectedCounts(s.Records), output, ct).ConfigureAwait(false);
+        var ok = await BenchLoad.VerifyCountsAsync(seeds, cluster.Tls, AirQualityGenerator.ExpectedCounts(s.Records), output, ct).ConfigureAwait(false);
         output.WriteLine($"counts: {(ok ? "ok" : "mismatch")}");
         return ok ? 0 : 1;
     }

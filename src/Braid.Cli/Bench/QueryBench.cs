@@ -36,8 +36,8 @@ internal static class QueryBench
         var (batches, bytes) = BenchLoad.Encode(s.Seed, s.Records, 1000);
         await using var cluster = await BenchCluster.StartAsync(s.Topology, s.Directory, s.BasePort, TextWriter.Null, ct, partitions: 12).ConfigureAwait(false);
         var seeds = cluster.State.Nodes.Select(n => n.Address).ToList();
-        await BenchLoad.WaitForLeadersAsync(seeds, TimeSpan.FromSeconds(30), ct).ConfigureAwait(false);
-        var load = await BenchLoad.IngestAsync(seeds, batches, bytes, new BraidClientOptions { Seeds = seeds }.InflightBatchesPerPartition, TextWriter.Null, ct).ConfigureAwait(false);
+        await BenchLoad.WaitForLeadersAsync(seeds, cluster.Tls, TimeSpan.FromSeconds(30), ct).ConfigureAwait(false);
+        var load = await BenchLoad.IngestAsync(seeds, batches, bytes, new BraidClientOptions { Seeds = seeds }.InflightBatchesPerPartition, cluster.Tls, TextWriter.Null, ct).ConfigureAwait(false);
         output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"loaded {load.Records} records in {load.Elapsed.TotalSeconds:F1} s"));
         var total = batches.Sum(b => (long)b.Records);
         batches.Clear();
@@ -45,7 +45,7 @@ internal static class QueryBench
         IReadOnlyDictionary<string, long> peaks;
         IReadOnlyDictionary<string, double> cpu;
         bool ok;
-        using var client = await BraidClient.ConnectAsync(new BraidClientOptions { Seeds = seeds }, ct).ConfigureAwait(false);
+        using var client = await BraidClient.ConnectAsync(new BraidClientOptions { Seeds = seeds, Tls = cluster.Tls }, ct).ConfigureAwait(false);
         await using (var sampler = new RssSampler(cluster.State.Nodes))
         {
             var filtered = new QueryFilter { From = "2020-09-01", To = "2020-09-08", AqiMin = 100, AqiMax = 500, Parameters = { "PM2.5" } };

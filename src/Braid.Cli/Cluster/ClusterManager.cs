@@ -11,13 +11,16 @@ namespace Braid.Cli.Cluster;
 internal sealed partial class ClusterManager(string directory, TextWriter output) : IDisposable
 {
     private static readonly TimeSpan StopGrace = TimeSpan.FromSeconds(5);
-    private readonly NodeClients clients = new();
+    private NodeClients? nodeClients;
+
+    /// <summary>Made on first use, after up has written the state and certificates it depends on.</summary>
+    private NodeClients clients => nodeClients ??= new NodeClients(Security.ClientTlsOptions.ForCluster(directory));
 
     public string Directory => directory;
 
     /// <summary>Starts one process per node and waits until every node serves and routes to every other.</summary>
     public async Task<ClusterState> UpAsync(string topologyPath, int? basePort, bool allowFaultInjection, TimeSpan timeout, CancellationToken cancellationToken, int partitions = 12, int replicas = 3, long retainBytes = 0, long segmentBytes = Braid.Node.NodeOptions.DefaultSegmentBytes,
-        Hosts.HostMode hosts = Hosts.HostMode.Loopback, int dataTmpfsMegabytes = 0)
+        Hosts.HostMode hosts = Hosts.HostMode.Loopback, int dataTmpfsMegabytes = 0, bool insecure = false)
     {
         var existing = ClusterState.TryLoad(directory);
         if (existing is not null && existing.Nodes.Any(n => ProcessControl.IsAlive(n.Pid, n.StartTime)))
@@ -39,7 +42,8 @@ internal sealed partial class ClusterManager(string directory, TextWriter output
             File.WriteAllText(resolved, network.RewriteTopology(topology));
             basePort = null; // the rewritten file holds the final ports
         }
-        var state = new ClusterState(resolved, basePort, allowFaultInjection, [], partitions, replicas, retainBytes, segmentBytes, network, []);
+        var state = new ClusterState(resolved, basePort, allowFaultInjection, [], partitions, replicas, retainBytes, segmentBytes, network, [], insecure);
+        if (!insecure) Security.ClusterCertificates.OfCluster(directory).Ensure(TopologyFiles.Load(resolved, basePort), Security.ClusterCertificates.DefaultClients, DateTimeOffset.UtcNow);
         try
         {
             // Recorded before it exists, so that down (or the clean-up below) removes whatever part was made.
@@ -61,7 +65,7 @@ internal sealed partial class ClusterManager(string directory, TextWriter output
             }
             await WaitReadyAsync(state, state.Nodes, timeout, cancellationToken).ConfigureAwait(false);
             var where = network is null ? "" : $" on {network.Hosts.Count} namespace hosts ({string.Join(" ", network.Hosts.Select(h => $"{h.Name}={h.Address}:{string.Join(",", h.Nodes)}"))})";
-            output.WriteLine($"cluster {topology.Name} up{where}: {string.Join(" ", state.Nodes.Select(n => $"{n.Id}={n.Address}(pid {n.Pid})"))}");
+            output.WriteLine($"cluster {topology.Name} up{where}{(insecure ? " (plaintext: --insecure)" : " (mutual TLS)")}: {string.Join(" ", state.Nodes.Select(n => $"{n.Id}={n.Address}(pid {n.Pid})"))}");
             return state;
         }
         catch
@@ -120,6 +124,12 @@ internal sealed partial class ClusterManager(string directory, TextWriter output
         if (state.BasePort is { } port) arguments.AddRange(["--base-port", port.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
         if (state.AllowFaultInjection) arguments.Add("--allow-fault-injection");
         if (rejoin) arguments.AddRange(["--initial-cluster-state", "existing"]);
+        if (state.Insecure) arguments.Add("--insecure");
+        else
+        {
+            var certificates = Security.ClusterCertificates.OfCluster(Path.GetFullPath(directory));
+            arguments.AddRange(["--tls-cert", certificates.NodeCertificate(node.Id), "--tls-key", certificates.NodeKey(node.Id), "--tls-ca", certificates.CaCertificate]);
+        }
         arguments.AddRange(["--partitions", state.Partitions.ToString(System.Globalization.CultureInfo.InvariantCulture), "--replicas", state.Replicas.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
         arguments.AddRange(["--retain-bytes", state.RetainBytes.ToString(System.Globalization.CultureInfo.InvariantCulture), "--segment-bytes", state.SegmentBytes.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
         using var process = SelfLauncher.StartDetached(arguments, logFile, state.Network?.HostOf(node.Id).Namespace);
@@ -188,5 +198,5 @@ internal sealed partial class ClusterManager(string directory, TextWriter output
         catch (IOException) { return "(no log)"; }
     }
 
-    public void Dispose() => clients.Dispose();
+    public void Dispose() => nodeClients?.Dispose();
 }

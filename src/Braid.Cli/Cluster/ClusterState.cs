@@ -12,8 +12,9 @@ internal sealed record NodeProcess(string Id, string Address, int Pid, long Star
 /// </summary>
 /// <param name="Network">The namespace hosts and their network, when the nodes run on them (null: loopback).</param>
 /// <param name="Mounts">Size-limited file systems mounted on node data folders by up, unmounted by down.</param>
+/// <param name="Insecure">Nodes serve plaintext (up --insecure); otherwise mutual TLS with the certificates in DIR/certs.</param>
 internal sealed record ClusterState(string TopologyPath, int? BasePort, bool AllowFaultInjection, List<NodeProcess> Nodes, int Partitions = 12, int Replicas = 3, long RetainBytes = 0, long SegmentBytes = Braid.Node.NodeOptions.DefaultSegmentBytes,
-    Hosts.NetworkLayout? Network = null, List<string>? Mounts = null)
+    Hosts.NetworkLayout? Network = null, List<string>? Mounts = null, bool Insecure = false)
 {
     public const string FileName = "cluster.json";
 

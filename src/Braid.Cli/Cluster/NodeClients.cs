@@ -5,9 +5,12 @@ using Grpc.Net.Client;
 namespace Braid.Cli.Cluster;
 
 /// <summary>One gRPC channel per node address, reused for every call of a command.</summary>
-internal sealed class NodeClients : IDisposable
+/// <param name="tls">The client certificate and cluster CA; null speaks plaintext (an --insecure cluster).</param>
+internal sealed class NodeClients(Braid.Client.Security.ClientTls? tls) : IDisposable
 {
     private readonly Dictionary<string, GrpcChannel> channels = new(StringComparer.Ordinal);
+
+    public Braid.Client.Security.ClientTls? Tls => tls;
 
     public Admin.AdminClient Admin(string address) => new(Channel(address));
 
@@ -15,9 +18,9 @@ internal sealed class NodeClients : IDisposable
     {
         if (!channels.TryGetValue(address, out var channel))
         {
-            channel = GrpcChannel.ForAddress($"http://{address}", new GrpcChannelOptions
+            channel = GrpcChannel.ForAddress($"{Braid.Client.Security.ClientTls.Scheme(tls)}://{address}", new GrpcChannelOptions
             {
-                HttpHandler = new SocketsHttpHandler { ConnectTimeout = TimeSpan.FromSeconds(1), EnableMultipleHttp2Connections = true },
+                HttpHandler = Braid.Client.Security.ClientTls.Handler(tls),
             });
             channels[address] = channel;
         }

@@ -14,12 +14,14 @@ internal sealed class ClientOptions
     public Argument<string> StreamName { get; } = new("stream") { Description = $"The stream (dataset): {Stream}" };
     public Option<string?> Seeds { get; } = new("--seeds") { Description = "Comma-separated node addresses (default: the local cluster's nodes)" };
     public Option<string> ClusterDirectory { get; } = Options.ClusterDirectory();
+    public Security.ClientTlsOptions Tls { get; } = new();
 
     public void AddTo(Command command)
     {
         command.Arguments.Add(StreamName);
         command.Options.Add(Seeds);
         command.Options.Add(ClusterDirectory);
+        Tls.AddTo(command);
     }
 
     public static void CheckStream(string name)
@@ -34,14 +36,14 @@ internal sealed class ClientOptions
         var seeds = parse.GetValue(Seeds) is { Length: > 0 } list
             ? list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToList()
             : ClusterState.Load(parse.GetValue(ClusterDirectory)!).Nodes.Select(n => n.Address).ToList();
-        return ConnectAsync(seeds, ct);
+        return ConnectAsync(seeds, Tls.Resolve(parse, parse.GetValue(ClusterDirectory)!), ct);
     }
 
-    public static async Task<BraidClient> ConnectAsync(IReadOnlyList<string> seeds, CancellationToken ct)
+    public static async Task<BraidClient> ConnectAsync(IReadOnlyList<string> seeds, Braid.Client.Security.ClientTls? tls, CancellationToken ct)
     {
         try
         {
-            return await BraidClient.ConnectAsync(new BraidClientOptions { Seeds = seeds }, ct).ConfigureAwait(false);
+            return await BraidClient.ConnectAsync(new BraidClientOptions { Seeds = seeds, Tls = tls }, ct).ConfigureAwait(false);
         }
         catch (BraidException e)
         {

@@ -56,7 +56,7 @@ internal static class DemoCommand
         }));
         output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"== generated {written.Records:N0} records in {written.Files} hourly files ({written.Bytes / 1e6:F0} MB) in {clock.Elapsed.TotalSeconds:F1} s: {Counts(written.Counts)}"));
 
-        using var client = await BraidClient.ConnectAsync(new BraidClientOptions { Seeds = cluster.State.Nodes.Select(n => n.Address).ToList() }, ct).ConfigureAwait(false);
+        using var client = await BraidClient.ConnectAsync(new BraidClientOptions { Seeds = cluster.State.Nodes.Select(n => n.Address).ToList(), Tls = cluster.Tls }, ct).ConfigureAwait(false);
         var faults = new FaultPlan(cluster, client, written.Records, output);
         output.WriteLine("== loading at R=3 (acknowledged only once fsynced on a majority); a leader will be killed and another node frozen mid-load");
         var report = new LoadReport();

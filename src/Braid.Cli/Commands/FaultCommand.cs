@@ -16,10 +16,12 @@ internal static class FaultCommand
         var loss = new Option<double>("--loss-percent") { Description = "With --delay-ms: drop this percentage of outgoing frames" };
         var clear = new Option<bool>("--clear") { Description = "Remove the fault" };
         var dir = Options.ClusterDirectory();
+        var tls = new Security.ClientTlsOptions();
         var command = new Command("fault", "Inject a fault on one overlay link (the node must run with --allow-fault-injection)")
         {
             node, link, drop, delay, jitter, loss, clear, dir,
         };
+        tls.AddTo(command);
         command.SetAction((parse, ct) => CommandRunner.RunAsync(async () =>
         {
             var chosen = (parse.GetValue(drop) ? 1 : 0) + (parse.GetValue(delay) > 0 ? 1 : 0) + (parse.GetValue(clear) ? 1 : 0);
@@ -27,7 +29,7 @@ internal static class FaultCommand
             var kind = parse.GetValue(drop) ? SetLinkFaultRequest.Types.Kind.Drop
                 : parse.GetValue(clear) ? SetLinkFaultRequest.Types.Kind.None : SetLinkFaultRequest.Types.Kind.Delay;
             var address = NodeAddresses.Find(parse.GetValue(dir)!, null, parse.GetValue(node)!);
-            using var clients = new NodeClients();
+            using var clients = new NodeClients(tls.Resolve(parse, parse.GetValue(dir)!));
             await clients.Admin(address).SetLinkFaultAsync(
                 new SetLinkFaultRequest { Neighbour = parse.GetValue(link)!, Kind = kind, DelayMs = parse.GetValue(delay), JitterMs = parse.GetValue(jitter), LossPercent = parse.GetValue(loss) },
                 deadline: DateTime.UtcNow.AddSeconds(5), cancellationToken: ct).ConfigureAwait(false);

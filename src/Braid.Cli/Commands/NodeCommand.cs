@@ -22,10 +22,12 @@ internal static class NodeCommand
             DefaultValueFactory = _ => "new",
         };
         state.AcceptOnlyFromAmong("new", "existing");
-        var command = new Command("node", "Run one Braid node in the foreground (gRPC over HTTP/2 on the node's address)")
+        var tls = new Security.NodeTlsOptions();
+        var command = new Command("node", "Run one Braid node in the foreground (gRPC over HTTP/2 with mutual TLS on the node's address)")
         {
             topology, id, data, basePort, faults, partitions, replicas, retain, segment, state,
         };
+        tls.AddTo(command);
         command.SetAction((parse, cancellationToken) => CommandRunner.RunAsync(async () =>
         {
             var loaded = TopologyFiles.Load(parse.GetValue(topology)!, parse.GetValue(basePort));
@@ -35,7 +37,7 @@ internal static class NodeCommand
             Options.CheckStorage(parse.GetValue(retain), parse.GetValue(segment));
             var options = new NodeOptions(loaded, nodeId, Path.GetFullPath(parse.GetValue(data)!), parse.GetValue(faults),
                 (ulong)DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), parse.GetValue(partitions), parse.GetValue(replicas),
-                parse.GetValue(retain), parse.GetValue(segment)) { JoinsExisting = parse.GetValue(state) == "existing" };
+                parse.GetValue(retain), parse.GetValue(segment)) { JoinsExisting = parse.GetValue(state) == "existing", Tls = tls.Load(parse, nodeId) };
             if (options.Partitions < 1 || options.Replicas < 1 || options.Replicas > loaded.Nodes.Count)
                 throw new Cluster.CliException($"need at least 1 partition and 1 to {loaded.Nodes.Count} replicas");
             try

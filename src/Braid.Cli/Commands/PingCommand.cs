@@ -13,16 +13,18 @@ internal static class PingCommand
         var from = new Option<string>("--from") { Description = "Node that sends the probe", Required = true };
         var to = new Option<string>("--to") { Description = "Node the probe goes to", Required = true };
         var dir = Options.ClusterDirectory();
+        var tls = new Security.ClientTlsOptions();
         var topology = new Option<string?>("--topology", "-t") { Description = "Find nodes in this topology instead of a local cluster's state" };
         var timeout = Options.TimeoutSeconds(2);
         var command = new Command("ping", "Send a record-route probe through the overlay; print the path and round-trip time (exit 1 if unreachable)")
         {
             from, to, dir, topology, timeout,
         };
+        tls.AddTo(command);
         command.SetAction((parse, ct) => CommandRunner.RunAsync(async () =>
         {
             var address = NodeAddresses.Find(parse.GetValue(dir)!, parse.GetValue(topology), parse.GetValue(from)!);
-            using var clients = new NodeClients();
+            using var clients = new NodeClients(tls.Resolve(parse, parse.GetValue(dir)!));
             var seconds = parse.GetValue(timeout);
             PingReply reply;
             try

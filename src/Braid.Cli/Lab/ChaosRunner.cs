@@ -69,10 +69,10 @@ internal sealed class ChaosRunner(ChaosSettings settings, TextWriter output)
         var topology = TopologyFiles.Load(state.TopologyPath);
         var addresses = topology.Nodes.Select(n => n.Address).ToList();
         var clock = Stopwatch.StartNew();
-        var workload = new LabWorkload(addresses, settings.Workload, settings.Seed, clock);
+        using var clients = new NodeClients(Security.ClientTlsOptions.ForCluster(manager.Directory));
+        var workload = new LabWorkload(addresses, settings.Workload, settings.Seed, clock, clients.Tls);
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
         var running = workload.RunAsync(Drain, stop.Token, ct);
-        using var clients = new NodeClients();
         var injector = new FaultInjector(manager, topology, state.Network, clients,
             () => workload.ClientNodes.Select(a => topology.Nodes.First(n => n.Address == a).Id).ToList());
         var windows = new List<FaultWindow>();

@@ -21,7 +21,7 @@ internal sealed record WorkloadSettings(int Producers, int BatchRecords, double 
 /// checkpoint, and query workers that page through filtered snapshots and resume each from its
 /// cursor with a new client at another node. Every operation goes into the history.
 /// </summary>
-internal sealed class LabWorkload(IReadOnlyList<string> addresses, WorkloadSettings settings, int seed, Stopwatch clock)
+internal sealed class LabWorkload(IReadOnlyList<string> addresses, WorkloadSettings settings, int seed, Stopwatch clock, Braid.Client.Security.ClientTls? tls)
 {
     private readonly object gate = new();
     private readonly List<AppendOp> appends = [];
@@ -86,6 +86,7 @@ internal sealed class LabWorkload(IReadOnlyList<string> addresses, WorkloadSetti
             Seeds = addresses.Skip(first % addresses.Count).Concat(addresses.Take(first % addresses.Count)).ToList(),
             JitterSeed = jitter,
             StallTimeout = TimeSpan.FromSeconds(120),
+            Tls = tls,
         }, ct);
 
     private async Task ProduceAsync(ulong producer, TimeSpan drain, CancellationToken stop, CancellationToken abort)

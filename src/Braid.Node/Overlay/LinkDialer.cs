@@ -1,3 +1,4 @@
+using Braid.Client.Security;
 using Braid.Core.Topology;
 using Braid.Protocol.V1;
 using Grpc.Core;
@@ -12,7 +13,7 @@ namespace Braid.Node.Overlay;
 /// the <c>Link</c> stream, exchange hellos, pump frames, and redial with capped exponential
 /// backoff and jitter when it breaks.
 /// </summary>
-internal sealed class LinkDialer(OverlayDriver driver, ILogger<LinkDialer> logger) : BackgroundService
+internal sealed class LinkDialer(OverlayDriver driver, NodeOptions options, ILogger<LinkDialer> logger) : BackgroundService
 {
     private static readonly TimeSpan BackoffMin = TimeSpan.FromMilliseconds(50);
     private static readonly TimeSpan BackoffMax = TimeSpan.FromMilliseconds(500);
@@ -29,16 +30,15 @@ internal sealed class LinkDialer(OverlayDriver driver, ILogger<LinkDialer> logge
     {
         // Jitter only spreads redials; seeding it from the node pair keeps runs reproducible.
         var random = new Random(HashCode.Combine(driver.Self, neighbour.Id));
-        using var channel = GrpcChannel.ForAddress($"http://{neighbour.Address}", new GrpcChannelOptions
+        // With TLS the dialer presents its node certificate and accepts only a server whose
+        // certificate names the neighbour it dialled (mutual TLS, issue 11).
+        var handler = ClientTls.Handler(options.Tls?.Dialer, expectedNode: neighbour.Id);
+        handler.PooledConnectionIdleTimeout = Timeout.InfiniteTimeSpan;
+        using var channel = GrpcChannel.ForAddress($"{ClientTls.Scheme(options.Tls?.Dialer)}://{neighbour.Address}", new GrpcChannelOptions
         {
             MaxReceiveMessageSize = NodeHost.LinkFrameBytesMax,
             MaxSendMessageSize = NodeHost.LinkFrameBytesMax,
-            HttpHandler = new SocketsHttpHandler
-            {
-                ConnectTimeout = TimeSpan.FromSeconds(1),
-                EnableMultipleHttp2Connections = true,
-                PooledConnectionIdleTimeout = Timeout.InfiniteTimeSpan,
-            },
+            HttpHandler = handler,
         });
         var client = new Peer.PeerClient(channel);
         var backoff = BackoffMin;

@@ -13,6 +13,11 @@ internal sealed class PeerService(OverlayDriver driver, ILogger<PeerService> log
         var token = context.CancellationToken;
         if (!await requestStream.MoveNext(token).ConfigureAwait(false)) return;
         var hello = requestStream.Current.Hello;
+        if (hello is not null && Security.LinkAuthentication.Refusal(context, hello.NodeId) is { } denied)
+        {
+            Log.LinkRefused(logger, hello.NodeId.Length <= 64 ? hello.NodeId : hello.NodeId[..64], denied);
+            throw new RpcException(new Status(StatusCode.PermissionDenied, denied));
+        }
         var refusal = HelloRules.Refusal(driver, hello, expected: null);
         if (refusal is not null)
         {
