@@ -30,6 +30,16 @@ internal sealed class LocalCluster : IAsyncDisposable
         return cluster;
     }
 
+    /// <summary>The CLI's (admin) client certificate for this cluster; null when it runs --insecure.</summary>
+    public Braid.Client.Security.ClientTls? Tls => Braid.Cli.Security.ClientTlsOptions.ForCluster(Directory);
+
+    public Braid.Cli.Security.ClusterCertificates Certificates => Braid.Cli.Security.ClusterCertificates.OfCluster(Directory);
+
+    /// <summary>A channel to a node as the CLI makes it (TLS with the admin certificate unless --insecure).</summary>
+    public Grpc.Net.Client.GrpcChannel Channel(string address) =>
+        Grpc.Net.Client.GrpcChannel.ForAddress($"{Braid.Client.Security.ClientTls.Scheme(Tls)}://{address}",
+            new Grpc.Net.Client.GrpcChannelOptions { HttpHandler = Braid.Client.Security.ClientTls.Handler(Tls) });
+
     public Task<CommandResult> RunAsync(params string[] args) => BraidProcess.RunAsync(CommandTimeout, [.. args, "--dir", Directory]);
 
     /// <summary>Runs a command until <paramref name="accept"/> holds, or fails the test with the last result.</summary>

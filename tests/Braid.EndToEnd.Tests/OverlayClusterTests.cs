@@ -42,7 +42,7 @@ public sealed class OverlayClusterTests
     public async Task A_link_fault_reroutes_health_answers_and_paused_nodes_are_detected()
     {
         await using var cluster = await LocalCluster.UpAsync("mesh3", 3, faults: true);
-        using (var channel = GrpcChannel.ForAddress($"http://127.0.0.1:{cluster.BasePort}"))
+        using (var channel = cluster.Channel($"127.0.0.1:{cluster.BasePort}"))
         {
             var health = await new Health.HealthClient(channel).CheckAsync(new HealthCheckRequest(), deadline: DateTime.UtcNow.AddSeconds(5));
             Assert.Equal(HealthCheckResponse.Types.ServingStatus.Serving, health.Status);

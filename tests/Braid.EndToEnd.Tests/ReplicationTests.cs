@@ -16,7 +16,7 @@ public sealed class ReplicationTests
     {
         await using var cluster = await LocalCluster.UpAsync(topology, nodes, faults: true); // PartitionRecords needs it
         var addresses = NodeAddresses(cluster);
-        using var clients = new NodeClients();
+        using var clients = new NodeClients(cluster.Tls);
         var writer = new PartitionWriter(clients, addresses);
         var payload = ByteString.CopyFrom(Braid.Data.RecordBatchCodec.Encode(StreamingTests.Records(10).ToArray()));
         var acked = new List<ulong>();

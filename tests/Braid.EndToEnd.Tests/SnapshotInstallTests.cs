@@ -17,7 +17,7 @@ public sealed class SnapshotInstallTests
         // 64 KiB kept per replica in 16 KiB segments: a few hundred small batches compact the log.
         await using var cluster = await LocalCluster.UpAsync("mesh3", 3, faults: true, "--partitions", "3", "--retain-bytes", "65536", "--segment-bytes", "16384");
         var addresses = ReplicationTests.NodeAddresses(cluster);
-        using var clients = new NodeClients();
+        using var clients = new NodeClients(cluster.Tls);
         var writer = new PartitionWriter(clients, addresses);
         var payload = ByteString.CopyFrom(Braid.Data.RecordBatchCodec.Encode(StreamingTests.Records(10).ToArray()));
         var acked = new List<ulong>();

@@ -26,7 +26,7 @@ public sealed class StreamingTests
     // A small send budget keeps the sender close to the acknowledgements, so the faults that the
     // tests inject between sends land while batches are still in flight.
     internal static async Task<BraidClient> ConnectAsync(LocalCluster cluster) =>
-        await BraidClient.ConnectAsync(new BraidClientOptions { Seeds = cluster.Addresses(), StallTimeout = TimeSpan.FromSeconds(60), MaxBufferedBytes = 256 * 1024 });
+        await BraidClient.ConnectAsync(new BraidClientOptions { Seeds = cluster.Addresses(), Tls = cluster.Tls, StallTimeout = TimeSpan.FromSeconds(60), MaxBufferedBytes = 256 * 1024 });
 
     internal static async Task IngestAsync(BraidClient client, IReadOnlyList<AirQualityRecord> records, int batchRecords, Func<long, Task>? onProgress = null)
     {

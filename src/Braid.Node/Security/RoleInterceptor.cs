@@ -18,11 +18,11 @@ namespace Braid.Node.Security;
 /// </list>
 /// No certificate gives UNAUTHENTICATED, a missing role PERMISSION_DENIED, each naming what is missing.
 /// </summary>
-internal sealed class RoleInterceptor(NodeOptions options) : Interceptor
+public sealed class RoleInterceptor(NodeOptions options) : Interceptor
 {
-    internal enum Need { Open, AnyIdentity, Node, AnyRole, Role }
+    private enum Need { Open, AnyIdentity, Node, AnyRole, Role }
 
-    internal static (Need Need, BraidRoles Role) Required(string method)
+    private static (Need Need, BraidRoles Role) Required(string method)
     {
         var slash = method.IndexOf('/', 1);
         var service = slash > 0 ? method[1..slash] : method.TrimStart('/');
@@ -43,7 +43,7 @@ internal sealed class RoleInterceptor(NodeOptions options) : Interceptor
     }
 
     /// <summary>Null if <paramref name="caller"/> may call <paramref name="method"/>; else the refusal.</summary>
-    internal static Status? Check(string method, BraidIdentity? caller, string nodeId)
+    public static Status? Check(string method, BraidIdentity? caller, string nodeId)
     {
         var (need, role) = Required(method);
         if (need == Need.Open) return null;
