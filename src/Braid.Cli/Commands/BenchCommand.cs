@@ -136,13 +136,14 @@ internal static class BenchCommand
         var dir = Dir("bench-ingest");
         var hosts = Options.Hosts();
         var insecure = new Option<bool>("--insecure") { Description = "Run the cluster and client in plaintext (to compare with the default mutual TLS)" };
+        var warmup = new Option<int>("--warmup-batches") { Description = "Send and acknowledge this many batches before the clock starts (JIT warm-up of the fresh processes); all are still ingested and counted" };
         var command = new Command("ingest", "Ingest of the generated data set (pre-encoded in memory) at R=3, acked after majority fsync: records/s, MB/s, peak RSS per node, count check")
         {
-            topology, batch, window, records, seed, port, dir, hosts, insecure,
+            topology, batch, window, records, seed, port, dir, hosts, insecure, warmup,
         };
         command.SetAction((p, ct) => CommandRunner.RunAsync(() => IngestBench.RunAsync(
             new IngestBench.Settings(p.GetValue(topology)!, Math.Clamp(p.GetValue(batch), 1, 20_000), Math.Max(1, p.GetValue(window)), p.GetValue(records), p.GetValue(seed), p.GetValue(dir)!, p.GetValue(port),
-                Hosts.NetworkLayout.ParseMode(p.GetValue(hosts)!), p.GetValue(insecure)),
+                Hosts.NetworkLayout.ParseMode(p.GetValue(hosts)!), p.GetValue(insecure), p.GetValue(warmup)),
             Console.Out, ct)));
         return command;
     }
