@@ -20,13 +20,18 @@ public sealed class ClientTls(X509Certificate2 certificate, ClusterTrust trust)
 
     /// <summary>TLS options for one connection.</summary>
     /// <param name="expectedNode">When set, the server must be this node (links pin their neighbour).</param>
-    public SslClientAuthenticationOptions SslOptions(string? expectedNode = null) => new()
+    /// <param name="rejected">Told why a server was refused (the handshake error itself only says "rejected").</param>
+    public SslClientAuthenticationOptions SslOptions(string? expectedNode = null, Action<string>? rejected = null) => new()
     {
         EnabledSslProtocols = SslProtocols.Tls12 | SslProtocols.Tls13,
         CertificateRevocationCheckMode = X509RevocationMode.NoCheck,
         LocalCertificateSelectionCallback = (_, _, _, _, _) => Certificate,
-        RemoteCertificateValidationCallback = (_, remote, _, errors) =>
-            remote is X509Certificate2 server && ServerProblem(server, expectedNode) is null,
+        RemoteCertificateValidationCallback = (_, remote, _, _) =>
+        {
+            var problem = remote is X509Certificate2 server ? ServerProblem(server, expectedNode) : "the server presented no certificate";
+            if (problem is not null) rejected?.Invoke(problem);
+            return problem is null;
+        },
     };
 
     /// <summary>Null if <paramref name="server"/> is acceptable; else why not.</summary>
@@ -41,10 +46,10 @@ public sealed class ClientTls(X509Certificate2 certificate, ClusterTrust trust)
     }
 
     /// <summary>A handler for gRPC channels to nodes.</summary>
-    public static SocketsHttpHandler Handler(ClientTls? tls, string? expectedNode = null)
+    public static SocketsHttpHandler Handler(ClientTls? tls, string? expectedNode = null, Action<string>? rejected = null)
     {
         var handler = new SocketsHttpHandler { ConnectTimeout = TimeSpan.FromSeconds(1), EnableMultipleHttp2Connections = true };
-        if (tls is not null) handler.SslOptions = tls.SslOptions(expectedNode);
+        if (tls is not null) handler.SslOptions = tls.SslOptions(expectedNode, rejected);
         return handler;
     }
 

@@ -32,7 +32,7 @@ internal sealed class LinkDialer(OverlayDriver driver, NodeOptions options, ILog
         var random = new Random(HashCode.Combine(driver.Self, neighbour.Id));
         // With TLS the dialer presents its node certificate and accepts only a server whose
         // certificate names the neighbour it dialled (mutual TLS, issue 11).
-        var handler = ClientTls.Handler(options.Tls?.Dialer, expectedNode: neighbour.Id);
+        var handler = ClientTls.Handler(options.Tls?.Dialer, neighbour.Id, reason => Log.LinkRefused(logger, neighbour.Id, reason));
         handler.PooledConnectionIdleTimeout = Timeout.InfiniteTimeSpan;
         using var channel = GrpcChannel.ForAddress($"{ClientTls.Scheme(options.Tls?.Dialer)}://{neighbour.Address}", new GrpcChannelOptions
         {
