@@ -47,7 +47,9 @@ internal sealed class ClientOptions
         }
         catch (BraidException e)
         {
-            throw new CliException(e.Message, 2);
+            var hint = tls is null && e.Message.Contains("HTTP/2 handshake", StringComparison.Ordinal)
+                ? " (a plaintext client: the nodes may speak TLS; drop --insecure or give --tls-cert, --tls-key, --tls-ca)" : "";
+            throw new CliException(e.Message + hint, 2);
         }
     }
 }
