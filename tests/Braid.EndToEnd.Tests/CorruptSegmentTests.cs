@@ -54,7 +54,7 @@ public sealed class CorruptSegmentTests
         Assert.Equal((2 * records.Count).ToString(CultureInfo.InvariantCulture), count.Stdout.Trim());
 
         // C's replica of the damaged partition ends up with what A's holds.
-        using var clients = new Braid.Cli.Cluster.NodeClients();
+        using var clients = new Braid.Cli.Cluster.NodeClients(cluster.Tls);
         var addresses = Braid.Cli.Cluster.ClusterState.Load(cluster.Directory).Nodes.ToDictionary(n => n.Id, n => n.Address);
         PartitionRecordsReply? a = null, c = null;
         var deadline = DateTime.UtcNow.AddSeconds(60);
