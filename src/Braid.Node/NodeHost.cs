@@ -65,7 +65,10 @@ public static class NodeHost
     /// (<see cref="OverlayDriver"/>), so the bound is the largest legal envelope: a RaftBatch, which
     /// RaftDriver builds per destination and per round without a byte cap, so a catch-up round over
     /// all partitions can legitimately reach tens of MiB. Lower this once RaftBatch has a cap.</summary>
-    internal const int LinkFrameBytesMax = 64 * 1024 * 1024;
+    /// <summary>The largest link frame: Raft envelopes are split at <see cref="Partitions.RaftDriver.EnvelopeRaftBytesMax"/>,
+    /// so the largest legal one is a single snapshot message (<see cref="Core.Log.SnapshotStore.DataBytesMax"/>,
+    /// 16 MiB) or one entry (a 4 MiB client batch) with its headers; frames gather envelopes up to 1 MiB.</summary>
+    internal const int LinkFrameBytesMax = Core.Log.SnapshotStore.DataBytesMax + 4 * 1024 * 1024;
 
     /// <summary>The largest client request a node reads: one payload of the largest legal size and its fields.</summary>
     internal const int ClientMessageBytesMax = StreamService.PayloadBytesMax + 64 * 1024;

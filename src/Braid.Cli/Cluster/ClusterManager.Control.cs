@@ -60,7 +60,7 @@ internal sealed partial class ClusterManager
             var alive = ProcessControl.IsAlive(node.Pid, node.StartTime);
             var process = !alive ? "dead" : ProcessControl.State(node.Pid) == 'T' ? "paused" : "running";
             var status = alive && process == "running"
-                ? await clients.TryStatusAsync(node.Address, TimeSpan.FromSeconds(1), cancellationToken).ConfigureAwait(false)
+                ? await clients.TryStatusAsync(node.Address, TimeSpan.FromSeconds(3), cancellationToken).ConfigureAwait(false)
                 : null;
             if (status is null) unhealthy++;
             var neighbours = status is null ? "-" : string.Join(",", status.Neighbours.Where(n => n.Alive).Select(n => n.NodeId));

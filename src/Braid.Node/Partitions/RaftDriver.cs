@@ -27,11 +27,17 @@ internal sealed partial class RaftDriver : BackgroundService
     private readonly NodeOptions options;
     private readonly ILogger<RaftDriver> logger;
 
-    public RaftDriver(NodeOptions options, OverlayDriver overlay, ILogger<RaftDriver> logger)
+    private readonly Grpc.HealthCheck.HealthServiceImpl health;
+
+    /// <summary>Raft bytes one envelope carries at most, unless one message alone is larger.</summary>
+    internal const int EnvelopeRaftBytesMax = 4 << 20;
+
+    public RaftDriver(NodeOptions options, OverlayDriver overlay, ILogger<RaftDriver> logger, Grpc.HealthCheck.HealthServiceImpl health)
     {
         this.options = options;
         this.overlay = overlay;
         this.logger = logger;
+        this.health = health;
         Placement = PlacementPlanner.Plan(options.Topology, options.Partitions, options.Replicas);
         partitions = new PartitionSet(
             Placement.Partitions.Where(p => p.Replicas.Contains(options.NodeId)).Select(p => (uint)p.Partition),
@@ -138,8 +144,13 @@ internal sealed partial class RaftDriver : BackgroundService
         var replica = new PartitionReplica(partition, options.NodeId, [.. p.Replicas], new FileDevice(directory), new Random((int)seed), ReplicaOptions(),
             expectExisting: options.HadPlacementRecord);
         ReportStorage(replica);
+        health.SetStatus(HealthName(partition), Grpc.Health.V1.HealthCheckResponse.Types.ServingStatus.Serving);
         return replica;
     }
+
+    /// <summary>The gRPC health service name of this node's replica of a partition: NOT_SERVING
+    /// while it is failed and waiting to reopen, SERVING once open.</summary>
+    public static string HealthName(uint partition) => $"braid.partition.{partition}";
 
     /// <summary>Says what opening a replica's storage quarantined and whether it lost state.</summary>
     private void ReportStorage(PartitionReplica replica)
@@ -154,6 +165,7 @@ internal sealed partial class RaftDriver : BackgroundService
     private void OnPartitionFailed(uint partition, Exception e, int failures, long retryTicks)
     {
         Log.PartitionFailed(logger, partition, failures, retryTicks * TickInterval.TotalMilliseconds / 1000, e);
+        health.SetStatus(HealthName(partition), Grpc.Health.V1.HealthCheckResponse.Types.ServingStatus.NotServing);
         foreach (var (ticket, w) in waiting.Where(w => w.Value.Partition == partition).ToList())
         {
             waiting.Remove(ticket);
@@ -210,7 +222,7 @@ internal sealed partial class RaftDriver : BackgroundService
     /// destination node.</summary>
     private void FlushAll()
     {
-        var outgoing = new Dictionary<string, RaftBatch>(StringComparer.Ordinal);
+        var outgoing = new Dictionary<string, List<(RaftBatch Batch, long Bytes)>>(StringComparer.Ordinal);
         foreach (var partition in replicas.Keys.ToList())
         {
             partitions.Run(partition, replica =>
@@ -219,15 +231,20 @@ internal sealed partial class RaftDriver : BackgroundService
                 var output = replica.TakeOutput();
                 foreach (var m in output.Messages)
                 {
-                    if (!outgoing.TryGetValue(m.To, out var batch)) outgoing[m.To] = batch = new RaftBatch();
-                    batch.Messages.Add(m);
+                    // One envelope per destination, split so that none carries more than
+                    // EnvelopeRaftBytesMax (a single larger message, a snapshot, travels alone).
+                    if (!outgoing.TryGetValue(m.To, out var batches)) outgoing[m.To] = batches = [];
+                    var size = m.CalculateSize();
+                    if (batches.Count == 0 || batches[^1].Bytes > 0 && batches[^1].Bytes + size > EnvelopeRaftBytesMax) batches.Add((new RaftBatch(), 0));
+                    batches[^1].Batch.Messages.Add(m);
+                    batches[^1] = (batches[^1].Batch, batches[^1].Bytes + size);
                 }
                 Report(replica, output);
                 foreach (var ack in output.Acks) Answer(ack);
             });
         }
         if (outgoing.Count == 0) return;
-        var envelopes = outgoing.Select(kv => new Envelope { Destination = kv.Key, Raft = kv.Value }).ToList();
+        var envelopes = outgoing.SelectMany(kv => kv.Value.Select(b => new Envelope { Destination = kv.Key, Raft = b.Batch })).ToList();
         overlay.TryPost(_ => { foreach (var e in envelopes) overlay.Node.Send(e); }); // full inbox: dropped, Raft retries
     }
 
