@@ -82,8 +82,7 @@ internal static partial class Netns
         var left = new List<string>();
         foreach (var host in layout.Hosts)
         {
-            KillAllIn(host.Namespace);
-            if (NamespaceExists(host.Namespace) && Run("ip", ["netns", "del", host.Namespace], check: false).Code != 0) left.Add("namespace " + host.Namespace);
+            if (NamespaceExists(host.Namespace) && DeleteNamespace(host.Namespace).Code != 0) left.Add("namespace " + host.Namespace);
             if (Exists("link", host.RootVeth) && Run("ip", ["link", "del", host.RootVeth], check: false).Code != 0) left.Add("veth " + host.RootVeth);
         }
         if (TableExists(layout.Table) && Run("nft", ["delete", "table", "bridge", layout.Table], check: false).Code != 0) left.Add("nftables table " + layout.Table);
@@ -119,13 +118,20 @@ internal static partial class Netns
             var (kind, name) = (item[..item.LastIndexOf(' ')], item[(item.LastIndexOf(' ') + 1)..]);
             var result = kind switch
             {
-                "namespace" => KillAllIn(name) >= 0 ? Run("ip", ["netns", "del", name], check: false) : default,
+                "namespace" => DeleteNamespace(name),
                 "nftables table" => Run("nft", ["delete", "table", "bridge", name], check: false),
                 _ => Run("ip", ["link", "del", name], check: false), // a veth whose peer went with its namespace is already gone: fine
             };
             output.WriteLine($"removed {item}{(result.Code == 0 ? "" : $" (failed: {result.Error.Trim()})")}");
         }
         return Leftovers(tag);
+    }
+
+    /// <summary>Kills what still runs inside a namespace (a leftover's processes), then deletes it.</summary>
+    private static Result DeleteNamespace(string ns)
+    {
+        KillAllIn(ns);
+        return Run("ip", ["netns", "del", ns], check: false);
     }
 
     private static string NetnsPrefix(string? tag) => NetworkLayout.NamespacePrefix + (tag is null ? "" : tag + "-");

@@ -214,7 +214,7 @@ internal sealed class ChaosRunner(ChaosSettings settings, TextWriter output)
     private static ulong[] RecordIdentities(ulong producer, long batch, int count)
     {
         var result = new ulong[count];
-        for (var i = 0; i < count; i++) result[i] = LabRecords.Identity(producer, batch, i, LabRecords.Record(producer, batch, i).Parameter);
+        for (var i = 0; i < count; i++) result[i] = LabRecords.Identity(producer, batch, i);
         return result;
     }
 

@@ -28,7 +28,7 @@ internal static class LabRecords
 
     public static AirQualityRecord Record(ulong producer, long batch, int index)
     {
-        var mix = (uint)((producer * 0x9E3779B1UL) ^ ((ulong)batch * 0x85EBCA77UL) ^ ((ulong)index * 0xC2B2AE3DUL));
+        var mix = Mix(producer, batch, index);
         var parameter = (AirParameter)(mix % 6);
         var value = (mix >> 3) % 5000 / 10.0;
         return new AirQualityRecord(
@@ -46,6 +46,13 @@ internal static class LabRecords
             AqsId: string.Create(CultureInfo.InvariantCulture, $"{producer}-{batch}-{index}"),
             FullAqsId: "840" + producer.ToString(CultureInfo.InvariantCulture));
     }
+
+    private static uint Mix(ulong producer, long batch, int index) =>
+        (uint)((producer * 0x9E3779B1UL) ^ ((ulong)batch * 0x85EBCA77UL) ^ ((ulong)index * 0xC2B2AE3DUL));
+
+    /// <summary>The identity of the record the lab sends at (producer, batch, index), without building it.</summary>
+    public static ulong Identity(ulong producer, long batch, int index) =>
+        Identity(producer, batch, index, (AirParameter)(Mix(producer, batch, index) % 6));
 
     public static ulong Identity(ulong producer, long batch, int index, AirParameter parameter) =>
         (producer << 56) | ((ulong)batch << 16) | ((ulong)index << 4) | (ulong)parameter;
