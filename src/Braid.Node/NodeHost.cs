@@ -84,7 +84,14 @@ public static class NodeHost
 
     private static WebApplication Build(NodeOptions options)
     {
-        var builder = WebApplication.CreateSlimBuilder();
+        // The default host watches appsettings.json for changes with a recursive file watcher on
+        // the content root (the working directory): with data folders below it, every segment
+        // write woke a watcher thread. A node reads no appsettings: no content root to watch.
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
+        {
+            ContentRootPath = AppContext.BaseDirectory,
+            Args = ["--hostBuilder:reloadConfigOnChange=false"],
+        });
         builder.Logging.ClearProviders();
         builder.Logging.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss.fff "; });
         builder.Logging.SetMinimumLevel(LogLevel.Information);

@@ -75,19 +75,24 @@ internal static class BenchLoad
     /// <summary>Sends every batch through one ingest session and waits for every acknowledgement.</summary>
     /// <param name="warmupBatches">The first batches are sent and acknowledged before the clock
     /// starts (JIT and connection warm-up of freshly started processes); the figures cover the rest.</param>
+    /// <param name="passes">Times the whole data set is sent (one producer, sequence numbers
+    /// continuing): a longer run measures the steady state rather than the processes' warm-up.</param>
     public static async Task<IngestFigures> IngestAsync(IReadOnlyList<string> seeds, List<(byte[] Payload, int Records)> batches, long payloadBytes,
-        int inflightPerPartition, ClientTls? tls, TextWriter progress, CancellationToken ct, int warmupBatches = 0)
+        int inflightPerPartition, ClientTls? tls, TextWriter progress, CancellationToken ct, int warmupBatches = 0, int passes = 1)
     {
-        warmupBatches = Math.Clamp(warmupBatches, 0, batches.Count - 1);
+        passes = Math.Max(1, passes);
+        var total = batches.Count * passes;
+        warmupBatches = Math.Clamp(warmupBatches, 0, total - 1);
         long warmRecords = 0;
-        var warmBytes = batches.Take(warmupBatches).Sum(b => (long)b.Payload.Length);
+        long warmBytes = 0;
+        for (var b = 0; b < warmupBatches; b++) warmBytes += batches[b % batches.Count].Payload.Length;
         using var client = await BraidClient.ConnectAsync(new BraidClientOptions { Seeds = seeds, InflightBatchesPerPartition = inflightPerPartition, Tls = tls }, ct).ConfigureAwait(false);
         var clock = Stopwatch.StartNew();
         using var reporter = new Timer(_ => progress.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"  {clock.Elapsed.TotalSeconds,6:F1} s  acked {client.Stats.AckedRecords,9}  retries {client.Stats.Retries}")), null, TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(2));
         await using (var session = new IngestSession(client, producer: 1, ct: ct))
         {
-            for (var b = 0; b < batches.Count; b++)
+            for (var b = 0; b < total; b++)
             {
                 if (b == warmupBatches && b > 0)
                 {
@@ -95,13 +100,14 @@ internal static class BenchLoad
                     warmRecords = client.Stats.AckedRecords;
                     clock.Restart();
                 }
-                await session.SendAsync(b, batches[b].Payload, batches[b].Records, ct).ConfigureAwait(false);
+                var batch = batches[b % batches.Count];
+                await session.SendAsync(b, batch.Payload, batch.Records, ct).ConfigureAwait(false);
             }
             await session.CompleteAsync(ct).ConfigureAwait(false);
         }
         var elapsed = clock.Elapsed;
         var stats = client.Stats;
-        return new IngestFigures(stats.AckedRecords - warmRecords, batches.Count - warmupBatches, payloadBytes - warmBytes, elapsed, stats.Retries, stats.Duplicates, stats.Failovers);
+        return new IngestFigures(stats.AckedRecords - warmRecords, total - warmupBatches, payloadBytes * passes - warmBytes, elapsed, stats.Retries, stats.Duplicates, stats.Failovers);
     }
 
     /// <summary>Compares the cluster's per-parameter counts with <paramref name="expected"/>; prints each and returns whether all match.</summary>

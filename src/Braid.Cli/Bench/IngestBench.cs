@@ -7,18 +7,58 @@ namespace Braid.Cli.Bench;
 /// Ingest throughput: the full generated data set, pre-encoded in memory, streamed into a
 /// 12-partition R=3 cluster through the client library, each batch acknowledged after a
 /// majority fsync; then the per-parameter counts are checked against the generator's.
+/// With <see cref="Settings.CompareRounds"/> the same load runs on a fresh mutual-TLS cluster and
+/// a fresh plaintext one, alternately, in one invocation, and the ratio of the medians is printed
+/// (these machines are noisy: only figures from one run are compared).
 /// </summary>
 internal static class IngestBench
 {
     public sealed record Settings(string Topology, int BatchRecords, int InflightPerPartition, long? Records, int Seed, string Directory, int BasePort, Hosts.HostMode Hosts = Hosts.HostMode.Loopback, bool Insecure = false,
-        int WarmupBatches = 0);
+        int WarmupBatches = 0, int CompareRounds = 0, int Passes = 1);
 
     public static async Task<int> RunAsync(Settings s, TextWriter output, CancellationToken ct)
     {
-        output.WriteLine($"ingest on {s.Topology} ({Hosts.NetworkLayout.ModeName(s.Hosts)} hosts): 12 partitions, R=3, batches of {s.BatchRecords} records, window {s.InflightPerPartition} batches per partition, {(s.Insecure ? "plaintext (--insecure)" : "mutual TLS")}");
         var (batches, bytes) = BenchLoad.Encode(s.Seed, s.Records, s.BatchRecords);
         output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"data set: {batches.Sum(b => (long)b.Records)} records in {batches.Count} batches, {bytes / 1048576.0:F1} MB encoded (in memory)"));
-        await using var cluster = await BenchCluster.StartAsync(s.Topology, s.Directory, s.BasePort, TextWriter.Null, ct, partitions: 12, hosts: s.Hosts, insecure: s.Insecure).ConfigureAwait(false);
+        if (s.CompareRounds <= 0)
+            return (await OnceAsync(s, batches, bytes, s.Insecure, output, ct).ConfigureAwait(false)).Ok ? 0 : 1;
+
+        var tls = new List<double>();
+        var plain = new List<double>();
+        var ok = true;
+        for (var round = 1; round <= s.CompareRounds; round++)
+        {
+            // Alternate which goes first, so a machine that slows down (or warms up) over the run
+            // does not favour one side.
+            foreach (var insecure in round % 2 == 1 ? new[] { false, true } : new[] { true, false })
+            {
+                output.WriteLine($"-- round {round}/{s.CompareRounds}, {(insecure ? "plaintext" : "mutual TLS")}");
+                var result = await OnceAsync(s, batches, bytes, insecure, output, ct).ConfigureAwait(false);
+                ok &= result.Ok;
+                (insecure ? plain : tls).Add(result.Figures.RecordsPerSecond);
+            }
+        }
+        var tlsMedian = Median(tls);
+        var plainMedian = Median(plain);
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"mutual TLS records/s: {string.Join(" ", tls.Select(v => v.ToString("F0", CultureInfo.InvariantCulture)))} (median {tlsMedian:F0})"));
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"plaintext  records/s: {string.Join(" ", plain.Select(v => v.ToString("F0", CultureInfo.InvariantCulture)))} (median {plainMedian:F0})"));
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"TLS / plaintext (medians): {tlsMedian / Math.Max(1e-9, plainMedian):F2}x (target >= 0.85x)"));
+        return ok ? 0 : 1;
+    }
+
+    private static double Median(List<double> values)
+    {
+        var sorted = values.Order().ToList();
+        return sorted.Count == 0 ? 0 : sorted.Count % 2 == 1 ? sorted[sorted.Count / 2] : (sorted[sorted.Count / 2 - 1] + sorted[sorted.Count / 2]) / 2;
+    }
+
+    private static async Task<(bool Ok, IngestFigures Figures)> OnceAsync(Settings s, List<(byte[] Payload, int Records)> batches, long bytes, bool insecure, TextWriter output, CancellationToken ct)
+    {
+        output.WriteLine($"ingest on {s.Topology} ({Hosts.NetworkLayout.ModeName(s.Hosts)} hosts): 12 partitions, R=3, batches of {s.BatchRecords} records, window {s.InflightPerPartition} batches per partition, {(s.Passes > 1 ? $"{s.Passes} passes over the data set, " : "")}{(insecure ? "plaintext (--insecure)" : "mutual TLS")}");
+        await using var cluster = await BenchCluster.StartAsync(s.Topology, s.Directory, s.BasePort, TextWriter.Null, ct, partitions: 12, hosts: s.Hosts, insecure: insecure).ConfigureAwait(false);
         var seeds = cluster.State.Nodes.Select(n => n.Address).ToList();
         await BenchLoad.WaitForLeadersAsync(seeds, cluster.Tls, TimeSpan.FromSeconds(30), ct).ConfigureAwait(false);
         IngestFigures figures;
@@ -26,7 +66,7 @@ internal static class IngestBench
         IReadOnlyDictionary<string, double> cpu;
         await using (var sampler = new RssSampler(cluster.State.Nodes))
         {
-            figures = await BenchLoad.IngestAsync(seeds, batches, bytes, s.InflightPerPartition, cluster.Tls, output, ct, s.WarmupBatches).ConfigureAwait(false);
+            figures = await BenchLoad.IngestAsync(seeds, batches, bytes, s.InflightPerPartition, cluster.Tls, output, ct, s.WarmupBatches, s.Passes).ConfigureAwait(false);
             peaks = sampler.PeakBytes;
             cpu = sampler.CpuSeconds();
         }
@@ -35,8 +75,8 @@ internal static class IngestBench
             $"ingested {figures.Records} records{(s.WarmupBatches > 0 ? $" (after {s.WarmupBatches} warm-up batches, not timed)" : "")} in {figures.Elapsed.TotalSeconds:F2} s: {figures.RecordsPerSecond:F0} records/s, {figures.MegabytesPerSecond:F1} MB/s; retries {figures.Retries}, duplicates {figures.Duplicates}, failovers {figures.Failovers} (target >= {target} records/s)"));
         var rssMax = BenchLoad.PrintPeakRss(peaks, cpu, output);
         output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"worst node peak rss {rssMax:F1} MB (target < 300 MB)"));
-        var ok = await BenchLoad.VerifyCountsAsync(seeds, cluster.Tls, AirQualityGenerator.ExpectedCounts(s.Records), output, ct).ConfigureAwait(false);
+        var ok = await BenchLoad.VerifyCountsAsync(seeds, cluster.Tls, AirQualityGenerator.ExpectedCounts(s.Records).ToDictionary(kv => kv.Key, kv => kv.Value * Math.Max(1, s.Passes)), output, ct).ConfigureAwait(false);
         output.WriteLine($"counts: {(ok ? "ok" : "mismatch")}");
-        return ok ? 0 : 1;
+        return (ok, figures);
     }
 }

@@ -137,13 +137,15 @@ internal static class BenchCommand
         var hosts = Options.Hosts();
         var insecure = new Option<bool>("--insecure") { Description = "Run the cluster and client in plaintext (to compare with the default mutual TLS)" };
         var warmup = new Option<int>("--warmup-batches") { Description = "Send and acknowledge this many batches before the clock starts (JIT warm-up of the fresh processes); all are still ingested and counted" };
+        var passes = new Option<int>("--passes") { Description = "Send the data set this many times (one producer, continuing sequence numbers; the count check expects that many copies): a longer run measures the steady state", DefaultValueFactory = _ => 1 };
+        var compare = new Option<int>("--compare-tls") { Description = "Rounds of a side-by-side comparison in this one run: each round ingests into a fresh mutual-TLS cluster and a fresh plaintext one (alternating which goes first); prints both medians and their ratio" };
         var command = new Command("ingest", "Ingest of the generated data set (pre-encoded in memory) at R=3, acked after majority fsync: records/s, MB/s, peak RSS per node, count check")
         {
-            topology, batch, window, records, seed, port, dir, hosts, insecure, warmup,
+            topology, batch, window, records, seed, port, dir, hosts, insecure, warmup, compare, passes,
         };
         command.SetAction((p, ct) => CommandRunner.RunAsync(() => IngestBench.RunAsync(
             new IngestBench.Settings(p.GetValue(topology)!, Math.Clamp(p.GetValue(batch), 1, 20_000), Math.Max(1, p.GetValue(window)), p.GetValue(records), p.GetValue(seed), p.GetValue(dir)!, p.GetValue(port),
-                Hosts.NetworkLayout.ParseMode(p.GetValue(hosts)!), p.GetValue(insecure), p.GetValue(warmup)),
+                Hosts.NetworkLayout.ParseMode(p.GetValue(hosts)!), p.GetValue(insecure), p.GetValue(warmup), Math.Max(0, p.GetValue(compare)), Math.Clamp(p.GetValue(passes), 1, 100)),
             Console.Out, ct)));
         return command;
     }
