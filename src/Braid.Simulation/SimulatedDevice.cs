@@ -230,7 +230,7 @@ public sealed partial class SimulatedDevice : IStorageDevice
         if (failingSyncs > 0)
         {
             failingSyncs--;
-            throw new IOException("simulated fsync failure");
+            throw new StorageSyncException("simulated fsync failure");
         }
 
         SyncCount++;

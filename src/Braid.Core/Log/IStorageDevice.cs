@@ -77,3 +77,30 @@ public sealed class StorageFullException : IOException
     {
     }
 }
+
+/// <summary>
+/// An fsync (of a file or of the directory) failed. What the device holds is then unknown: Linux
+/// may drop the dirty pages it could not write and mark them clean, so a retried fsync succeeds
+/// and a read returns data that is not on the disk (PostgreSQL's "fsyncgate", 2018; Rebello et
+/// al., "Can Applications Recover from fsync Failures?", USENIX ATC 2020). Never retried: the
+/// replica that sees it is failed and rebuilt from its peers.
+/// </summary>
+public sealed class StorageSyncException : IOException
+{
+    /// <summary>Creates the error; <paramref name="inner"/> is the platform's error, if any.</summary>
+    public StorageSyncException(string message, Exception? inner = null) : base(message, inner)
+    {
+    }
+
+    /// <summary>True when <paramref name="e"/> or an exception inside it is a failed sync.</summary>
+    public static bool IsIn(Exception? e)
+    {
+        for (var depth = 0; e is not null && depth < 16; depth++, e = e.InnerException)
+        {
+            if (e is StorageSyncException) return true;
+            if (e is AggregateException aggregate && aggregate.InnerExceptions.Any(IsIn)) return true;
+            if (e is LogFailedException { Failure: { } failure } && IsIn(failure)) return true;
+        }
+        return false;
+    }
+}

@@ -108,6 +108,23 @@ public sealed class ReplicaStorage
         return new ReplicaStorage(device, log, new ReplicaStorageReport(id, quarantined, lostState));
     }
 
+    /// <summary>
+    /// An fsync of this replica's files failed (<see cref="StorageSyncException"/>): nothing on the
+    /// device is trusted any more. Every state file is moved aside (kept for an operator) and the
+    /// recovering marker written, so the replica reopens empty, votes for no one and takes its state
+    /// from the leader (log or snapshot) like a replica whose data vanished. Throws when the device
+    /// cannot even do that (the caller retries later: the partition stays failed meanwhile).
+    /// </summary>
+    public static IReadOnlyList<QuarantinedFile> Discard(IStorageDevice device, string reason)
+    {
+        ArgumentNullException.ThrowIfNull(device);
+        var moved = device.ListNames().Where(IsStateName).Select(name => Quarantine.MoveAside(device, name, reason)).ToList();
+        device.SyncDirectory();
+        if (!TrySave(device, RecoveringName, RecoveringMagic, Encoding.UTF8.GetBytes(Truncate($"rebuilt from peers: {reason}", 1000))))
+            throw new StorageFullException("no room for the recovering marker of a replica being rebuilt");
+        return moved;
+    }
+
     /// <summary>The replica has caught up: forget the marker (durably).</summary>
     public void EndRecovery()
     {

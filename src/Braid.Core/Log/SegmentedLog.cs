@@ -417,15 +417,19 @@ public sealed partial class SegmentedLog : IDisposable
         ObjectDisposedException.ThrowIf(disposed, this);
         if (failed)
         {
-            throw new LogFailedException("the log failed earlier and must be reopened", null);
+            throw new LogFailedException("the log failed earlier and must be reopened", failure);
         }
     }
 
     private static bool IsDeviceFailure(Exception e) => e is not LogException and not InvariantViolationException;
 
+    /// <summary>What failed the log first (kept so a later refusal still says whether an fsync failed).</summary>
+    private Exception? failure;
+
     private LogFailedException Fail(string what, Exception e)
     {
         failed = true;
+        failure ??= e;
         return new LogFailedException(what, e);
     }
 }

@@ -22,17 +22,20 @@ public sealed class PartitionSet : IDisposable
     // reopen keeps its long backoff; one that served for RetryTicksMax starts over.
     private readonly Dictionary<uint, (int Failures, long OpenedAtTick)> history = [];
     private readonly uint[] placed;
-    private readonly Func<uint, PartitionReplica> open;
+    private readonly Func<uint, string?, PartitionReplica> open;
     private readonly Action<uint, Exception, int, long> onFailed;
     private long ticks;
 
-    private sealed record Failure(string Reason, int Attempts, long RetryAtTick);
+    /// <param name="Rebuild">Why the replica's files are not to be trusted (a failed fsync), or null:
+    /// the reopen then discards them and rebuilds the replica from its peers.</param>
+    private sealed record Failure(string Reason, int Attempts, long RetryAtTick, string? Rebuild);
 
     /// <param name="placed">The partitions this node holds a replica of.</param>
-    /// <param name="open">Opens a partition's replica from disk.</param>
+    /// <param name="open">Opens a partition's replica from disk; when the second argument is not
+    /// null (why), it first discards the replica's files (see <see cref="Core.Log.ReplicaStorage.Discard"/>).</param>
     /// <param name="onFailed">Called with the partition, the exception, the failures in a row and
     /// the ticks until the next attempt, once the partition is closed (answer its waiting calls).</param>
-    public PartitionSet(IEnumerable<uint> placed, Func<uint, PartitionReplica> open, Action<uint, Exception, int, long> onFailed)
+    public PartitionSet(IEnumerable<uint> placed, Func<uint, string?, PartitionReplica> open, Action<uint, Exception, int, long> onFailed)
     {
         this.placed = [.. placed];
         this.open = open;
@@ -52,7 +55,7 @@ public sealed class PartitionSet : IDisposable
     /// <summary>Opens every placed partition; one that cannot open is failed, not fatal.</summary>
     public void OpenAll()
     {
-        foreach (var p in placed) TryOpen(p, attempts: 0);
+        foreach (var p in placed) TryOpen(p, attempts: 0, rebuild: null);
     }
 
     /// <summary>Runs <paramref name="action"/> on <paramref name="partition"/>'s replica; an
@@ -78,25 +81,32 @@ public sealed class PartitionSet : IDisposable
     {
         ticks++;
         foreach (var p in running.Keys.ToList()) Run(p, r => r.Tick());
-        foreach (var (p, f) in failed.Where(f => f.Value.RetryAtTick <= ticks).ToList()) TryOpen(p, f.Attempts);
+        foreach (var (p, f) in failed.Where(f => f.Value.RetryAtTick <= ticks).ToList()) TryOpen(p, f.Attempts, f.Rebuild);
     }
 
-    private void TryOpen(uint partition, int attempts)
+    /// <summary>Why <paramref name="partition"/> will be rebuilt from its peers when it reopens, or null.</summary>
+    public string? RebuildOf(uint partition) => failed.TryGetValue(partition, out var f) ? f.Rebuild : null;
+
+    private void TryOpen(uint partition, int attempts, string? rebuild)
     {
         try
         {
-            running[partition] = open(partition);
+            running[partition] = open(partition, rebuild);
             failed.Remove(partition);
             history[partition] = (attempts, ticks);
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
-            Fail(partition, null, e, attempts);
+            Fail(partition, null, e, attempts, rebuild);
         }
     }
 
-    private void Fail(uint partition, PartitionReplica? replica, Exception e, int attempts)
+    private void Fail(uint partition, PartitionReplica? replica, Exception e, int attempts, string? rebuild = null)
     {
+        // A failed fsync is never retried and the files it covered are not trusted: the replica is
+        // rebuilt from its peers on reopen (issue 11, item 4). The decision sticks until a reopen
+        // succeeds, whatever later attempts fail with.
+        if (Core.Log.StorageSyncException.IsIn(e)) rebuild ??= $"an fsync failed ({e.Message})";
         running.Remove(partition);
         try
         {
@@ -108,7 +118,7 @@ public sealed class PartitionSet : IDisposable
         }
         var count = attempts + 1;
         var wait = Math.Min((long)RetryTicksMin << Math.Min(count - 1, 16), RetryTicksMax);
-        failed[partition] = new Failure($"{e.GetType().Name}: {e.Message}", count, ticks + wait);
+        failed[partition] = new Failure($"{e.GetType().Name}: {e.Message}", count, ticks + wait, rebuild);
         onFailed(partition, e, count, wait);
     }
 

@@ -135,10 +135,15 @@ internal sealed partial class RaftDriver : BackgroundService
 
     private int opens;
 
-    private PartitionReplica OpenReplica(uint partition)
+    private PartitionReplica OpenReplica(uint partition, string? rebuild)
     {
         var p = Placement[(int)partition];
         var directory = Path.Combine(options.DataDirectory, "partitions", partition.ToString("D3", System.Globalization.CultureInfo.InvariantCulture));
+        if (rebuild is not null)
+        {
+            foreach (var q in Core.Log.ReplicaStorage.Discard(new FileDevice(directory), rebuild))
+                StorageLog.Quarantined(logger, partition, q.Name, q.MovedTo, q.Reason);
+        }
         // A reopened replica draws other election jitter than the one that failed.
         var seed = Core.Fnv1a.Hash(options.NodeId) ^ options.Incarnation ^ partition ^ ((ulong)opens++ << 32);
         var replica = new PartitionReplica(partition, options.NodeId, [.. p.Replicas], new FileDevice(directory), new Random((int)seed), ReplicaOptions(),

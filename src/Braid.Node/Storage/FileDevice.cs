@@ -82,7 +82,17 @@ public sealed class FileDevice : IStorageDevice
         WhenFull(() => { File.Move(PathOf(sourceName), PathOf(destinationName), overwrite: true); return 0; }); // a directory can need a new block
 
     /// <inheritdoc />
-    public void SyncDirectory() => DirectorySync.Sync(DirectoryPath);
+    public void SyncDirectory()
+    {
+        try
+        {
+            DirectorySync.Sync(DirectoryPath);
+        }
+        catch (IOException e) when (e is not StorageSyncException)
+        {
+            throw new StorageSyncException($"fsync of {DirectoryPath} failed: {e.Message}", e);
+        }
+    }
 
     private string PathOf(string name)
     {
@@ -117,7 +127,14 @@ public sealed class FileDevice : IStorageDevice
 
         public void Sync()
         {
-            DirectorySync.DataSync(handle);
+            try
+            {
+                DirectorySync.DataSync(handle);
+            }
+            catch (IOException e) when (e is not StorageSyncException)
+            {
+                throw new StorageSyncException($"fsync failed: {e.Message}", e);
+            }
             Interlocked.Increment(ref owner.syncCount);
         }
 

@@ -216,6 +216,36 @@ public sealed class ReplicaDiskFaultTests
     }
 
     [Fact]
+    public void AFollowerWhoseFsyncFailedIsDiscardedAndRebuiltFromTheLeaderWithoutAVote()
+    {
+        var g = new Group(segmentBytes: 4096);
+        g.ElectA();
+        Load(g, 10, 500);
+        g.Devices["C"].FailNextSyncs(1);
+        Assert.Null(g["A"].Append(11, 9, 11, new byte[500]));
+        var failure = Record.Exception(g.Settle);
+        Assert.True(StorageSyncException.IsIn(failure), failure?.ToString());
+
+        // The host's reaction (Braid.Node's PartitionSet): close it, never retry the fsync, discard
+        // its files and reopen it empty, recovering.
+        g.Replicas["C"].Dispose();
+        g.Down.Add("C");
+        var moved = ReplicaStorage.Discard(g.Devices["C"], "an fsync failed");
+        Assert.Contains(moved, q => q.Name == HardStateStore.FileName);
+        var c = g.Open("C");
+        Assert.True(c.Raft.Recovering);
+        Assert.Equal(0ul, c.Raft.Status.DurableIndex);
+        Assert.False(AskVote(g, "C", RaftMessageType.Vote));
+
+        g.Down.Remove("C");
+        g.TickAll(10);
+        Assert.False(c.Raft.Recovering);
+        Assert.Equal(g["A"].Raft.LastIndex, c.Raft.Status.DurableIndex);
+        Assert.Equal(11ul, c.State.LastSequenceOf(9));
+        Assert.True(AskVote(g, "C", RaftMessageType.Vote));
+    }
+
+    [Fact]
     public void ACrashDuringRecoveryKeepsTheRule()
     {
         var g = new Group(segmentBytes: 4096);
