@@ -77,6 +77,63 @@ public sealed class HostilePeerTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_neighbour_cannot_speak_for_another_node_in_Raft()
+    {
+        // Issue 11: Raft accepted any `from` that is a voter, so B could forge C's messages (an
+        // APPEND_RESPONSE from C could commit an entry only one disk holds). One frame from B: a
+        // vote request claiming to come from C at term 9, then B's own at term 7. Processed in
+        // order: if C's were accepted, A's term would be 9 and B's request too old to count.
+        using var call = await LinkAsync(HelloAsB());
+        var frame = new LinkFrame { Heartbeat = new Heartbeat() };
+        // B's advert (A routes to B only once B says it sees A), then the two requests.
+        frame.Envelopes.Add(new Envelope { Source = "B", Destination = "A", Ttl = 1, LinkState = new LinkStateAdvert { Origin = "B", Incarnation = 1, Sequence = 1, LiveNeighbours = { "A" } } });
+        foreach (var (from, voteTerm) in new[] { ("C", 9ul), ("B", 7ul) })
+        {
+            var batch = new RaftBatch();
+            batch.Messages.Add(new RaftMessage { Type = RaftMessageType.Vote, From = from, To = "A", Group = 0, Term = voteTerm });
+            frame.Envelopes.Add(new Envelope { Source = "B", Destination = "A", Ttl = 16, Raft = batch });
+        }
+        await call.RequestStream.WriteAsync(frame).WaitAsync(StepTimeout);
+        using var pumping = new CancellationTokenSource();
+        var pump = Task.Run(async () =>
+        {
+            // A live neighbour heartbeats: without them A suspects B and routes nothing to it.
+            while (!pumping.IsCancellationRequested)
+            {
+                await Task.Delay(100, CancellationToken.None);
+                await call.RequestStream.WriteAsync(new LinkFrame { Heartbeat = new Heartbeat() });
+            }
+        });
+
+        // A answers B's request (granted, at term 7); had it taken C's, it would be at term 9
+        // and send B nothing (a vote request from an older term gets no answer).
+        RaftMessage? answer = null;
+        var deadline = DateTime.UtcNow + StepTimeout;
+        var seen = new List<string>();
+        while (answer is null && DateTime.UtcNow < deadline && await call.ResponseStream.MoveNext().WaitAsync(StepTimeout))
+        {
+            seen.AddRange(call.ResponseStream.Current.Envelopes.Select(e => e.BodyCase + (e.Raft is null ? "" : ":" + string.Join("/", e.Raft.Messages.Select(m => $"{m.Type}-{m.Group}-{m.To}-{m.Term}")))));
+            answer = call.ResponseStream.Current.Envelopes.Where(e => e.Raft is not null).SelectMany(e => e.Raft.Messages)
+                .FirstOrDefault(m => m.Type == RaftMessageType.VoteResponse && m.Group == 0);
+        }
+        await pumping.CancelAsync();
+        await pump.WaitAsync(StepTimeout);
+        Assert.True(answer is not null, string.Join(",", seen));
+        Assert.Equal(("B", 7ul, false), (answer.To, answer.Term, answer.Reject));
+    }
+
+    [Fact]
+    public async Task PartitionRecords_is_refused_unless_the_node_allows_fault_injection()
+    {
+        // Issue 11: it read a whole partition and listed producer ids to anyone, enough to hijack
+        // a producer's sequence. Now a verification API, off unless the node is started with it.
+        var e = await Assert.ThrowsAsync<RpcException>(() => new Admin.AdminClient(channel)
+            .PartitionRecordsAsync(new PartitionRecordsRequest { Partition = 0 }).ResponseAsync.WaitAsync(StepTimeout));
+        Assert.Equal(StatusCode.FailedPrecondition, e.StatusCode);
+        Assert.Contains("--allow-fault-injection", e.Status.Detail);
+    }
+
+    [Fact]
     public async Task A_hello_from_another_topology_is_refused_without_disclosing_the_hash()
     {
         var e = await RefusedAsync(() => LinkAsync(new Hello(HelloAsB()) { TopologyHash = "0123456789ab" }));
