@@ -51,6 +51,9 @@ internal static partial class Log
     [LoggerMessage(EventId = 61, Level = LogLevel.Error, Message = "work on the partition loop failed; the loop goes on")]
     public static partial void LoopWorkFailed(ILogger logger, Exception exception);
 
+    [LoggerMessage(EventId = 64, Level = LogLevel.Information, Message = "leader {Node} is unreachable: failing over partitions {Partitions} at once")]
+    public static partial void LeaderUnreachable(ILogger logger, string node, string partitions);
+
     [LoggerMessage(EventId = 62, Level = LogLevel.Warning, Message = "dropped {Count} Raft messages from {Source} that claim to come from another node")]
     public static partial void RaftForged(ILogger logger, string source, int count);
 

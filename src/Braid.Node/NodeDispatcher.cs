@@ -24,6 +24,8 @@ internal sealed class NodeDispatcher : INodeDispatcher
 
     public void Deliver(string source, RaftBatch batch) => raft.Deliver(source, batch);
 
+    public void ReachabilityChanged(IReadOnlySet<string> unreachable) => raft.ReachabilityChanged(unreachable);
+
     public Task<NodeResponse> HandleAsync(NodeRequest request, CancellationToken cancellationToken) => request.KindCase switch
     {
         NodeRequest.KindOneofCase.CommitIndex => raft.CommitIndexAsync(request.CommitIndex, cancellationToken),

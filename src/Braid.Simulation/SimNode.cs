@@ -40,6 +40,9 @@ public sealed class SimNode(string id)
     /// <summary>Groups whose output is due to be taken (inputs are being batched).</summary>
     public HashSet<uint> FlushDue { get; } = [];
 
+    /// <summary>The nodes this node's failure detector last found unreachable (reset at a start).</summary>
+    public HashSet<string> Unreachable { get; set; } = new(StringComparer.Ordinal);
+
     /// <summary>Counts crashes, so that work scheduled before one is dropped after it.</summary>
     public int Incarnation { get; set; }
 }

@@ -49,4 +49,10 @@ public sealed record SimOptions
 
     /// <summary>Keep a readable trace (slower; for replaying one seed).</summary>
     public bool Trace { get; init; }
+
+    /// <summary>Model the node host's instant failover: at each tick a node compares which nodes
+    /// the network leaves it no route to with its last view, and tells its replicas of each newly
+    /// unreachable one (as the overlay's RoutesChanged does), so followers of a dead leader campaign
+    /// at once. On by default: what ships is what the simulator runs.</summary>
+    public bool InstantFailover { get; init; } = true;
 }

@@ -80,6 +80,7 @@ public sealed partial class Simulation
 
     private void TickNode(SimNode node)
     {
+        if (node.Up && Options.InstantFailover) DetectUnreachable(node);
         if (node.Up)
         {
             foreach (var replica in node.Replicas.Values)
@@ -91,9 +92,29 @@ public sealed partial class Simulation
         Schedule(Options.TickInterval, () => TickNode(node));
     }
 
+    /// <summary>The host's side of instant failover (Braid.Node's RaftDriver.ReachabilityChanged):
+    /// each node newly without a route is reported to every replica here.</summary>
+    private void DetectUnreachable(SimNode node)
+    {
+        var now = Nodes.Keys.Where(id => id != node.Id && Network.Hops(node.Id, id) < 0).ToHashSet(StringComparer.Ordinal);
+        var lost = now.Where(id => !node.Unreachable.Contains(id)).Order(StringComparer.Ordinal).ToList();
+        node.Unreachable = now;
+        foreach (var dead in lost)
+        {
+            foreach (var sim in node.Replicas.Values)
+            {
+                if (sim.Replica is not { } replica || replica.Raft.Leader != dead) continue;
+                Record($"{node.Id}/g{sim.Group} leader {dead} unreachable");
+                Guard(() => replica.PeerUnreachable(dead, v => !now.Contains(v)));
+                Flush(node, sim);
+            }
+        }
+    }
+
     public void StartNode(SimNode node)
     {
         node.Up = true;
+        node.Unreachable = new HashSet<string>(StringComparer.Ordinal);
         Network.SetUp(node.Id, true);
         foreach (var replica in node.Replicas.Values)
         {

@@ -95,3 +95,38 @@ public sealed class SimulationSeedTests
         Assert.True(result.Acked > 500, $"only {result.Acked} acknowledged");
     }
 }
+
+/// <summary>Instant crash failover (issue 14, item 6) in the simulator: the same core rule the node
+/// host runs, fed by a failure detector that sees the network the simulator models.</summary>
+public sealed class SimulationFailoverTests
+{
+    /// <summary>Simulated milliseconds from a crash of group 0's leader to a new leader of group 0.</summary>
+    private static double FailoverMs(bool instant, int seed)
+    {
+        var topology = SimulationSeedTests.Load("mesh3");
+        var options = new SimOptions { Faults = false, Queries = false, InstantFailover = instant };
+        var sim = new Simulation(topology, SimRunner.Groups(topology, options), seed, options);
+        sim.Start();
+        sim.RunUntil(3_000_000);
+        string? Leader() => sim.Nodes.Values.Where(n => n.Up)
+            .Select(n => n.Replicas.GetValueOrDefault(0u)?.Replica).FirstOrDefault(r => r?.Raft.Role == Core.Raft.RaftRole.Leader)?.Raft.Id;
+        var old = Leader() ?? throw new InvalidOperationException("no leader of group 0 after 3 s");
+        sim.CrashNode(sim.Nodes[old]);
+        var crashedAt = sim.Now;
+        while (Leader() is null && sim.Now < crashedAt + 10_000_000) sim.RunUntil(sim.Now + 1_000);
+        Assert.NotNull(Leader());
+        Assert.NotEqual(old, Leader());
+        return (sim.Now - crashedAt) / 1000.0;
+    }
+
+    [Fact]
+    public void A_follower_campaigns_at_once_when_the_detector_finds_the_leader_unreachable()
+    {
+        var instant = Enumerable.Range(1, 9).Select(seed => FailoverMs(true, seed)).Order().ToList();
+        var waiting = Enumerable.Range(1, 9).Select(seed => FailoverMs(false, seed)).Order().ToList();
+        // At most a tick (50 ms) for the detector plus a few message delays, against the election
+        // timeout (0.5 to 1 s) without it.
+        Assert.True(instant[4] <= 100, $"instant failover median {instant[4]} ms: {string.Join(", ", instant)}");
+        Assert.True(waiting[4] >= 500, $"without it, median {waiting[4]} ms: {string.Join(", ", waiting)}");
+    }
+}

@@ -137,7 +137,12 @@ public sealed class OverlayNode
         }
         if (envelope.BodyCase == Envelope.BodyOneofCase.LinkState)
         {
-            switch (router.Receive(envelope.LinkState))
+            var version = router.RoutesVersion;
+            var outcome = router.Receive(envelope.LinkState);
+            // A route learnt or lost through someone else's advert is a change as much as one of
+            // our own links (the host logs it and fails over partitions led by a lost node).
+            if (router.RoutesVersion != version) output.RoutesChanged = true;
+            switch (outcome)
             {
                 case AdvertOutcome.Stored:
                     Flood(envelope.LinkState, except: neighbour);

@@ -39,7 +39,11 @@ public sealed partial class RaftNode
             var isVoteRequest = m.Type is RaftMessageType.PreVote or RaftMessageType.Vote;
             // While a live leader is heard, ignore disruptive candidates (thesis 4.2.3): a node cut
             // off and rejoining must not depose a healthy leader.
-            if (isVoteRequest && !m.Transfer && options.CheckQuorum && Leader is not null && electionElapsed < options.ElectionTicks) return false;
+            if (isVoteRequest && !m.Transfer && options.CheckQuorum && Leader is not null && electionElapsed < options.ElectionTicks)
+            {
+                leaseIgnoredVoteRequest = m;
+                return false;
+            }
             if (m.Type == RaftMessageType.PreVote) return true; // answered without changing term
             if (m.Type == RaftMessageType.PreVoteResponse && !m.Reject) return true;
             BecomeFollower(m.Term, m.Type is RaftMessageType.Append or RaftMessageType.InstallSnapshot ? m.From : null);

@@ -180,6 +180,12 @@ public sealed class LinkStateRouter
             }
             layer = found.Keys.ToList();
         }
-        routes = nextHop.ToDictionary(kv => kv.Key, kv => new Route(kv.Key, kv.Value, hops[kv.Key]), StringComparer.Ordinal);
+        var table = nextHop.ToDictionary(kv => kv.Key, kv => new Route(kv.Key, kv.Value, hops[kv.Key]), StringComparer.Ordinal);
+        if (table.Count != routes.Count || table.Any(kv => !routes.TryGetValue(kv.Key, out var old) || old != kv.Value)) RoutesVersion++;
+        routes = table;
     }
+
+    /// <summary>Grows by one whenever the route table changes (by a liveness change here or an
+    /// advert from elsewhere): a host compares it to know when to act.</summary>
+    public long RoutesVersion { get; private set; }
 }

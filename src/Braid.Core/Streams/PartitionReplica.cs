@@ -68,6 +68,7 @@ public sealed partial class PartitionReplica : IDisposable
         Partition = partition;
         Options = options;
         PreferredLeader = voters[0];
+        placementOrder = [.. voters];
         this.device = device;
         storage = ReplicaStorage.Open(device, new LogOptions { SegmentBytesMax = options.SegmentBytes }, random, expectExisting, PartitionState.ValidateSnapshot);
         log = storage.Log;
@@ -86,6 +87,15 @@ public sealed partial class PartitionReplica : IDisposable
     }
 
     public uint Partition { get; }
+
+    private readonly string[] placementOrder;
+
+    /// <summary>The host's failure detector (the overlay) says <paramref name="node"/> cannot be
+    /// reached from this node; <paramref name="reachable"/> tells about the others. If it led this
+    /// partition, the leader is forgotten and the follower first in placement order among those
+    /// still reachable campaigns at once (<see cref="RaftNode.PeerUnreachable"/>).</summary>
+    public void PeerUnreachable(string node, Func<string, bool> reachable) =>
+        Raft.PeerUnreachable(node, RaftNode.ShouldCampaign(placementOrder, Raft.Id, node, reachable));
 
     /// <summary>What opening the storage found: identity, quarantined files, lost state.</summary>
     public ReplicaStorageReport StorageReport => storage.Report;

@@ -13,6 +13,10 @@ internal interface INodeDispatcher
     /// node; called on the overlay loop, so it must only enqueue.</summary>
     void Deliver(string source, RaftBatch batch);
 
+    /// <summary>The nodes no route reaches from here, after every change of the routes (called on
+    /// the overlay loop, so it must only enqueue): what instant failover acts on.</summary>
+    void ReachabilityChanged(IReadOnlySet<string> unreachable);
+
     /// <summary>A node-to-node request; started on the overlay loop in arrival order, awaited elsewhere.</summary>
     Task<NodeResponse> HandleAsync(NodeRequest request, CancellationToken cancellationToken);
 }

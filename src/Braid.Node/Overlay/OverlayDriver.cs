@@ -170,7 +170,11 @@ internal sealed partial class OverlayDriver : BackgroundService
         if (output.IsEmpty) return;
         foreach (var e in output.Events) Log.OverlayEvent(logger, e);
         NoteRefusals(output.Refusals);
-        if (output.RoutesChanged) Log.RoutesChanged(logger, RouteTable());
+        if (output.RoutesChanged)
+        {
+            Log.RoutesChanged(logger, RouteTable());
+            dispatcher?.ReachabilityChanged(Node.Unreachable().ToHashSet(StringComparer.Ordinal));
+        }
         var frames = new Dictionary<string, LinkFrame>(StringComparer.Ordinal);
         var frameBytes = new Dictionary<string, int>(StringComparer.Ordinal);
         foreach (var (neighbour, envelope) in output.Sends)

@@ -206,6 +206,28 @@ internal sealed partial class RaftDriver : BackgroundService
         inbox.Writer.TryWrite(() => StepBatch(source, batch));
     }
 
+    /// <summary>Nodes the overlay could not reach at its last report (owned by the loop).</summary>
+    private HashSet<string> unreachable = new(StringComparer.Ordinal);
+
+    /// <summary>Instant crash failover (issue 14, item 6): every node that has just become
+    /// unreachable is reported to each replica; one that it led forgets it and, by the core's
+    /// rule, one follower campaigns at once (see <see cref="Core.Raft.RaftNode.PeerUnreachable"/>).</summary>
+    public void ReachabilityChanged(IReadOnlySet<string> nowUnreachable)
+    {
+        var snapshot = new HashSet<string>(nowUnreachable, StringComparer.Ordinal);
+        inbox.Writer.TryWrite(() =>
+        {
+            var lost = snapshot.Where(n => !unreachable.Contains(n)).Order(StringComparer.Ordinal).ToList();
+            unreachable = snapshot;
+            foreach (var node in lost)
+            {
+                var led = replicas.Where(r => r.Value.Raft.Leader == node).Select(r => r.Key).ToList();
+                if (led.Count > 0) Log.LeaderUnreachable(logger, node, string.Join(",", led));
+                foreach (var partition in led) partitions.Run(partition, r => r.PeerUnreachable(node, n => !snapshot.Contains(n)));
+            }
+        });
+    }
+
     private void StepBatch(string source, RaftBatch batch)
     {
         foreach (var m in batch.Messages)

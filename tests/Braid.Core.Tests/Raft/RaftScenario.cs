@@ -86,6 +86,14 @@ internal sealed class RaftScenario
         }
     }
 
+    /// <summary>Calls <paramref name="action"/> on a live node (an input from its host, such as the
+    /// failure detector's); its output is queued, not delivered.</summary>
+    public void Do(string id, Action<RaftNode> action)
+    {
+        action(this[id]);
+        Flush(replicas[id]);
+    }
+
     /// <summary>Ticks every live node <paramref name="n"/> times (no delivery in between).</summary>
     public void TickAll(int n = 1)
     {

@@ -29,6 +29,13 @@ internal sealed class OverlayHarness
 
     public List<(string Node, Envelope Envelope)> Delivered { get; } = [];
 
+    /// <summary>Each node's route table as of the last output that said the routes changed (what
+    /// a host sees: it logs and acts on RoutesChanged).</summary>
+    public Dictionary<string, string> ReportedRoutes { get; } = new(StringComparer.Ordinal);
+
+    public static string Describe(IReadOnlyDictionary<string, Route> routes) =>
+        string.Join(" ", routes.Values.OrderBy(r => r.Destination, StringComparer.Ordinal).Select(r => $"{r.Destination}>{r.NextHop}/{r.Hops}"));
+
     public OverlayNode this[string id] => nodes[id];
 
     public IReadOnlyDictionary<string, Route> RoutesOf(string id) => nodes[id].Router.Routes;
@@ -110,6 +117,7 @@ internal sealed class OverlayHarness
                 var output = node.TakeOutput();
                 if (output.IsEmpty) continue;
                 any = true;
+                if (output.RoutesChanged) ReportedRoutes[id] = Describe(node.Router.Routes);
                 if (output.SendHeartbeats)
                     foreach (var n in topology.NeighboursOf(id))
                         if (CanDeliver(id, n)) nodes[n].FrameReceived(id, Now);

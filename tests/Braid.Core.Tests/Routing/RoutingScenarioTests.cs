@@ -58,6 +58,19 @@ public sealed class RoutingScenarioTests
     }
 
     [Fact]
+    public void Every_route_change_is_reported_also_one_learnt_only_from_an_advert()
+    {
+        // E is not B's neighbour: it learns of B's crash only from A's and D's adverts. A host acts
+        // on RoutesChanged (logs, instant failover), so a change it is not told of is invisible.
+        var h = Mini2();
+        h.CrashSilently("B");
+        h.Advance(TimeSpan.FromSeconds(1));
+        foreach (var id in new[] { "A", "D", "E", "F" })
+            Assert.Equal(OverlayHarness.Describe(h.RoutesOf(id)), h.ReportedRoutes.GetValueOrDefault(id));
+        Assert.DoesNotContain("B>", h.ReportedRoutes["E"]);
+    }
+
+    [Fact]
     public void After_B_returns_every_table_converges_to_the_original()
     {
         var h = Mini2();
