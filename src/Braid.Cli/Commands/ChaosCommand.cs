@@ -32,11 +32,18 @@ internal static class ChaosCommand
         var restart = new Option<double>("--producer-restart") { Description = "Mean seconds between a producer's crashes (0: never)", DefaultValueFactory = _ => 30 };
         var faultSeconds = new Option<string>("--fault-seconds") { Description = "Range of one fault's length, MIN-MAX seconds", DefaultValueFactory = _ => "3-8" };
         var gapSeconds = new Option<string>("--gap-seconds") { Description = "Range of the quiet time after each fault, MIN-MAX seconds", DefaultValueFactory = _ => "2-5" };
+        var allowDataLoss = new Option<bool>("--allow-majority-data-loss")
+        {
+            Description = "Turn the fault budget off. By default a bitflip, truncate or wipe waits while any replica is still recovering "
+                + "from earlier lost data (and is skipped, and reported as held back, if its slot ends first), so each partition loses at most "
+                + "one replica's data at a time: the minority Raft tolerates. With this option such faults go ahead regardless and can destroy "
+                + "a majority, or every copy, of a partition: for showing what happens beyond the fault model, not for testing within it",
+        };
         var partitions = Options.Partitions();
         var replicas = Options.Replicas();
         var command = new Command("chaos", "Run a Jepsen-style experiment: a cluster on namespace hosts, concurrent producers and queries, faults on a seeded schedule; check the history and write OUT/report.md with charts (exit 4 if the checker finds a violation)")
         {
-            topology, hosts, faults, duration, seed, output, dir, producers, rate, batch, queries, restart, faultSeconds, gapSeconds, partitions, replicas,
+            topology, hosts, faults, duration, seed, output, dir, producers, rate, batch, queries, restart, faultSeconds, gapSeconds, allowDataLoss, partitions, replicas,
         };
         command.Subcommands.Add(Report());
         command.SetAction((parse, ct) => CommandRunner.RunAsync(async () =>
@@ -58,7 +65,8 @@ internal static class ChaosCommand
                 new WorkloadSettings(parse.GetValue(producers), parse.GetValue(batch), parse.GetValue(rate), parse.GetValue(queries), parse.GetValue(restart)),
                 Range(parse.GetValue(faultSeconds)!, "--fault-seconds"), Range(parse.GetValue(gapSeconds)!, "--gap-seconds"),
                 parse.GetValue(partitions), parse.GetValue(replicas),
-                "braid " + string.Join(' ', Environment.GetCommandLineArgs().Skip(1)) + (parse.GetValue(seed) is null ? $" (seed {chosenSeed})" : ""));
+                "braid " + string.Join(' ', Environment.GetCommandLineArgs().Skip(1)) + (parse.GetValue(seed) is null ? $" (seed {chosenSeed})" : ""),
+                parse.GetValue(allowDataLoss));
             var (run, _) = await new ChaosRunner(settings, output_).RunAsync(ct).ConfigureAwait(false);
             return run.Check.Ok ? 0 : 4;
         }));

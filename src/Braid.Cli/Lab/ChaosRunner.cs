@@ -23,7 +23,8 @@ internal sealed record ChaosSettings(
     (double Min, double Max) GapSeconds,
     int Partitions,
     int Replicas,
-    string CommandLine);
+    string CommandLine,
+    bool AllowMajorityDataLoss = false);
 
 /// <summary>
 /// One Jepsen-style experiment on real processes: starts the cluster on namespace hosts, runs the
@@ -41,6 +42,10 @@ internal sealed class ChaosRunner(ChaosSettings settings, TextWriter output)
     {
         var plan = FaultPlan.Make(settings.Faults, settings.DurationSeconds, settings.Seed, settings.FaultSeconds, settings.GapSeconds);
         output.WriteLine($"chaos: seed {settings.Seed}, {plan.Count} faults planned over {settings.DurationSeconds:F0} s ({string.Join(", ", plan.GroupBy(f => f.Class).Select(g => $"{g.Count()} {g.Key}"))})");
+        if (plan.Any(f => FaultBudget.DataClasses.Contains(f.Class)))
+            output.WriteLine(settings.AllowMajorityDataLoss
+                ? "chaos: fault budget OFF (--allow-majority-data-loss): data-destroying faults may hit a majority of a partition's replicas, beyond the fault model"
+                : "chaos: fault budget on: bitflip, truncate and wipe wait while any replica is recovering (skipped if their slot ends first)");
         Directory.CreateDirectory(settings.OutDirectory);
         var needsDisk = settings.Faults.Any(FaultPlan.DiskClasses.Contains);
         using var manager = new ClusterManager(settings.ClusterDirectory, TextWriter.Null);
@@ -77,6 +82,9 @@ internal sealed class ChaosRunner(ChaosSettings settings, TextWriter output)
             () => workload.ClientNodes.Select(a => topology.Nodes.First(n => n.Address == a).Id).ToList());
         var windows = new List<FaultWindow>();
         var notes = new List<string>();
+        var heldBack = new List<string>();
+        // Nodes whose data a fault destroyed (or seen recovering), until they show every replica caught up.
+        var damaged = new Dictionary<string, string>(StringComparer.Ordinal);
         using var reporter = new Timer(_ => Progress(workload, clock, windows), null, TimeSpan.FromSeconds(10), TimeSpan.FromSeconds(10));
         try
         {
@@ -87,9 +95,23 @@ internal sealed class ChaosRunner(ChaosSettings settings, TextWriter output)
                 var wait = phaseStart + fault.StartSeconds - clock.Elapsed.TotalSeconds;
                 if (wait > 0) await Task.Delay(TimeSpan.FromSeconds(wait), ct).ConfigureAwait(false);
                 if (running.IsFaulted) break;
+                var asked = clock.Elapsed.TotalSeconds;
+                if (!settings.AllowMajorityDataLoss && FaultBudget.DataClasses.Contains(fault.Class)
+                    && await HoldBackAsync(fault, phaseStart + fault.StartSeconds + fault.DurationSeconds, topology, clients, damaged, clock, ct).ConfigureAwait(false) is { } why)
+                {
+                    var line = string.Create(CultureInfo.InvariantCulture,
+                        $"held back at {clock.Elapsed.TotalSeconds:F1} s: {fault.Class} (planned at {phaseStart + fault.StartSeconds:F1} s for {fault.DurationSeconds:F1} s): {why} (fault budget; --allow-majority-data-loss injects it anyway)");
+                    heldBack.Add(line);
+                    output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"chaos: {clock.Elapsed.TotalSeconds,7:F1} s  {fault.Class,-16} HELD BACK: {why}"));
+                    continue;
+                }
+                if (clock.Elapsed.TotalSeconds - asked > 1.5)
+                    output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"chaos: {clock.Elapsed.TotalSeconds,7:F1} s  {fault.Class,-16} waited {clock.Elapsed.TotalSeconds - asked:F1} s for a recovering replica (fault budget)"));
                 var started = double.NaN;
                 var outcome = await injector.RunAsync(fault, () => started = clock.Elapsed.TotalSeconds, ct).ConfigureAwait(false);
                 var ended = clock.Elapsed.TotalSeconds;
+                if (outcome.DamagedNode is { } hit)
+                    damaged[hit] = string.Create(CultureInfo.InvariantCulture, $"{fault.Class} at {(double.IsNaN(started) ? ended : started):F1} s");
                 var window = new FaultWindow(fault.Class, outcome.Target, double.IsNaN(started) ? ended : started, ended, outcome.Problem);
                 lock (windows) windows.Add(window);
                 output.WriteLine(string.Create(CultureInfo.InvariantCulture,
@@ -103,6 +125,11 @@ internal sealed class ChaosRunner(ChaosSettings settings, TextWriter output)
             await stop.CancelAsync().ConfigureAwait(false);
         }
         var duration = clock.Elapsed.TotalSeconds;
+        notes.AddRange(heldBack);
+        var dataPlanned = plan.Count(f => FaultBudget.DataClasses.Contains(f.Class));
+        output.WriteLine(settings.AllowMajorityDataLoss
+            ? $"chaos: {windows.Count} faults injected; fault budget off (--allow-majority-data-loss): {dataPlanned} data-destroying faults planned, none held back"
+            : $"chaos: {windows.Count} faults injected; fault budget: {heldBack.Count} of {dataPlanned} data-destroying faults held back (see the held-back lines above)");
         output.WriteLine($"chaos: faults over at {duration:F1} s; letting producers finish what they sent (up to {Drain.TotalSeconds:F0} s)");
         try { await running.ConfigureAwait(false); }
         catch (Exception e) when (e is Braid.Client.BraidException or Grpc.Core.RpcException) { notes.Add("workload ended with an error: " + e.Message); }
@@ -124,7 +151,7 @@ internal sealed class ChaosRunner(ChaosSettings settings, TextWriter output)
             acks,
             windows,
             check,
-            workload.Counts(),
+            [.. workload.Counts(), new("data-destroying faults held back (fault budget)", settings.AllowMajorityDataLoss ? "budget off" : heldBack.Count.ToString(CultureInfo.InvariantCulture))],
             GraphNotes(topology, settings.Partitions, settings.Replicas),
             notes);
         // The run's measurements, so that its report can be rebuilt later without running it again.
@@ -132,6 +159,47 @@ internal sealed class ChaosRunner(ChaosSettings settings, TextWriter output)
         var files = WriteReport(run, settings.OutDirectory);
         output.WriteLine($"chaos: report written to {Path.Combine(settings.OutDirectory, "report.md")}");
         return (run, files);
+    }
+
+    /// <summary>
+    /// The fault budget (<see cref="FaultBudget"/>): asks every node which replicas are recovering,
+    /// every second until <paramref name="until"/> (seconds on <paramref name="clock"/>); null once the
+    /// data-destroying fault may go ahead, else why it is held back.
+    /// </summary>
+    private static async Task<string?> HoldBackAsync(PlannedFault fault, double until, ClusterTopology topology, NodeClients clients,
+        Dictionary<string, string> damaged, Stopwatch clock, CancellationToken ct)
+    {
+        while (true)
+        {
+            var replies = await DescribeAllAsync(topology, clients, ct).ConfigureAwait(false);
+            foreach (var node in damaged.Keys.ToList())
+                if (FaultBudget.HasRecovered(node, replies.GetValueOrDefault(node))) damaged.Remove(node);
+            foreach (var node in FaultBudget.Damaged(replies))
+                damaged.TryAdd(node, string.Create(CultureInfo.InvariantCulture, $"seen recovering at {clock.Elapsed.TotalSeconds:F1} s"));
+            var decision = FaultBudget.Decide(fault, replies, damaged);
+            if (!decision.Hold) return null;
+            if (decision.Permanent || clock.Elapsed.TotalSeconds + 1 > until) return decision.Reason;
+            await Task.Delay(TimeSpan.FromSeconds(1), ct).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Every node's Describe, in parallel, null for a node that does not answer within a second.</summary>
+    private static async Task<Dictionary<string, DescribeReply?>> DescribeAllAsync(ClusterTopology topology, NodeClients clients, CancellationToken ct)
+    {
+        // Channels first, one by one (NodeClients is not thread-safe), then the calls at once.
+        var stubs = topology.Nodes.Select(n => (n.Id, Stub: new Protocol.V1.Stream.StreamClient(clients.Channel(n.Address)))).ToList();
+        var replies = await Task.WhenAll(stubs.Select(async s =>
+        {
+            try
+            {
+                return (s.Id, Reply: (DescribeReply?)await s.Stub.DescribeAsync(new DescribeRequest(), deadline: DateTime.UtcNow.AddSeconds(1), cancellationToken: ct).ConfigureAwait(false));
+            }
+            catch (Grpc.Core.RpcException) when (!ct.IsCancellationRequested)
+            {
+                return (s.Id, Reply: (DescribeReply?)null);
+            }
+        })).ConfigureAwait(false);
+        return replies.ToDictionary(r => r.Id, r => r.Reply, StringComparer.Ordinal);
     }
 
     /// <summary>Writes report.md and its charts into <paramref name="directory"/>.</summary>
@@ -226,6 +294,9 @@ internal sealed class ChaosRunner(ChaosSettings settings, TextWriter output)
         new("seed", settings.Seed.ToString(CultureInfo.InvariantCulture)),
         new("fault phase", string.Create(CultureInfo.InvariantCulture, $"{settings.DurationSeconds:F0} s, {plan.Count} faults of {settings.FaultSeconds.Min:F0}-{settings.FaultSeconds.Max:F0} s with {settings.GapSeconds.Min:F0}-{settings.GapSeconds.Max:F0} s between")),
         new("fault classes", string.Join(", ", settings.Faults)),
+        new("fault budget", settings.AllowMajorityDataLoss
+            ? "off (--allow-majority-data-loss): data-destroying faults go ahead even while a replica recovers, beyond the fault model"
+            : "bitflip, truncate and wipe wait while any replica is recovering and are skipped if their slot ends first (at most one damaged replica per partition)"),
         new("workload", string.Create(CultureInfo.InvariantCulture, $"{settings.Workload.Producers} producers x {settings.Workload.BatchesPerSecond:0.#} batches/s x {settings.Workload.BatchRecords} records, each crashing and resuming about every {settings.Workload.ProducerRestartSeconds:F0} s; {settings.Workload.Queries} query workers, pages of 200, resumed at another node after 30% of pages")),
         new("date", DateTime.UtcNow.ToString("yyyy-MM-dd HH:mm 'UTC'", CultureInfo.InvariantCulture)),
     ];

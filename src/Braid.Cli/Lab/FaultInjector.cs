@@ -5,8 +5,9 @@ using Braid.Protocol.V1;
 
 namespace Braid.Cli.Lab;
 
-/// <summary>What one fault did: whom it hit, and what went wrong beyond unavailability (or null).</summary>
-internal sealed record InjectedFault(string Target, string? Problem);
+/// <summary>What one fault did: whom it hit, and what went wrong beyond unavailability (or null);
+/// for a data-destroying fault, the node whose data it destroyed (null when it found nothing to damage).</summary>
+internal sealed record InjectedFault(string Target, string? Problem, string? DamagedNode = null);
 
 /// <summary>
 /// Injects one fault of a class on the real node processes and their network, holds it, heals it,
@@ -300,7 +301,7 @@ internal sealed class FaultInjector(ClusterManager manager, ClusterTopology topo
                 : "; restored the undamaged data, then it came back";
         }
         Directory.Delete(backup, recursive: true);
-        return new InjectedFault(what, problem);
+        return new InjectedFault(what, problem, restore is null ? null : node);
     }
 
     private static void CopyDirectory(string from, string to)
