@@ -75,12 +75,13 @@ internal static class BenchCommand
         var trials = new Option<int>("--trials") { Description = "Number of trials", DefaultValueFactory = _ => 20 };
         var port = Port(7650);
         var dir = Dir("bench-failover");
-        var command = new Command("failover", "Time from kill -9 of a partition leader to the next committed write, under a steady write load")
+        var pause = new Option<bool>("--pause") { Description = "Freeze the leader with SIGSTOP instead of killing it (its links stay open: detection by phi, not by a broken stream)" };
+        var command = new Command("failover", "Time from kill -9 (or SIGSTOP) of a partition leader to the next committed write, under a steady write load")
         {
-            topology, trials, port, dir,
+            topology, trials, pause, port, dir,
         };
         command.SetAction((p, ct) => CommandRunner.RunAsync(() =>
-            FailoverBench.RunAsync(p.GetValue(topology)!, Math.Max(1, p.GetValue(trials)), p.GetValue(dir)!, p.GetValue(port), Console.Out, ct)));
+            FailoverBench.RunAsync(p.GetValue(topology)!, Math.Max(1, p.GetValue(trials)), p.GetValue(dir)!, p.GetValue(port), Console.Out, ct, p.GetValue(pause))));
         return command;
     }
 
