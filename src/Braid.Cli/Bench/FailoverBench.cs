@@ -17,7 +17,7 @@ internal static class FailoverBench
     public static async Task<int> RunAsync(string topology, int trials, string directory, int basePort, TextWriter output, CancellationToken ct, bool pause = false)
     {
         await using var cluster = await BenchCluster.StartAsync(topology, directory, basePort, TextWriter.Null, ct, partitions: 3).ConfigureAwait(false);
-        var writer = new PartitionWriter(cluster.Clients, cluster.State.Nodes.Select(n => n.Address).ToList());
+        var writer = new PartitionWriter(cluster.Clients, cluster.State.Nodes.Select(n => n.Address).ToList(), TimeSpan.FromMilliseconds(300));
         var payload = ByteString.CopyFrom(SampleBatch());
         ulong sequence = 0;
         var samples = new List<double>();

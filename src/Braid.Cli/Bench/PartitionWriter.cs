@@ -12,8 +12,13 @@ namespace Braid.Cli.Bench;
 /// and retries the same (producer, sequence) until it is acknowledged, which exactly-once
 /// ingest makes safe.
 /// </summary>
-internal sealed class PartitionWriter(NodeClients clients, IReadOnlyList<string> addresses)
+/// <param name="attemptTimeout">Deadline of one attempt (default 1 s). A frozen (SIGSTOP) leader
+/// holds a call until it: the failover benchmark uses a shorter one so that it measures the
+/// cluster, not this wait; on a loaded machine a short one turns slow answers into retries.</param>
+internal sealed class PartitionWriter(NodeClients clients, IReadOnlyList<string> addresses, TimeSpan? attemptTimeout = null)
 {
+    private readonly TimeSpan attempt = attemptTimeout ?? TimeSpan.FromSeconds(1);
+
     private readonly Dictionary<uint, string> leaders = [];
     private int rotation;
 
@@ -31,9 +36,7 @@ internal sealed class PartitionWriter(NodeClients clients, IReadOnlyList<string>
             {
                 var client = new Protocol.V1.Stream.StreamClient(clients.Channel(address));
                 var reply = await client.AppendAsync(new AppendRequest { Partition = partition, Producer = producer, Sequence = sequence, Payload = payload },
-                    // Short: a frozen (SIGSTOP) leader holds the call until the deadline, and the
-                    // failover benchmark should measure the cluster, not this wait.
-                    deadline: DateTime.UtcNow.AddMilliseconds(300), cancellationToken: ct).ConfigureAwait(false);
+                    deadline: DateTime.UtcNow.Add(attempt), cancellationToken: ct).ConfigureAwait(false);
                 switch (reply.Status)
                 {
                     case AppendStatus.AppendOk:
@@ -78,9 +81,7 @@ internal sealed class PartitionWriter(NodeClients clients, IReadOnlyList<string>
             try
             {
                 var reply = await new Protocol.V1.Stream.StreamClient(clients.Channel(address)).DescribeAsync(new DescribeRequest(),
-                    // Short: a frozen (SIGSTOP) leader holds the call until the deadline, and the
-                    // failover benchmark should measure the cluster, not this wait.
-                    deadline: DateTime.UtcNow.AddMilliseconds(300), cancellationToken: ct).ConfigureAwait(false);
+                    deadline: DateTime.UtcNow.Add(attempt), cancellationToken: ct).ConfigureAwait(false);
                 var p = reply.Partitions[(int)partition];
                 if (p.LocalRole == "Leader") return reply.NodeId;
             }
