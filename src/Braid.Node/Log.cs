@@ -51,6 +51,9 @@ internal static partial class Log
     [LoggerMessage(EventId = 61, Level = LogLevel.Error, Message = "work on the partition loop failed; the loop goes on")]
     public static partial void LoopWorkFailed(ILogger logger, Exception exception);
 
+    [LoggerMessage(EventId = 65, Level = LogLevel.Information, Message = "stopping: handed off leadership of {Handed} partitions; {StillLeading} still led after {Milliseconds} ms")]
+    public static partial void HandedOff(ILogger logger, int handed, int stillLeading, long milliseconds);
+
     [LoggerMessage(EventId = 64, Level = LogLevel.Information, Message = "leader {Node} is unreachable: failing over partitions {Partitions} at once")]
     public static partial void LeaderUnreachable(ILogger logger, string node, string partitions);
 

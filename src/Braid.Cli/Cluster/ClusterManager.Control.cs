@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 
@@ -78,5 +79,78 @@ internal sealed partial class ClusterManager
         if (!ProcessControl.IsAlive(node.Pid, node.StartTime))
             throw new CliException($"node {id} (pid {node.Pid}) is not running");
         return node;
+    }
+}
+
+/// <summary>Rolling restart: one node at a time, graceful stop (SIGTERM: the node hands off the
+/// partitions it leads), start with the same arguments, wait until it serves and has caught up.</summary>
+internal sealed partial class ClusterManager
+{
+    public sealed record RestartStep(string Node, int OldPid, int NewPid, bool Graceful, TimeSpan Stopped, TimeSpan Ready, TimeSpan CaughtUp);
+
+    public async Task<IReadOnlyList<RestartStep>> RollingRestartAsync(TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        var state = ClusterState.Load(directory);
+        var down = state.Nodes.Where(n => !ProcessControl.IsAlive(n.Pid, n.StartTime)).Select(n => n.Id).ToList();
+        if (down.Count > 0) throw new CliException($"node(s) {string.Join(", ", down)} not running: start them (braid cluster restart NODE) before a rolling restart");
+        var steps = new List<RestartStep>();
+        var order = state.Nodes.Select(n => n.Id).ToList();
+        for (var i = 0; i < order.Count; i++)
+        {
+            state = ClusterState.Load(directory);
+            var old = state.Node(order[i]);
+            output.WriteLine($"[{i + 1}/{order.Count}] {old.Id}: SIGTERM (pid {old.Pid}), waiting for it to hand off its partitions and exit");
+            var clock = Stopwatch.StartNew();
+            ProcessControl.Signal(old.Pid, ProcessControl.SigTerm);
+            ProcessControl.Signal(old.Pid, ProcessControl.SigCont);
+            var graceful = ProcessControl.WaitForExit(old.Pid, old.StartTime, StopGrace);
+            if (!graceful)
+            {
+                output.WriteLine($"  {old.Id} did not exit within {StopGrace.TotalSeconds:F0} s: SIGKILL");
+                ProcessControl.Signal(old.Pid, ProcessControl.SigKill);
+                ProcessControl.WaitForExit(old.Pid, old.StartTime, StopGrace);
+            }
+            var stopped = clock.Elapsed;
+            var topology = TopologyFiles.Load(state.TopologyPath, state.BasePort);
+            var fresh = Start(state, topology.Node(old.Id), rejoin: true);
+            state.Nodes[state.Nodes.IndexOf(old)] = fresh;
+            state.Save(directory);
+            await WaitReadyAsync(state, [fresh], timeout, cancellationToken).ConfigureAwait(false);
+            var ready = clock.Elapsed;
+            await WaitCaughtUpAsync(fresh, timeout, cancellationToken).ConfigureAwait(false);
+            var caughtUp = clock.Elapsed;
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"  {old.Id}: exited after {stopped.TotalMilliseconds:F0} ms{(graceful ? "" : " (killed)")}, serving again (pid {fresh.Pid}) after {ready.TotalMilliseconds:F0} ms, caught up after {caughtUp.TotalMilliseconds:F0} ms"));
+            steps.Add(new RestartStep(old.Id, old.Pid, fresh.Pid, graceful, stopped, ready, caughtUp));
+        }
+        return steps;
+    }
+
+    /// <summary>Waits until every partition <paramref name="node"/> holds knows its leader, is not
+    /// recovering or failed, and has applied what it knows to be committed.</summary>
+    private async Task WaitCaughtUpAsync(NodeProcess node, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        var clock = Stopwatch.StartNew();
+        var problem = "no answer";
+        while (clock.Elapsed < timeout)
+        {
+            try
+            {
+                var describe = await new Protocol.V1.Stream.StreamClient(clients.Channel(node.Address))
+                    .DescribeAsync(new Protocol.V1.DescribeRequest(), deadline: DateTime.UtcNow.AddSeconds(2), cancellationToken: cancellationToken).ConfigureAwait(false);
+                var lagging = describe.Partitions
+                    .Where(p => p.LocalRole.Length > 0)
+                    .Where(p => p.Leader.Length == 0 || p.Recovering || p.LocalRole == "Failed" || p.AppliedIndex < p.CommitIndex)
+                    .Select(p => p.Partition).ToList();
+                if (lagging.Count == 0) return;
+                problem = $"partitions {string.Join(",", lagging)} not caught up";
+            }
+            catch (Grpc.Core.RpcException e)
+            {
+                problem = e.Status.Detail;
+            }
+            await Task.Delay(50, cancellationToken).ConfigureAwait(false);
+        }
+        throw new CliException($"{node.Id} restarted but did not catch up within {timeout.TotalSeconds:F0} s: {problem}");
     }
 }

@@ -12,6 +12,7 @@ internal static class BenchCommand
         bench.Subcommands.Add(Idle());
         bench.Subcommands.Add(LogCommand());
         bench.Subcommands.Add(Failover());
+        bench.Subcommands.Add(Rolling());
         bench.Subcommands.Add(Ingest());
         bench.Subcommands.Add(Query());
         bench.Subcommands.Add(CatchUp());
@@ -82,6 +83,22 @@ internal static class BenchCommand
         };
         command.SetAction((p, ct) => CommandRunner.RunAsync(() =>
             FailoverBench.RunAsync(p.GetValue(topology)!, Math.Max(1, p.GetValue(trials)), p.GetValue(dir)!, p.GetValue(port), Console.Out, ct, p.GetValue(pause))));
+        return command;
+    }
+
+    private static Command Rolling()
+    {
+        var topology = Options.Topology();
+        var batch = new Option<int>("--batch-records") { Description = "Records per batch", DefaultValueFactory = _ => 100 };
+        var rate = new Option<int>("--batches-per-second") { Description = "Pace of the load", DefaultValueFactory = _ => 200 };
+        var port = Port(7710);
+        var dir = Dir("bench-rolling");
+        var command = new Command("rolling", "Rolling restart of every node under a paced exactly-once load: the longest time without an acknowledgement, and the exact count")
+        {
+            topology, batch, rate, port, dir,
+        };
+        command.SetAction((p, ct) => CommandRunner.RunAsync(() =>
+            RollingBench.RunAsync(p.GetValue(topology)!, Math.Clamp(p.GetValue(batch), 1, 20_000), Math.Clamp(p.GetValue(rate), 1, 10_000), p.GetValue(dir)!, p.GetValue(port), Console.Out, ct)));
         return command;
     }
 

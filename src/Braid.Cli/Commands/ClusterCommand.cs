@@ -14,6 +14,7 @@ internal static class ClusterCommand
         cluster.Subcommands.Add(OnNode("kill", "Kill a node with SIGKILL (no clean shutdown)", (m, id, _) => { m.Kill(id); return Task.CompletedTask; }));
         cluster.Subcommands.Add(OnNode("pause", "Freeze a node with SIGSTOP (its connections stay open, it stops answering)", (m, id, _) => { m.Pause(id); return Task.CompletedTask; }));
         cluster.Subcommands.Add(OnNode("resume", "Unfreeze a paused node with SIGCONT", (m, id, _) => { m.Resume(id); return Task.CompletedTask; }));
+        cluster.Subcommands.Add(RollingRestart());
         cluster.Subcommands.Add(OnNode("restart", "Start a node again (killing it first if it runs) and wait until it is ready", (m, id, ct) => m.RestartAsync(id, TimeSpan.FromSeconds(30), ct)));
         return cluster;
     }
@@ -66,6 +67,26 @@ internal static class ClusterCommand
             if (left.Count > 0) throw new CliException("could not remove: " + string.Join(", ", left));
             Console.WriteLine("cleanup: no Braid lab namespace, veth, bridge or nftables table left");
             return Task.FromResult(code);
+        }));
+        return command;
+    }
+
+    private static Command RollingRestart()
+    {
+        var dir = Options.ClusterDirectory();
+        var timeout = Options.TimeoutSeconds(60);
+        var command = new Command("rolling-restart",
+            "Restart every node, one at a time: SIGTERM (the node hands the partitions it leads to caught-up followers, so no election), "
+            + "start again with the same arguments, wait until it serves and has caught up, then the next. Safe under load; running it again restarts again")
+        {
+            dir, timeout,
+        };
+        command.SetAction((parse, ct) => CommandRunner.RunAsync(async () =>
+        {
+            using var manager = new ClusterManager(parse.GetValue(dir)!, Console.Out);
+            var steps = await manager.RollingRestartAsync(TimeSpan.FromSeconds(Math.Max(1, parse.GetValue(timeout))), ct).ConfigureAwait(false);
+            Console.WriteLine($"rolling restart done: {steps.Count} nodes restarted, {steps.Count(s => s.Graceful)} of them gracefully");
+            return 0;
         }));
         return command;
     }

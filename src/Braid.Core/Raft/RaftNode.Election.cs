@@ -64,7 +64,7 @@ public sealed partial class RaftNode
     {
         electionElapsed++;
         if (electionElapsed < randomizedElectionTimeout) return;
-        if (votesWithheld || Term >= TermMax)
+        if (votesWithheld || Retiring || Term >= TermMax)
         {
             // Withheld: see RecoverAbsurdTerm. At TermMax: a new term would leave the bound;
             // unreachable unless forged, and waiting for a leader is safe where overflow is not.

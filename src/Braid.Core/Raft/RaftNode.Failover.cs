@@ -15,6 +15,14 @@ namespace Braid.Core.Raft;
 /// </summary>
 public sealed partial class RaftNode
 {
+    /// <summary>True once <see cref="Retire"/> was called: this replica's node is shutting down.</summary>
+    public bool Retiring { get; private set; }
+
+    /// <summary>The node is shutting down (graceful stop): this replica no longer campaigns, on a
+    /// timeout, a failure report or a TimeoutNow, so leadership handed off stays handed off.
+    /// Never campaigning is always safe; it still votes, so it can help elect its successor.</summary>
+    public void Retire() => Retiring = true;
+
     /// <summary>The latest vote request ignored under the lease: its sender may have learnt of the
     /// leader's failure before this node did. Answered if <see cref="PeerUnreachable"/> ends the lease.</summary>
     private RaftMessage? leaseIgnoredVoteRequest;
@@ -34,7 +42,7 @@ public sealed partial class RaftNode
             leaseIgnoredVoteRequest = null;
             if (waiting.Term > Term) Step(waiting);
         }
-        if (campaign && Role == RaftRole.Follower && !votesWithheld && Term < TermMax) Campaign(options.PreVote, transfer: false);
+        if (campaign && !Retiring && Role == RaftRole.Follower && !votesWithheld && Term < TermMax) Campaign(options.PreVote, transfer: false);
     }
 
     /// <summary>

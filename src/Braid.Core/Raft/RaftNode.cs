@@ -139,7 +139,7 @@ public sealed partial class RaftNode
                 HandleInstallSnapshot(m);
                 break;
             case RaftMessageType.TimeoutNow:
-                if (Role == RaftRole.Follower && !votesWithheld && Term < TermMax) Campaign(preVote: false, transfer: true);
+                if (Role == RaftRole.Follower && !votesWithheld && !Retiring && Term < TermMax) Campaign(preVote: false, transfer: true);
                 break;
         }
     }

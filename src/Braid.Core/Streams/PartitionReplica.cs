@@ -138,6 +138,29 @@ public sealed partial class PartitionReplica : IDisposable
         if (Raft.MatchOf(PreferredLeader) == Raft.LastIndex && Raft.TransferLeadership(PreferredLeader)) transferStartedTo = PreferredLeader;
     }
 
+    /// <summary>
+    /// Graceful shutdown (issue 14, item 4): a leader about to stop hands leadership to the most
+    /// caught-up follower that <paramref name="reachable"/> says can be reached (placement order
+    /// breaks ties), so a restart costs a leadership transfer (one round trip) instead of an
+    /// election timeout. Returns false when this replica does not lead or no follower can take over.
+    /// </summary>
+    public bool HandOff(Func<string, bool> reachable)
+    {
+        ArgumentNullException.ThrowIfNull(reachable);
+        if (Raft.Role != RaftRole.Leader) return false;
+        string? best = null;
+        ulong bestMatch = 0;
+        foreach (var voter in placementOrder)
+        {
+            if (voter == Raft.Id || !reachable(voter)) continue;
+            var match = Raft.MatchOf(voter);
+            if (best is null || match > bestMatch) (best, bestMatch) = (voter, match);
+        }
+        if (best is null || !Raft.TransferLeadership(best)) return false;
+        transferStartedTo = best;
+        return true;
+    }
+
     /// <summary>Takes one Raft message. A full disk drops it unanswered (Raft resends): nothing
     /// the replica could not persist is acknowledged.</summary>
     public void Step(RaftMessage message)

@@ -13,7 +13,7 @@ namespace Braid.Node.Overlay;
 /// (link up/down, frame, tick, admin request) is posted to one inbox and handled on a single
 /// loop, so the core never sees concurrency; after each input the loop performs the core's output.
 /// </summary>
-internal sealed partial class OverlayDriver : BackgroundService
+internal sealed partial class OverlayDriver : BackgroundService, IHostedLifecycleService
 {
     private static readonly TimeSpan TickInterval = TimeSpan.FromMilliseconds(50);
     private const int FrameBytesTarget = 1 << 20;
@@ -87,6 +87,7 @@ internal sealed partial class OverlayDriver : BackgroundService
     /// claim the id, so the link that is heartbeating wins; a dead one is replaced.</summary>
     public Task<bool> LinkUpAsync(LinkConnection connection) => AskAsync(now =>
     {
+        if (leaving) return false;
         if (active.ContainsKey(connection.Neighbour) && !Node.AcceptsNewLink(connection.Neighbour, now))
         {
             OverlayLog.DuplicateLink(logger, connection.Neighbour);
@@ -98,6 +99,31 @@ internal sealed partial class OverlayDriver : BackgroundService
         Node.LinkConnected(connection.Neighbour, now);
         return true;
     }, connection.Token);
+
+    /// <summary>Set when the node stops: no link is taken any more, so the server's graceful
+    /// shutdown does not wait out its timeout for link streams that would never end by themselves.</summary>
+    private bool leaving;
+
+    public Task StartingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    public Task StartedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    public Task StoppedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    /// <summary>After the partition loop has handed off its leaderships (services stop in reverse
+    /// order of registration: RaftDriver's StoppingAsync runs first), closes every link.</summary>
+    public async Task StoppingAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await PostAsync(_ =>
+            {
+                leaving = true;
+                foreach (var connection in active.Values) connection.Close();
+            }, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is OperationCanceledException or ChannelClosedException)
+        {
+        }
+    }
 
     public ValueTask LinkDownAsync(LinkConnection connection) => PostAsync(now =>
     {

@@ -17,7 +17,7 @@ namespace Braid.Node.Partitions;
 /// fsync covers every append of the round (group commit). Outgoing Raft messages are batched per
 /// destination node into one overlay envelope.
 /// </summary>
-internal sealed partial class RaftDriver : BackgroundService
+internal sealed partial class RaftDriver : BackgroundService, IHostedLifecycleService
 {
     private const int PendingPerPartitionMax = 20_000;
     private static readonly TimeSpan TickInterval = TimeSpan.FromMilliseconds(50);
@@ -204,6 +204,58 @@ internal sealed partial class RaftDriver : BackgroundService
         if (forged > 0) Log.RaftForged(logger, source, forged);
         if (forged == batch.Messages.Count) return;
         inbox.Writer.TryWrite(() => StepBatch(source, batch));
+    }
+
+    private int stopping;
+
+    /// <summary>How long a stopping node tries to hand off the partitions it leads.</summary>
+    internal static readonly TimeSpan HandOffTimeout = TimeSpan.FromMilliseconds(1500);
+
+    public Task StartingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    public Task StartedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    public Task StoppedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    /// <summary>Called on SIGTERM before any service stops (links and gRPC still up): hands every
+    /// partition this node leads to a caught-up follower, so a restart is not a failover.</summary>
+    public async Task StoppingAsync(CancellationToken cancellationToken)
+    {
+        // The host may stop twice (on the signal, then NodeHost's finally); and once the loop has
+        // ended nothing would answer.
+        if (Interlocked.Exchange(ref stopping, 1) == 1 || ExecuteTask is null || ExecuteTask.IsCompleted) return;
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var handed = new HashSet<uint>();
+        var leading = 0;
+        try
+        {
+            var asked = new Dictionary<uint, TimeSpan>();
+            while (clock.Elapsed < HandOffTimeout)
+            {
+                leading = await AskAsync(() =>
+                {
+                    // A node on its way out takes no leadership back (no campaign, no TimeoutNow).
+                    foreach (var r in replicas.Values) r.Raft.Retire();
+                    var led = replicas.Where(r => r.Value.Raft.Role == Core.Raft.RaftRole.Leader).Select(r => r.Key).ToList();
+                    foreach (var p in led)
+                    {
+                        // A transfer that did not take (its target died, or was not caught up in
+                        // time) is asked again after a while, perhaps of another follower.
+                        if (asked.TryGetValue(p, out var at) && clock.Elapsed - at < TimeSpan.FromMilliseconds(400)) continue;
+                        asked[p] = clock.Elapsed;
+                        if (partitions.Run(p, r => r.HandOff(n => !unreachable.Contains(n)))) handed.Add(p);
+                    }
+                    return led.Count;
+                }, cancellationToken).ConfigureAwait(false);
+                if (leading == 0) break;
+                await Task.Delay(10, cancellationToken).ConfigureAwait(false);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+        catch (ChannelClosedException)
+        {
+        }
+        Log.HandedOff(logger, handed.Count, leading, (long)clock.Elapsed.TotalMilliseconds);
     }
 
     /// <summary>Nodes the overlay could not reach at its last report (owned by the loop).</summary>

@@ -66,4 +66,28 @@ public sealed class FailoverScenarios(ITestOutputHelper output)
         Assert.True(RaftNode.ShouldCampaign(Placement, "A", "B", _ => true));
         Assert.False(RaftNode.ShouldCampaign(Placement, "B", "B", _ => true)); // never for the dead node itself
     }
+
+    [Fact]
+    public void ARetiringNodeNeverCampaignsAgainButStillVotesForItsSuccessor()
+    {
+        var s = ElectionScenarios.ElectedGroup(output);
+        Assert.True(s.Transfer("A", "B"));
+        s.Deliver();
+        Assert.Equal(["B"], s.Leaders);
+        s.Do("A", r => r.Retire());
+        // Cut off from B and C, A's election timer runs out again and again: it stays a follower.
+        s.Isolate("A");
+        s.Round(4 * s.Options.ElectionTicks);
+        Assert.Equal(RaftRole.Follower, s["A"].Role);
+        s.Heal();
+        s.Round(2);
+        // B dies: C campaigns, and A's vote still counts toward its majority.
+        s.Crash("B");
+        s.Do("C", r => r.PeerUnreachable("B", campaign: true));
+        s.Do("A", r => r.PeerUnreachable("B", campaign: true));
+        s.Deliver();
+        Assert.Equal(RaftRole.Leader, s["C"].Role);
+        Assert.Equal(RaftRole.Follower, s["A"].Role);
+        Assert.Equal("C", s["A"].Leader);
+    }
 }
