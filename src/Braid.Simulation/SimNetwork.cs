@@ -65,6 +65,30 @@ public sealed class SimNetwork
 
     public int CutCount => cut.Count;
 
+    /// <summary>What the overlay's failure detector concludes: <paramref name="to"/> can be reached
+    /// from <paramref name="from"/> over links that work both ways (a link heartbeats both ways, and
+    /// link-state routing uses an edge only when both ends list each other, so a one-way cut takes
+    /// the whole link down for routing).</summary>
+    public bool Reachable(string from, string to)
+    {
+        if (down.Contains(from) || down.Contains(to)) return false;
+        if (from == to) return true;
+        var seen = new HashSet<string>(StringComparer.Ordinal) { from };
+        var queue = new Queue<string>();
+        queue.Enqueue(from);
+        while (queue.TryDequeue(out var at))
+        {
+            foreach (var next in topology.NeighboursOf(at))
+            {
+                if (seen.Contains(next) || down.Contains(next) || cut.Contains((at, next)) || cut.Contains((next, at))) continue;
+                if (next == to) return true;
+                seen.Add(next);
+                queue.Enqueue(next);
+            }
+        }
+        return false;
+    }
+
     /// <summary>Hops of the shortest live path from <paramref name="from"/> to <paramref name="to"/>, or -1.</summary>
     public int Hops(string from, string to)
     {

@@ -51,6 +51,7 @@ public sealed partial class Simulation
             // a minority may still claim leadership for up to an election timeout).
             var leader = Groups[g].Select(id => Nodes[id]).Where(n => n.Up).Select(n => n.Replicas[(uint)g].Replica)
                 .Where(r => r is not null && r.Raft.LeaderWithCurrentCommit).MaxBy(r => r!.Raft.Term);
+            if (leader is { Raft.Quiescent: true }) leader.Raft.Wake(); // as the node host does (RaftDriver.CommitIndex)
             if (leader is null)
             {
                 Schedule(TimeSpan.FromMilliseconds(100), StartQuery);

@@ -19,7 +19,7 @@ public sealed partial class Simulation
 {
     private readonly PriorityQueue<Action, (long Time, long Sequence)> events = new();
     private readonly Random random;
-    private readonly RaftOptions raftOptions = RaftOptions.Node; // the node host's settings
+    private readonly RaftOptions raftOptions; // the node host's settings
     private readonly StringBuilder? trace;
     private long sequence;
     private ulong traceHash = Fnv1a.Offset;
@@ -28,6 +28,8 @@ public sealed partial class Simulation
     {
         Seed = seed;
         Options = options;
+        // Quiescence relies on the failure detector to notice a silent leader's death.
+        raftOptions = options.InstantFailover ? RaftOptions.Node : RaftOptions.Node with { QuiesceTicks = 0 };
         random = new Random(seed);
         Network = new SimNetwork(topology);
         Checker = new SimChecker(options.ProducerIdleEntries);
@@ -96,16 +98,26 @@ public sealed partial class Simulation
     /// each node newly without a route is reported to every replica here.</summary>
     private void DetectUnreachable(SimNode node)
     {
-        var now = Nodes.Keys.Where(id => id != node.Id && Network.Hops(node.Id, id) < 0).ToHashSet(StringComparer.Ordinal);
+        var now = Nodes.Keys.Where(id => id != node.Id && !Network.Reachable(node.Id, id)).ToHashSet(StringComparer.Ordinal);
         var lost = now.Where(id => !node.Unreachable.Contains(id)).Order(StringComparer.Ordinal).ToList();
+        var found = node.Unreachable.Where(id => !now.Contains(id)).Order(StringComparer.Ordinal).ToList();
         node.Unreachable = now;
         foreach (var dead in lost)
         {
             foreach (var sim in node.Replicas.Values)
             {
-                if (sim.Replica is not { } replica || replica.Raft.Leader != dead) continue;
-                Record($"{node.Id}/g{sim.Group} leader {dead} unreachable");
+                if (sim.Replica is not { } replica || !sim.Voters.Contains(dead)) continue;
+                if (replica.Raft.Leader == dead && replica.Raft.Role != RaftRole.Leader) Record($"{node.Id}/g{sim.Group} leader {dead} unreachable");
                 Guard(() => replica.PeerUnreachable(dead, v => !now.Contains(v)));
+                Flush(node, sim);
+            }
+        }
+        foreach (var back in found)
+        {
+            foreach (var sim in node.Replicas.Values)
+            {
+                if (sim.Replica is not { } replica || !sim.Voters.Contains(back)) continue;
+                Guard(() => replica.PeerReachable(back));
                 Flush(node, sim);
             }
         }

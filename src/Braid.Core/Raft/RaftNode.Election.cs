@@ -20,6 +20,7 @@ public sealed partial class RaftNode
     public bool TransferLeadership(string target)
     {
         if (Role != RaftRole.Leader || target == Id || !peers.Contains(target)) return false;
+        Wake();
         leadTransferee = target;
         transferElapsed = 0;
         var progress = progresses[target];
@@ -39,6 +40,14 @@ public sealed partial class RaftNode
             var isVoteRequest = m.Type is RaftMessageType.PreVote or RaftMessageType.Vote;
             // While a live leader is heard, ignore disruptive candidates (thesis 4.2.3): a node cut
             // off and rejoining must not depose a healthy leader.
+            // The leader itself asking for votes has lost its leadership (it restarted, or its
+            // replica reopened): no lease to keep for it.
+            if (isVoteRequest && Leader == m.From && Role != RaftRole.Leader)
+            {
+                Leader = null;
+                quiescent = false;
+            }
+            if (isVoteRequest && Role == RaftRole.Leader) Wake(); // someone lost us: heartbeat again
             if (isVoteRequest && !m.Transfer && options.CheckQuorum && Leader is not null && electionElapsed < options.ElectionTicks)
             {
                 leaseIgnoredVoteRequest = m;
@@ -62,6 +71,7 @@ public sealed partial class RaftNode
 
     private void TickElection()
     {
+        if (quiescent && Leader is not null) return; // the leader's silence is expected (quiescence)
         electionElapsed++;
         if (electionElapsed < randomizedElectionTimeout) return;
         if (votesWithheld || Retiring || Term >= TermMax)
@@ -106,6 +116,12 @@ public sealed partial class RaftNode
 
     private void TickLeader()
     {
+        if (quiescent)
+        {
+            // Nothing to say, nobody to check: see RaftNode.Quiescence.cs.
+            electionElapsed = 0;
+            return;
+        }
         electionElapsed++;
         if (electionElapsed >= options.ElectionTicks)
         {
@@ -126,6 +142,7 @@ public sealed partial class RaftNode
         // sparse heartbeats let its election timer run out (measured: 2-3x the failovers during
         // a full-speed load on mini2).
         var roundDue = ticks % options.HeartbeatTicks == 0;
+        if (roundDue && TryQuiesce()) return;
         foreach (var peer in peers)
         {
             if (roundDue || progresses[peer].Inflight.Count > 0) SendHeartbeat(peer);
@@ -147,6 +164,7 @@ public sealed partial class RaftNode
             return;
         }
         votes.Clear();
+        quiescent = false;
         if (preVote)
         {
             Role = RaftRole.PreCandidate;
@@ -223,6 +241,7 @@ public sealed partial class RaftNode
 
     private void BecomeFollower(ulong term, string? leader)
     {
+        quiescent = false;
         SetTerm(term);
         Role = RaftRole.Follower;
         Leader = leader;
@@ -234,6 +253,8 @@ public sealed partial class RaftNode
 
     private void BecomeLeader()
     {
+        quiescent = false;
+        lastActivityTick = ticks;
         Invariant.Check(Role == RaftRole.Candidate, "only a candidate becomes leader");
         Role = RaftRole.Leader;
         Leader = Id;

@@ -34,7 +34,15 @@ public sealed partial class RaftNode
     /// </summary>
     public void PeerUnreachable(string node, bool campaign)
     {
-        if (Role == RaftRole.Leader || Leader is null || Leader != node) return;
+        // A quiescent leader that loses a follower heartbeats again: CheckQuorum must be able to
+        // depose it if it is the one cut off (a quiescent leader never steps down by itself).
+        if (Role == RaftRole.Leader)
+        {
+            if (peers.Contains(node)) Wake();
+            return;
+        }
+        if (Leader is null || Leader != node) return;
+        quiescent = false;
         Leader = null;
         pending.StateChanged = true;
         if (leaseIgnoredVoteRequest is { } waiting)
@@ -43,6 +51,13 @@ public sealed partial class RaftNode
             if (waiting.Term > Term) Step(waiting);
         }
         if (campaign && !Retiring && Role == RaftRole.Follower && !votesWithheld && Term < TermMax) Campaign(options.PreVote, transfer: false);
+    }
+
+    /// <summary>The failure detector says <paramref name="node"/> can be reached again (it
+    /// restarted, or a partition healed): a quiescent leader heartbeats again, so it catches up.</summary>
+    public void PeerReachable(string node)
+    {
+        if (Role == RaftRole.Leader && peers.Contains(node)) Wake();
     }
 
     /// <summary>

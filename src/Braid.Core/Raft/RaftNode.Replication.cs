@@ -90,6 +90,9 @@ public sealed partial class RaftNode
         if (Role != RaftRole.Follower) BecomeFollower(Term, m.From);
         Leader = m.From;
         electionElapsed = 0;
+        // Quiescent only after the leader's quiesce heartbeat that leaves nothing to do here;
+        // any other append wakes the follower.
+        quiescent = m.Quiesce && m.Entries.Count == 0 && m.Index == log.LastIndex && TermAtOrZero(m.Index) == m.LogTerm && m.Commit == m.Index;
         if (m.Index < CommitIndex)
         {
             // Everything up to our commit index matches the leader's log already.
@@ -156,6 +159,7 @@ public sealed partial class RaftNode
         p.RecentActive = true;
         if (m.Reject)
         {
+            Wake();
             // Stale, unless the follower no longer holds what it acknowledged (a damaged or
             // wiped disk, issue 11): then its hint is below its match point, and we resend.
             if (m.Index < p.Match || m.Index == p.Match && m.RejectHint >= p.Match) return;

@@ -91,6 +91,7 @@ public sealed partial class RaftNode
         if (Role != RaftRole.Follower) BecomeFollower(Term, m.From);
         Leader = m.From;
         electionElapsed = 0;
+        quiescent = false;
         if (m.Index <= CommitIndex)
         {
             Send(new RaftMessage { Type = RaftMessageType.AppendResponse, To = m.From, Index = CommitIndex });

@@ -89,6 +89,7 @@ public sealed partial class RaftNode
     {
         if (Role != RaftRole.Leader) return ProposeResult.Rejected(Leader, $"{Id} is not the leader of group {Group}");
         if (leadTransferee is not null) return ProposeResult.Rejected(leadTransferee, $"leadership of group {Group} is moving to {leadTransferee}");
+        Wake();
         var index = AppendLocal(EntryNormal, data);
         BroadcastAppend();
         return new ProposeResult(true, index, Term, Id, null);

@@ -11,6 +11,9 @@ namespace Braid.Core.Raft;
 /// <param name="AppendEntriesMax">Entries per append message.</param>
 /// <param name="AppendBytesMax">Payload bytes per append message (at least one entry is always sent).</param>
 /// <param name="CommittedBytesMax">Committed payload bytes handed out per ready (bounded memory while catching up).</param>
+/// <param name="QuiesceTicks">A leader idle this many ticks with every follower caught up and
+/// heard from quiesces the group (no heartbeats, no election timers) until something happens;
+/// 0: never. Needs a host that reports unreachable peers (<see cref="RaftNode.PeerUnreachable"/>).</param>
 public sealed record RaftOptions(
     int ElectionTicks = 10,
     int HeartbeatTicks = 1,
@@ -19,7 +22,8 @@ public sealed record RaftOptions(
     long AppendBytesMax = 1 << 20,
     long CommittedBytesMax = 8 << 20,
     bool PreVote = true,
-    bool CheckQuorum = true)
+    bool CheckQuorum = true,
+    int QuiesceTicks = 0)
 {
     /// <summary>
     /// What the node host runs (and the simulator with it), with 50 ms ticks: elections after
@@ -27,9 +31,10 @@ public sealed record RaftOptions(
     /// tick cost an idle mini2 node 10-12% of a core with 12 partitions, every third tick
     /// 5-6%). In flight per follower at most 16 appends of at most 256 KiB: 4 MiB per follower
     /// per partition; the defaults (64 x 1 MiB) let a node leading four partitions hold hundreds
-    /// of MB of appends during a full-speed load (peak RSS 794 MB on mesh3).
+    /// of MB of appends during a full-speed load (peak RSS 794 MB on mesh3). Idle groups quiesce
+    /// after 300 ms (issue 14, item 5): an idle node then only heartbeats its overlay links.
     /// </summary>
-    public static RaftOptions Node { get; } = new(HeartbeatTicks: 3, InflightMax: 16, AppendBytesMax: 256 * 1024);
+    public static RaftOptions Node { get; } = new(HeartbeatTicks: 3, InflightMax: 16, AppendBytesMax: 256 * 1024, QuiesceTicks: 6);
 }
 
 public enum RaftRole

@@ -97,6 +97,10 @@ public sealed partial class PartitionReplica : IDisposable
     public void PeerUnreachable(string node, Func<string, bool> reachable) =>
         Raft.PeerUnreachable(node, RaftNode.ShouldCampaign(placementOrder, Raft.Id, node, reachable));
 
+    /// <summary>The host's failure detector can reach <paramref name="node"/> again: a quiescent
+    /// leader heartbeats again (see <see cref="RaftNode.PeerReachable"/>).</summary>
+    public void PeerReachable(string node) => Raft.PeerReachable(node);
+
     /// <summary>What opening the storage found: identity, quarantined files, lost state.</summary>
     public ReplicaStorageReport StorageReport => storage.Report;
     public PartitionReplicaOptions Options { get; }
@@ -205,27 +209,23 @@ public sealed partial class PartitionReplica : IDisposable
     }
 
     /// <summary>
-    /// The leader answers a batch the dedup rule refuses without appending it (issue 11: refused
-    /// batches were appended, replicated and fsynced). A duplicate is certain when the applied
-    /// (committed) state already holds the sequence; the answer is Ok, as applying it would give,
-    /// with the stored batch's index when it is the producer's last one (0 when older).
-    /// Out-of-order is certain only when nothing unapplied can move the producer on: this
-    /// leader's own entry of its term is committed and applied (so every unapplied entry is one
-    /// of its pending proposals) and none of them is the producer's.
+    /// The leader answers a duplicate without appending it (issue 11: refused batches were
+    /// appended, replicated and fsynced): a duplicate is certain when the applied (committed)
+    /// state already holds the sequence, whoever leads now; the answer is Ok, as applying it would
+    /// give, with the stored batch's index when it is the producer's last one (0 when older).
+    /// An out-of-order batch is not answered early any more: that answer says what the producer's
+    /// next sequence is now, which only the current leader knows, and with instant failover
+    /// (RaftNode.PeerUnreachable) followers may elect a new leader before the old one hears of it
+    /// (no lease), so a deposed leader could answer from a stale table (the simulator found it).
+    /// It is appended and refused on apply; a ReadIndex round (Raft thesis 6.4) would allow the
+    /// early answer again.
     /// </summary>
     private AppendAck? AnswerBeforeAppending(long ticket, ulong producer, ulong sequence)
     {
         if (Raft.Role != RaftRole.Leader) return null;
-        var outcome = State.OutcomeOf(producer, sequence);
-        if (outcome == ApplyOutcome.Duplicate)
-        {
-            var index = sequence == State.LastSequenceOf(producer) ? State.LastIndexOf(producer) : 0;
-            return new AppendAck(ticket, producer, sequence, AckStatus.Ok, index, Duplicate: true);
-        }
-        var settled = Raft.LeaderWithCurrentCommit && State.AppliedIndex == Raft.CommitIndex && !pendingByProducer.ContainsKey(producer);
-        if (outcome != ApplyOutcome.OutOfOrder || !settled) return null;
-        return new AppendAck(ticket, producer, sequence, AckStatus.OutOfOrder, ExpectedSequence: State.LastSequenceOf(producer) + 1,
-            Error: $"sequence {sequence} of producer {producer} skips ahead");
+        if (State.OutcomeOf(producer, sequence) != ApplyOutcome.Duplicate) return null;
+        var index = sequence == State.LastSequenceOf(producer) ? State.LastIndexOf(producer) : 0;
+        return new AppendAck(ticket, producer, sequence, AckStatus.Ok, index, Duplicate: true);
     }
 
     private Pending? RemovePending(ulong index)

@@ -21,6 +21,9 @@ internal sealed partial class RaftDriver
     private NodeResponse CommitIndex(CommitIndexRequest request)
     {
         if (!replicas.TryGetValue(request.Partition, out var r)) return new NodeResponse { Error = $"{options.NodeId} holds no replica of partition {request.Partition}" };
+        // A quiescent leader asked to fix a snapshot heartbeats again, so that CheckQuorum bounds
+        // how long a deposed one that does not know it yet can be believed (as without quiescence).
+        if (r.Raft.Quiescent) r.Raft.Wake();
         var s = r.Raft.Status;
         return new NodeResponse
         {

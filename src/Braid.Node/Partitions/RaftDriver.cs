@@ -270,13 +270,18 @@ internal sealed partial class RaftDriver : BackgroundService, IHostedLifecycleSe
         inbox.Writer.TryWrite(() =>
         {
             var lost = snapshot.Where(n => !unreachable.Contains(n)).Order(StringComparer.Ordinal).ToList();
+            var found = unreachable.Where(n => !snapshot.Contains(n)).Order(StringComparer.Ordinal).ToList();
             unreachable = snapshot;
             foreach (var node in lost)
             {
-                var led = replicas.Where(r => r.Value.Raft.Leader == node).Select(r => r.Key).ToList();
+                var led = replicas.Where(r => r.Value.Raft.Leader == node && r.Value.Raft.Role != Core.Raft.RaftRole.Leader).Select(r => r.Key).ToList();
                 if (led.Count > 0) Log.LeaderUnreachable(logger, node, string.Join(",", led));
-                foreach (var partition in led) partitions.Run(partition, r => r.PeerUnreachable(node, n => !snapshot.Contains(n)));
+                // Every replica hears of it: followers of that leader fail over, a quiescent leader
+                // that lost a follower heartbeats again.
+                foreach (var partition in replicas.Keys.ToList()) partitions.Run(partition, r => r.PeerUnreachable(node, n => !snapshot.Contains(n)));
             }
+            foreach (var node in found)
+                foreach (var partition in replicas.Keys.ToList()) partitions.Run(partition, r => r.PeerReachable(node));
         });
     }
 
