@@ -4,7 +4,7 @@ namespace Braid.Node.Metrics;
 
 /// <summary>
 /// The meters of a node, one per component (issue 14, item 1). Their instruments are listed with
-/// type, unit and labels in docs/metrics.md; `dotnet-counters monitor -n braid --counters
+/// type, unit and labels in docs/metrics.md; `dotnet-counters monitor -p PID --counters
 /// Braid.Raft,Braid.Overlay,Braid.Stream,Braid.Storage` shows them without any endpoint.
 /// </summary>
 internal static class BraidMeters

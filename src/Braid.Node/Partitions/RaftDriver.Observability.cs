@@ -9,7 +9,7 @@ internal sealed partial class RaftDriver
     /// <summary>
     /// Replay at start (issue 14, item 2): each replica applies the log it holds (the dedup table
     /// and record positions are rebuilt from it, a ready at a time). The hard state records the
-    /// commit index only now and then, so entries past it wait for a leader to confirm them (or
+    /// commit index only with a new term or vote, so entries past it wait for a leader to confirm them (or
     /// replace them: then the log is shorter than it was). That wait is bounded by
     /// <see cref="ReplayConfirmWait"/>; applying what is known committed is not.
     /// </summary>
