@@ -62,4 +62,17 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 63, Level = LogLevel.Warning, Message = "partition {Partition}: refused a Raft message: {Reason}")]
     public static partial void RaftRefused(ILogger logger, uint partition, string reason);
+
+    // Metrics and health (issue 14, items 1 and 2); ids 70-79 kept for them.
+    [LoggerMessage(EventId = 70, Level = LogLevel.Information, Message = "replay done: {Partitions} replicas opened and applied their logs (applied indexes summing to {Applied}) in {Milliseconds:F0} ms")]
+    public static partial void ReplayEnded(ILogger logger, int partitions, ulong applied, double milliseconds);
+
+    [LoggerMessage(EventId = 73, Level = LogLevel.Warning, Message = "replay: partitions {Partitions} hold entries that no leader confirmed within {Seconds} s; the node serves without waiting for them")]
+    public static partial void ReplayUnconfirmed(ILogger logger, string partitions, double seconds);
+
+    [LoggerMessage(EventId = 71, Level = LogLevel.Information, Message = "health: {Service} {Status}")]
+    public static partial void HealthChanged(ILogger logger, string service, string status);
+
+    [LoggerMessage(EventId = 72, Level = LogLevel.Information, Message = "metrics: Prometheus text format on http://{Address}/metrics")]
+    public static partial void MetricsListening(ILogger logger, string address);
 }

@@ -14,11 +14,13 @@ internal sealed class NodeDispatcher : INodeDispatcher
 {
     private readonly RaftDriver raft;
     private readonly AppendForwarder forwarder;
+    private readonly Metrics.StreamMetrics metrics;
 
-    public NodeDispatcher(OverlayDriver overlay, RaftDriver raft, AppendForwarder forwarder)
+    public NodeDispatcher(OverlayDriver overlay, RaftDriver raft, AppendForwarder forwarder, Metrics.StreamMetrics metrics)
     {
         this.raft = raft;
         this.forwarder = forwarder;
+        this.metrics = metrics;
         overlay.Attach(this);
     }
 
@@ -29,8 +31,15 @@ internal sealed class NodeDispatcher : INodeDispatcher
     public Task<NodeResponse> HandleAsync(NodeRequest request, CancellationToken cancellationToken) => request.KindCase switch
     {
         NodeRequest.KindOneofCase.CommitIndex => raft.CommitIndexAsync(request.CommitIndex, cancellationToken),
-        NodeRequest.KindOneofCase.Scan => raft.ScanAsync(request.Scan, cancellationToken),
+        NodeRequest.KindOneofCase.Scan => ScanAsync(request.Scan, cancellationToken),
         NodeRequest.KindOneofCase.Append => forwarder.AcceptAsync(request.Append, cancellationToken),
         _ => Task.FromResult(new NodeResponse { Error = $"unknown request {request.KindCase}" }),
     };
+
+    private async Task<NodeResponse> ScanAsync(ScanRequest scan, CancellationToken cancellationToken)
+    {
+        var response = await raft.ScanAsync(scan, cancellationToken).ConfigureAwait(false);
+        if (response.Scan is { Behind: false, Trimmed: false }) metrics.PageServed();
+        return response;
+    }
 }

@@ -4,14 +4,16 @@ using Braid.Core.Placement;
 using Braid.Node.Overlay;
 using Braid.Node.Partitions;
 using Braid.Node.Services;
-using Grpc.Health.V1;
 using Grpc.HealthCheck;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using OpenTelemetry.Metrics;
+using OpenTelemetry.Resources;
 
 namespace Braid.Node;
 
@@ -39,13 +41,13 @@ public static class NodeHost
         var hadPlacement = PlacementRecord.CheckOrSave(options.DataDirectory, PlacementPlanner.Plan(options.Topology, options.Partitions, options.Replicas));
         options = options with { HadPlacementRecord = hadPlacement || options.JoinsExisting };
         var app = Build(options);
+        var health = app.Services.GetRequiredService<NodeHealth>();
+        health.Starting(); // NOT_SERVING until replay and join are done (issue 14, item 2)
         app.Services.GetRequiredService<NodeDispatcher>(); // attaches itself to the overlay before any link opens
         await app.StartAsync(cancellationToken).ConfigureAwait(false);
-        var health = app.Services.GetRequiredService<HealthServiceImpl>();
-        health.SetStatus("", HealthCheckResponse.Types.ServingStatus.Serving);
-        health.SetStatus("braid.v1.Peer", HealthCheckResponse.Types.ServingStatus.Serving);
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Braid.Node");
         Log.Started(logger, options.NodeId, options.Topology.Node(options.NodeId).Address, options.Topology.Name, options.Incarnation);
+        if (options.MetricsPort > 0) Log.MetricsListening(logger, $"{options.Topology.Node(options.NodeId).Host}:{options.MetricsPort}");
         started?.Invoke(app.Services);
         try
         {
@@ -55,7 +57,7 @@ public static class NodeHost
         }
         finally
         {
-            health.SetStatus("", HealthCheckResponse.Types.ServingStatus.NotServing);
+            health.Stopping();
             await app.StopAsync(CancellationToken.None).ConfigureAwait(false);
             await app.DisposeAsync().ConfigureAwait(false);
         }
@@ -82,6 +84,46 @@ public static class NodeHost
         return failures.Count > 0 ? string.Join("; ", failures) : "the host stopped without a signal";
     }
 
+    private static void Listen(KestrelServerOptions kestrel, string host, int port, Action<ListenOptions> configure)
+    {
+        if (IPAddress.TryParse(host, out var ip)) kestrel.Listen(ip, port, configure);
+        else if (host == "localhost") kestrel.ListenLocalhost(port, configure);
+        else kestrel.ListenAnyIP(port, configure);
+    }
+
+    /// <summary>The node's meters (always: dotnet-counters reads them without any endpoint) and,
+    /// with a metrics port, OpenTelemetry's Prometheus exporter over them.</summary>
+    private static void AddMetrics(IServiceCollection services, NodeOptions options)
+    {
+        var meters = new Metrics.NodeMeters();
+        services.AddSingleton(meters);
+        services.AddSingleton<Metrics.NodeSamples>();
+        services.AddSingleton<Metrics.RaftMetrics>();
+        services.AddSingleton<Metrics.OverlayMetrics>();
+        services.AddSingleton<Metrics.StreamMetrics>();
+        services.AddSingleton<Metrics.StorageMetrics>();
+        if (options.MetricsPort <= 0) return;
+        services.AddOpenTelemetry().WithMetrics(metrics => metrics
+            // target_info{service_name="braid",service_instance_id="<node id>"} names the node.
+            .ConfigureResource(resource => resource.AddService("braid", serviceInstanceId: options.NodeId, autoGenerateServiceInstanceId: false))
+            .AddMeter([.. Metrics.BraidMeters.All])
+            .AddView(instrument => meters.Made(instrument.Meter) ? null : MetricStreamConfiguration.Drop)
+            .AddPrometheusExporter(o => o.ScrapeResponseCacheDurationMilliseconds = 0));
+    }
+
+    /// <summary>GET /metrics on the metrics port only; anything else there is 404 (the gRPC
+    /// services stay on the TLS port).</summary>
+    private static void MapMetrics(WebApplication app, int metricsPort)
+    {
+        app.UseOpenTelemetryPrometheusScrapingEndpoint(context => context.Connection.LocalPort == metricsPort && context.Request.Path == "/metrics");
+        app.Use((context, next) =>
+        {
+            if (context.Connection.LocalPort != metricsPort) return next(context);
+            context.Response.StatusCode = StatusCodes.Status404NotFound;
+            return Task.CompletedTask;
+        });
+    }
+
     private static WebApplication Build(NodeOptions options)
     {
         // The default host watches appsettings.json for changes with a recursive file watcher on
@@ -100,19 +142,20 @@ public static class NodeHost
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             var node = options.Topology.Node(options.NodeId);
-            void Http2(ListenOptions listen)
+            Listen(kestrel, node.Host, node.Port, listen =>
             {
                 listen.Protocols = HttpProtocols.Http2;
                 options.Tls?.Configure(listen);
-            }
-            if (IPAddress.TryParse(node.Host, out var ip)) kestrel.Listen(ip, node.Port, Http2);
-            else if (node.Host == "localhost") kestrel.ListenLocalhost(node.Port, Http2);
-            else kestrel.ListenAnyIP(node.Port, Http2);
+            });
+            // The scrape endpoint: its own listener, plaintext HTTP/1.1 (what Prometheus speaks).
+            if (options.MetricsPort > 0) Listen(kestrel, node.Host, options.MetricsPort, listen => listen.Protocols = HttpProtocols.Http1);
             kestrel.Limits.Http2.MaxStreamsPerConnection = 1000;
         });
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(3));
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton(TimeProvider.System);
+        AddMetrics(builder.Services, options);
+        builder.Services.AddSingleton<NodeHealth>();
         builder.Services.AddSingleton<OverlayDriver>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<OverlayDriver>());
         builder.Services.AddHostedService<LinkDialer>();
@@ -132,6 +175,7 @@ public static class NodeHost
         builder.Services.AddGrpc().AddServiceOptions<StreamService>(o => o.MaxReceiveMessageSize = ClientMessageBytesMax);
         builder.Services.AddGrpcReflection();
         var app = builder.Build();
+        if (options.MetricsPort > 0) MapMetrics(app, options.MetricsPort);
         app.MapGrpcService<PeerService>();
         app.MapGrpcService<AdminService>();
         app.MapGrpcService<StreamService>();

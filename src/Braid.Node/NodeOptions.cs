@@ -35,4 +35,12 @@ public sealed record NodeOptions(
 
     /// <summary>Mutual TLS for links and clients (issue 11); null serves plaintext (--insecure).</summary>
     public Security.NodeTls? Tls { get; init; }
+
+    /// <summary>Port of the Prometheus scrape endpoint (plaintext HTTP/1.1, path /metrics, on the
+    /// node's host address; --metrics-port). 0: no endpoint (the meters still exist for dotnet-counters).</summary>
+    public int MetricsPort { get; init; }
+
+    /// <summary>Test hook: runs on the partition loop once the replicas are open and before their
+    /// committed entries are applied, i.e. in the middle of replay (a test holds replay there).</summary>
+    internal Action? ReplayHook { get; init; }
 }

@@ -8,21 +8,33 @@ internal sealed class LocalCluster : IAsyncDisposable
 {
     private static readonly TimeSpan CommandTimeout = TimeSpan.FromSeconds(90);
 
-    private LocalCluster(string topology, int nodes)
+    private LocalCluster(string topology, int nodes, bool metrics = false)
     {
         Topology = topology;
         Directory = Path.Combine(Path.GetTempPath(), "braid-e2e-" + Guid.NewGuid().ToString("N")[..10]);
-        BasePort = BraidProcess.FreePortBlock(nodes);
+        // With metrics, one block holds both: node ports first, then the metrics ports.
+        BasePort = BraidProcess.FreePortBlock(metrics ? 2 * nodes : nodes);
+        MetricsBasePort = metrics ? BasePort + nodes : null;
     }
 
     public string Topology { get; }
     public string Directory { get; }
     public int BasePort { get; }
 
-    public static async Task<LocalCluster> UpAsync(string topology, int nodes, bool faults = false, params string[] extraArgs)
+    /// <summary>The first node's metrics port (the others follow in topology order); null without metrics.</summary>
+    public int? MetricsBasePort { get; }
+
+    public static Task<LocalCluster> UpAsync(string topology, int nodes, bool faults = false, params string[] extraArgs) =>
+        UpAsync(new LocalCluster(topology, nodes), faults, extraArgs);
+
+    /// <summary>A cluster whose nodes serve Prometheus metrics (`cluster up --metrics-base-port`).</summary>
+    public static Task<LocalCluster> UpWithMetricsAsync(string topology, int nodes, params string[] extraArgs) =>
+        UpAsync(new LocalCluster(topology, nodes, metrics: true), false, extraArgs);
+
+    private static async Task<LocalCluster> UpAsync(LocalCluster cluster, bool faults, string[] extraArgs)
     {
-        var cluster = new LocalCluster(topology, nodes);
-        var args = new List<string> { "cluster", "up", "--topology", topology, "--dir", cluster.Directory, "--base-port", cluster.BasePort.ToString() };
+        var args = new List<string> { "cluster", "up", "--topology", cluster.Topology, "--dir", cluster.Directory, "--base-port", cluster.BasePort.ToString() };
+        if (cluster.MetricsBasePort is { } metrics) args.AddRange(["--metrics-base-port", metrics.ToString()]);
         if (faults) args.Add("--allow-fault-injection");
         args.AddRange(extraArgs);
         var up = await BraidProcess.RunAsync(CommandTimeout, [.. args]);

@@ -20,7 +20,7 @@ internal sealed partial class ClusterManager(string directory, TextWriter output
 
     /// <summary>Starts one process per node and waits until every node serves and routes to every other.</summary>
     public async Task<ClusterState> UpAsync(string topologyPath, int? basePort, bool allowFaultInjection, TimeSpan timeout, CancellationToken cancellationToken, int partitions = 12, int replicas = 3, long retainBytes = 0, long segmentBytes = Braid.Node.NodeOptions.DefaultSegmentBytes,
-        Hosts.HostMode hosts = Hosts.HostMode.Loopback, int dataTmpfsMegabytes = 0, bool insecure = false)
+        Hosts.HostMode hosts = Hosts.HostMode.Loopback, int dataTmpfsMegabytes = 0, bool insecure = false, int? metricsBasePort = null)
     {
         var existing = ClusterState.TryLoad(directory);
         if (existing is not null && existing.Nodes.Any(n => ProcessControl.IsAlive(n.Pid, n.StartTime)))
@@ -31,6 +31,7 @@ internal sealed partial class ClusterManager(string directory, TextWriter output
         var topology = TopologyFiles.Load(resolved, basePort);
         if (partitions < 1 || replicas < 1 || replicas > topology.Nodes.Count)
             throw new CliException($"need at least 1 partition and 1 to {topology.Nodes.Count} replicas (got {partitions} partitions, {replicas} replicas)");
+        CheckMetricsPorts(topology, metricsBasePort);
         if ((hosts != Hosts.HostMode.Loopback || dataTmpfsMegabytes > 0)) Hosts.Netns.RequireRoot();
         Hosts.NetworkLayout? network = null;
         if (hosts != Hosts.HostMode.Loopback)
@@ -42,7 +43,7 @@ internal sealed partial class ClusterManager(string directory, TextWriter output
             File.WriteAllText(resolved, network.RewriteTopology(topology));
             basePort = null; // the rewritten file holds the final ports
         }
-        var state = new ClusterState(resolved, basePort, allowFaultInjection, [], partitions, replicas, retainBytes, segmentBytes, network, [], insecure);
+        var state = new ClusterState(resolved, basePort, allowFaultInjection, [], partitions, replicas, retainBytes, segmentBytes, network, [], insecure, metricsBasePort);
         if (!insecure) Security.ClusterCertificates.OfCluster(directory).Ensure(TopologyFiles.Load(resolved, basePort), Security.ClusterCertificates.DefaultClients, DateTimeOffset.UtcNow);
         try
         {
@@ -66,6 +67,11 @@ internal sealed partial class ClusterManager(string directory, TextWriter output
             await WaitReadyAsync(state, state.Nodes, timeout, cancellationToken).ConfigureAwait(false);
             var where = network is null ? "" : $" on {network.Hosts.Count} namespace hosts ({string.Join(" ", network.Hosts.Select(h => $"{h.Name}={h.Address}:{string.Join(",", h.Nodes)}"))})";
             output.WriteLine($"cluster {topology.Name} up{where}{(insecure ? " (plaintext: --insecure)" : " (mutual TLS)")}: {string.Join(" ", state.Nodes.Select(n => $"{n.Id}={n.Address}(pid {n.Pid})"))}");
+            if (metricsBasePort is not null)
+            {
+                var final = TopologyFiles.Load(resolved, basePort);
+                output.WriteLine("metrics: " + string.Join(" ", final.Nodes.Select(n => $"{n.Id}=http://{n.Host}:{MetricsPortOf(state, final, n.Id)}/metrics")));
+            }
             return state;
         }
         catch
@@ -124,6 +130,9 @@ internal sealed partial class ClusterManager(string directory, TextWriter output
         if (state.BasePort is { } port) arguments.AddRange(["--base-port", port.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
         if (state.AllowFaultInjection) arguments.Add("--allow-fault-injection");
         if (rejoin) arguments.AddRange(["--initial-cluster-state", "existing"]);
+        var topology = TopologyFiles.Load(state.TopologyPath, state.BasePort);
+        if (MetricsPortOf(state, topology, node.Id) is { } metricsPort)
+            arguments.AddRange(["--metrics-port", metricsPort.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
         if (state.Insecure) arguments.Add("--insecure");
         else
         {
@@ -135,6 +144,20 @@ internal sealed partial class ClusterManager(string directory, TextWriter output
         using var process = SelfLauncher.StartDetached(arguments, logFile, state.Network?.HostOf(node.Id).Namespace);
         var startTime = WaitForStartTime(process.Id);
         return new NodeProcess(node.Id, node.Address, process.Id, startTime, dataDirectory, logFile);
+    }
+
+    /// <summary>A node's metrics port: the base plus its position in the topology, or null.</summary>
+    private static int? MetricsPortOf(ClusterState state, ClusterTopology topology, string nodeId) =>
+        state.MetricsBasePort is { } metricsBase ? metricsBase + topology.Nodes.Select(n => n.Id).ToList().IndexOf(nodeId) : null;
+
+    /// <summary>The metrics ports must be ports and must not be any node's gRPC port.</summary>
+    private static void CheckMetricsPorts(ClusterTopology topology, int? metricsBasePort)
+    {
+        if (metricsBasePort is not { } first) return;
+        var last = first + topology.Nodes.Count - 1;
+        if (first < 1 || last > 65535) throw new CliException($"--metrics-base-port {first}: ports {first}-{last} are not all valid ports");
+        if (topology.Nodes.FirstOrDefault(n => n.Port >= first && n.Port <= last) is { } clash)
+            throw new CliException($"--metrics-base-port {first}: ports {first}-{last} include node {clash.Id}'s port {clash.Port}; pick another base");
     }
 
     private static long WaitForStartTime(int pid)

@@ -32,10 +32,14 @@ internal static class ClusterCommand
         var segment = Options.SegmentBytes();
         var hosts = Options.Hosts();
         var insecure = new Option<bool>("--insecure") { Description = "Plaintext nodes and clients, no certificates (default: mutual TLS with certificates made in DIR/certs)" };
+        var metricsBasePort = new Option<int?>("--metrics-base-port")
+        {
+            Description = "Serve each node's metrics (Prometheus text format, /metrics) on ports BASE, BASE+1, ... in topology order",
+        };
         var tmpfs = new Option<int>("--data-tmpfs-mb") { Description = "Put each node's data folder on its own tmpfs of this many MiB (a disk that can fill up; needs root)" };
         var command = new Command("up", "Start one process per node, wait until every node serves and routes to every other, then return")
         {
-            topology, dir, basePort, faults, timeout, partitions, replicas, retain, segment, hosts, tmpfs, insecure,
+            topology, dir, basePort, faults, timeout, partitions, replicas, retain, segment, hosts, tmpfs, insecure, metricsBasePort,
         };
         command.SetAction((parse, ct) => CommandRunner.RunAsync(async () =>
         {
@@ -44,7 +48,7 @@ internal static class ClusterCommand
             await manager.UpAsync(parse.GetValue(topology)!, parse.GetValue(basePort), parse.GetValue(faults),
                 TimeSpan.FromSeconds(parse.GetValue(timeout)), ct, parse.GetValue(partitions), parse.GetValue(replicas),
                 parse.GetValue(retain), parse.GetValue(segment), Hosts.NetworkLayout.ParseMode(parse.GetValue(hosts)!), parse.GetValue(tmpfs),
-                parse.GetValue(insecure)).ConfigureAwait(false);
+                parse.GetValue(insecure), parse.GetValue(metricsBasePort)).ConfigureAwait(false);
             return 0;
         }));
         return command;

@@ -22,10 +22,14 @@ internal static class NodeCommand
             DefaultValueFactory = _ => "new",
         };
         state.AcceptOnlyFromAmong("new", "existing");
+        var metricsPort = new Option<int>("--metrics-port")
+        {
+            Description = "Serve metrics in Prometheus text format at http://HOST:PORT/metrics (plaintext HTTP/1.1, the node's host address; docs/metrics.md). 0: no endpoint",
+        };
         var tls = new Security.NodeTlsOptions();
         var command = new Command("node", "Run one Braid node in the foreground (gRPC over HTTP/2 with mutual TLS on the node's address)")
         {
-            topology, id, data, basePort, faults, partitions, replicas, retain, segment, state,
+            topology, id, data, basePort, faults, partitions, replicas, retain, segment, state, metricsPort,
         };
         tls.AddTo(command);
         command.SetAction((parse, cancellationToken) => CommandRunner.RunAsync(async () =>
@@ -35,9 +39,12 @@ internal static class NodeCommand
             if (!loaded.Contains(nodeId))
                 throw new Cluster.CliException($"unknown node '{nodeId}' (topology {loaded.Name} has {string.Join(", ", loaded.NodeIds)})");
             Options.CheckStorage(parse.GetValue(retain), parse.GetValue(segment));
+            var metrics = parse.GetValue(metricsPort);
+            if (metrics is < 0 or > 65535) throw new Cluster.CliException("--metrics-port must be 0 (no endpoint) or a port from 1 to 65535");
+            if (metrics == loaded.Node(nodeId).Port) throw new Cluster.CliException($"--metrics-port {metrics} is the node's own gRPC port");
             var options = new NodeOptions(loaded, nodeId, Path.GetFullPath(parse.GetValue(data)!), parse.GetValue(faults),
                 (ulong)DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), parse.GetValue(partitions), parse.GetValue(replicas),
-                parse.GetValue(retain), parse.GetValue(segment)) { JoinsExisting = parse.GetValue(state) == "existing", Tls = tls.Load(parse, nodeId) };
+                parse.GetValue(retain), parse.GetValue(segment)) { JoinsExisting = parse.GetValue(state) == "existing", Tls = tls.Load(parse, nodeId), MetricsPort = metrics };
             if (options.Partitions < 1 || options.Replicas < 1 || options.Replicas > loaded.Nodes.Count)
                 throw new Cluster.CliException($"need at least 1 partition and 1 to {loaded.Nodes.Count} replicas");
             try

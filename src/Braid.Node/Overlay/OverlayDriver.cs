@@ -32,11 +32,16 @@ internal sealed partial class OverlayDriver : BackgroundService, IHostedLifecycl
     private string? refusalExample;
     private long refusalsLoggedAt;
 
-    public OverlayDriver(NodeOptions options, TimeProvider clock, ILogger<OverlayDriver> logger)
+    private readonly Metrics.NodeSamples samples;
+    private readonly Metrics.OverlayMetrics metrics;
+
+    public OverlayDriver(NodeOptions options, TimeProvider clock, ILogger<OverlayDriver> logger, Metrics.NodeSamples samples, Metrics.OverlayMetrics metrics)
     {
         this.options = options;
         this.clock = clock;
         this.logger = logger;
+        this.samples = samples;
+        this.metrics = metrics;
         startTimestamp = clock.GetTimestamp();
         Node = new OverlayNode(options.Topology, options.NodeId, options.Incarnation, OverlayOptions.Default);
     }
@@ -184,7 +189,11 @@ internal sealed partial class OverlayDriver : BackgroundService, IHostedLifecycl
         try
         {
             while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false))
-                inbox.Writer.TryWrite(now => Node.Tick(now));
+                inbox.Writer.TryWrite(now =>
+                {
+                    Node.Tick(now);
+                    Publish(now);
+                });
         }
         catch (OperationCanceledException)
         {
@@ -198,6 +207,7 @@ internal sealed partial class OverlayDriver : BackgroundService, IHostedLifecycl
         NoteRefusals(output.Refusals);
         if (output.RoutesChanged)
         {
+            metrics.RoutesChanged();
             Log.RoutesChanged(logger, RouteTable());
             dispatcher?.ReachabilityChanged(Node.Unreachable().ToHashSet(StringComparer.Ordinal));
         }
@@ -226,6 +236,16 @@ internal sealed partial class OverlayDriver : BackgroundService, IHostedLifecycl
                 if (!frames.ContainsKey(neighbour)) frames[neighbour] = NewFrame();
         foreach (var (neighbour, frame) in frames) SendFrame(neighbour, frame);
         foreach (var envelope in output.Delivered) Deliver(envelope);
+    }
+
+    /// <summary>Hands the gauges and the health rule a copy of the links, the reachable nodes and
+    /// the envelope counters (the core is this loop's alone); once a tick.</summary>
+    private void Publish(TimeSpan now)
+    {
+        var reachable = new HashSet<string>(Node.Router.Routes.Keys, StringComparer.Ordinal) { Self };
+        samples.Overlay = new Metrics.OverlaySample(
+            [.. Node.Neighbours(now).Select(n => new Metrics.NeighbourSample(n.Id, n.Alive, n.Phi))],
+            reachable, Node.Forwarded, Node.DroppedNoRoute, Node.DroppedTtl, Node.Refused);
     }
 
     /// <summary>At most one warning a second, however fast a hostile peer sends.</summary>

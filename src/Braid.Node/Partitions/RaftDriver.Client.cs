@@ -27,7 +27,8 @@ internal sealed partial class RaftDriver
         return await answer.WaitAsync(cancellationToken).ConfigureAwait(false);
     }
 
-    private readonly Dictionary<long, (uint Partition, TaskCompletionSource<AppendReply> Completion)> waiting = [];
+    /// <summary>Appends proposed here and not answered yet, with when they were proposed (<see cref="System.Diagnostics.Stopwatch"/> ticks).</summary>
+    private readonly Dictionary<long, (uint Partition, TaskCompletionSource<AppendReply> Completion, long ProposedAt)> waiting = [];
     private long nextTicket;
 
     private TaskCompletionSource<AppendReply> Propose(AppendRequest request)
@@ -40,7 +41,7 @@ internal sealed partial class RaftDriver
             return completion;
         }
         var ticket = ++nextTicket;
-        waiting[ticket] = (request.Partition, completion);
+        waiting[ticket] = (request.Partition, completion, System.Diagnostics.Stopwatch.GetTimestamp());
         AppendAck? answer = null;
         // A failure answers every waiting call of the partition, this one included.
         partitions.Run(request.Partition, r => answer = r.Append(ticket, request.Producer, request.Sequence, request.Payload.Memory));
@@ -52,6 +53,7 @@ internal sealed partial class RaftDriver
     private void Answer(AppendAck ack)
     {
         if (!waiting.Remove(ack.Ticket, out var w)) return;
+        if (ack.Status == AckStatus.Ok && !ack.Duplicate) metrics.AppendAcknowledged(w.ProposedAt);
         w.Completion.TrySetResult(ack.Status switch
         {
             AckStatus.Ok => new AppendReply { Status = AppendStatus.AppendOk, Index = ack.Index, Duplicate = ack.Duplicate },

@@ -28,16 +28,25 @@ internal sealed partial class RaftDriver : BackgroundService, IHostedLifecycleSe
     private readonly ILogger<RaftDriver> logger;
 
     private readonly Grpc.HealthCheck.HealthServiceImpl health;
+    private readonly Services.NodeHealth nodeHealth;
+    private readonly Metrics.NodeSamples samples;
+    private readonly Metrics.RaftMetrics metrics;
+    private readonly Metrics.StorageMetrics storageMetrics;
 
     /// <summary>Raft bytes one envelope carries at most, unless one message alone is larger.</summary>
     internal const int EnvelopeRaftBytesMax = 4 << 20;
 
-    public RaftDriver(NodeOptions options, OverlayDriver overlay, ILogger<RaftDriver> logger, Grpc.HealthCheck.HealthServiceImpl health)
+    public RaftDriver(NodeOptions options, OverlayDriver overlay, ILogger<RaftDriver> logger, Grpc.HealthCheck.HealthServiceImpl health,
+        Services.NodeHealth nodeHealth, Metrics.NodeSamples samples, Metrics.RaftMetrics metrics, Metrics.StorageMetrics storageMetrics)
     {
         this.options = options;
         this.overlay = overlay;
         this.logger = logger;
         this.health = health;
+        this.nodeHealth = nodeHealth;
+        this.samples = samples;
+        this.metrics = metrics;
+        this.storageMetrics = storageMetrics;
         Placement = PlacementPlanner.Plan(options.Topology, options.Partitions, options.Replicas);
         partitions = new PartitionSet(
             Placement.Partitions.Where(p => p.Replicas.Contains(options.NodeId)).Select(p => (uint)p.Partition),
@@ -129,8 +138,11 @@ internal sealed partial class RaftDriver : BackgroundService, IHostedLifecycleSe
 
     private void OpenReplicas()
     {
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
         partitions.OpenAll();
         Log.PartitionsOpened(logger, replicas.Count, string.Join(",", replicas.Keys));
+        replay = new Replay(replicas.ToDictionary(r => r.Key, r => r.Value.Raft.LastIndex), started, System.Diagnostics.Stopwatch.GetTimestamp());
+        options.ReplayHook?.Invoke();
     }
 
     private int opens;
@@ -141,12 +153,12 @@ internal sealed partial class RaftDriver : BackgroundService, IHostedLifecycleSe
         var directory = Path.Combine(options.DataDirectory, "partitions", partition.ToString("D3", System.Globalization.CultureInfo.InvariantCulture));
         if (rebuild is not null)
         {
-            foreach (var q in Core.Log.ReplicaStorage.Discard(new FileDevice(directory), rebuild))
+            foreach (var q in Core.Log.ReplicaStorage.Discard(new FileDevice(directory, storageMetrics.Synced), rebuild))
                 StorageLog.Quarantined(logger, partition, q.Name, q.MovedTo, q.Reason);
         }
         // A reopened replica draws other election jitter than the one that failed.
         var seed = Core.Fnv1a.Hash(options.NodeId) ^ options.Incarnation ^ partition ^ ((ulong)opens++ << 32);
-        var replica = new PartitionReplica(partition, options.NodeId, [.. p.Replicas], new FileDevice(directory), new Random((int)seed), ReplicaOptions(),
+        var replica = new PartitionReplica(partition, options.NodeId, [.. p.Replicas], new FileDevice(directory, storageMetrics.Synced), new Random((int)seed), ReplicaOptions(),
             expectExisting: options.HadPlacementRecord);
         ReportStorage(replica);
         health.SetStatus(HealthName(partition), Grpc.Health.V1.HealthCheckResponse.Types.ServingStatus.Serving);
@@ -191,7 +203,13 @@ internal sealed partial class RaftDriver : BackgroundService, IHostedLifecycleSe
         }
     }
 
-    private void Tick() => partitions.Tick();
+    private void Tick()
+    {
+        partitions.Tick();
+        Publish();
+        CheckReplayEnded();
+        nodeHealth.Evaluate(samples.Partitions, samples.Overlay);
+    }
 
     /// <summary>Queues Raft messages delivered to this node for the loop; a full inbox drops them
     /// (Raft resends). <paramref name="source"/> is the node the overlay envelope came from: a
@@ -334,6 +352,8 @@ internal sealed partial class RaftDriver : BackgroundService, IHostedLifecycleSe
 
     private void Report(PartitionReplica replica, ReplicaOutput output)
     {
+        if (output.Restored is not null && !output.RestoredAtStart) metrics.SnapshotInstalled(replica.Partition);
+        if (output.CompactedTo > 0) metrics.SnapshotTaken(replica.Partition);
         if (output.Restored is { } snapshot)
             Log.SnapshotRestored(logger, replica.Partition, snapshot.Index, snapshot.Term, snapshot.Data.Length, output.RestoredAtStart ? "read back at start-up" : "installed from the leader");
         if (output.CompactionSkipped) Log.CompactionSkipped(logger, replica.Partition, Core.Log.SnapshotStore.DataBytesMax);
@@ -344,6 +364,7 @@ internal sealed partial class RaftDriver : BackgroundService, IHostedLifecycleSe
             if (noSpace) StorageLog.NoSpaceRaised(logger, replica.Partition, output.NoSpaceReason ?? "no space left on the device");
             else StorageLog.NoSpaceCleared(logger, replica.Partition);
         }
+        NoteLeader(replica.Partition, replica.Raft.Leader); // a follower learns its leader without a state change
         if (output.TransferStartedTo is { } preferred) Log.LeadershipTransfer(logger, replica.Partition, preferred);
         if (output.StateChanged)
         {

@@ -6,7 +6,8 @@ using Grpc.Core;
 namespace Braid.Node.Services;
 
 /// <summary>The client-facing service: describe the cluster, append batches.</summary>
-internal sealed class StreamService(RaftDriver raft, AppendForwarder appends, Overlay.OverlayDriver overlay, NodeOptions options, TimeProvider clock) : Protocol.V1.Stream.StreamBase
+internal sealed class StreamService(RaftDriver raft, AppendForwarder appends, Overlay.OverlayDriver overlay, NodeOptions options, TimeProvider clock,
+    Metrics.StreamMetrics metrics) : Protocol.V1.Stream.StreamBase
 {
     private const uint ChunkRecordsDefault = 2000;
     private const uint ChunkRecordsMax = 20_000;
@@ -18,6 +19,7 @@ internal sealed class StreamService(RaftDriver raft, AppendForwarder appends, Ov
         var ct = context.CancellationToken;
         var filter = request.Filter ?? new QueryFilter();
         if (!QueryFilters.TryConvert(filter, out _, out var error)) throw new RpcException(new Status(StatusCode.InvalidArgument, error));
+        metrics.QueryStarted();
         if (request.ChunkRecords > ChunkRecordsMax) throw new RpcException(new Status(StatusCode.InvalidArgument, $"chunk_records may be at most {ChunkRecordsMax}"));
         var cursor = request.Cursor.IsEmpty
             ? await Coordinator.StartAsync(filter, ct).ConfigureAwait(false)
@@ -31,11 +33,15 @@ internal sealed class StreamService(RaftDriver raft, AppendForwarder appends, Ov
             scanned += page.Scanned;
             if (page.RecordCount == 0 && !done) continue;
             await responseStream.WriteAsync(new QueryChunk { Records = page.Records, RecordCount = page.RecordCount, Cursor = ByteString.CopyFrom(after.Encode()), Done = done, Scanned = scanned }, ct).ConfigureAwait(false);
+            metrics.ChunkSent();
             scanned = 0;
             sentDone = done;
         }
         if (!sentDone)
+        {
             await responseStream.WriteAsync(new QueryChunk { Records = Google.Protobuf.ByteString.CopyFrom(Data.RecordBatchCodec.Encode([])), Cursor = ByteString.CopyFrom(cursor.Encode()), Done = true, Scanned = scanned }, ct).ConfigureAwait(false);
+            metrics.ChunkSent();
+        }
     }
 
     public override async Task<AggregateReply> Aggregate(AggregateRequest request, ServerCallContext context)
@@ -43,6 +49,7 @@ internal sealed class StreamService(RaftDriver raft, AppendForwarder appends, Ov
         var ct = context.CancellationToken;
         var filter = request.Filter ?? new QueryFilter();
         if (!QueryFilters.TryConvert(filter, out _, out var error)) throw new RpcException(new Status(StatusCode.InvalidArgument, error));
+        metrics.QueryStarted();
         var aggregate = new Data.AirQualityAggregate();
         var cursor = await Coordinator.StartAsync(filter, ct).ConfigureAwait(false);
         // Pushed down: each replica aggregates its matching records; only partial rows travel.
@@ -78,12 +85,13 @@ internal sealed class StreamService(RaftDriver raft, AppendForwarder appends, Ov
 
     public override async Task<AppendReply> Append(AppendRequest request, ServerCallContext context)
     {
-        Validate(request);
+        var records = Admit(request);
         var bytes = request.Payload.Length;
         await NodeBudget.TakeAsync(bytes, context.CancellationToken).ConfigureAwait(false);
         AppendReply reply;
         try { reply = await appends.AppendAsync(request, context.CancellationToken).ConfigureAwait(false); }
         finally { NodeBudget.Give(bytes); }
+        metrics.Answered(reply, records);
         // A unary writer learns of a full disk as RESOURCE_EXHAUSTED; a stream gets NO_SPACE per batch and goes on.
         if (reply.Status == AppendStatus.NoSpace) throw new RpcException(new Status(StatusCode.ResourceExhausted, reply.Error));
         return reply;
@@ -110,11 +118,11 @@ internal sealed class StreamService(RaftDriver raft, AppendForwarder appends, Ov
         {
             await foreach (var request in requestStream.ReadAllAsync(token).ConfigureAwait(false))
             {
-                Validate(request);
+                var records = Admit(request);
                 await window.WaitAsync(token).ConfigureAwait(false);
                 await streamBytes.TakeAsync(request.Payload.Length, token).ConfigureAwait(false);
                 await NodeBudget.TakeAsync(request.Payload.Length, token).ConfigureAwait(false);
-                _ = AcknowledgeAsync(request, acks.Writer, window, streamBytes, token);
+                _ = AcknowledgeAsync(request, records, acks.Writer, window, streamBytes, token);
             }
             for (var i = 0; i < IngestInflightMax; i++) await window.WaitAsync(token).ConfigureAwait(false);
         }
@@ -125,7 +133,7 @@ internal sealed class StreamService(RaftDriver raft, AppendForwarder appends, Ov
         }
     }
 
-    private async Task AcknowledgeAsync(AppendRequest request, System.Threading.Channels.ChannelWriter<IngestAck> acks, SemaphoreSlim window, ByteBudget streamBytes, CancellationToken token)
+    private async Task AcknowledgeAsync(AppendRequest request, int records, System.Threading.Channels.ChannelWriter<IngestAck> acks, SemaphoreSlim window, ByteBudget streamBytes, CancellationToken token)
     {
         AppendReply reply;
         try
@@ -141,11 +149,26 @@ internal sealed class StreamService(RaftDriver raft, AppendForwarder appends, Ov
             NodeBudget.Give(request.Payload.Length);
             streamBytes.Give(request.Payload.Length);
         }
+        metrics.Answered(reply, records);
         await acks.WriteAsync(new IngestAck { Partition = request.Partition, Producer = request.Producer, Sequence = request.Sequence, Reply = reply }, CancellationToken.None).ConfigureAwait(false);
         window.Release();
     }
 
-    private void Validate(AppendRequest request)
+    /// <summary>Checks a client's batch (<see cref="Validate"/>) and counts a refusal; returns its record count.</summary>
+    private int Admit(AppendRequest request)
+    {
+        try
+        {
+            return Validate(request);
+        }
+        catch (RpcException)
+        {
+            metrics.Refused("invalid");
+            throw;
+        }
+    }
+
+    private int Validate(AppendRequest request)
     {
         if (request.Partition >= options.Partitions)
             throw new RpcException(new Status(StatusCode.NotFound, $"partition {request.Partition} does not exist (there are {options.Partitions}: 0-{options.Partitions - 1})"));
@@ -156,7 +179,7 @@ internal sealed class StreamService(RaftDriver raft, AppendForwarder appends, Ov
         try
         {
             // Decodes every record once: a malformed batch is refused before it can be replicated.
-            Data.RecordBatchCodec.CountMatches(request.Payload.Span, Data.RecordFilter.All);
+            return Data.RecordBatchCodec.CountMatches(request.Payload.Span, Data.RecordFilter.All);
         }
         catch (Data.RecordFormatException e)
         {

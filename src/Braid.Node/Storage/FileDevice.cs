@@ -18,12 +18,16 @@ namespace Braid.Node.Storage;
 public sealed class FileDevice : IStorageDevice
 {
     /// <summary>Opens (creating it if needed) the folder <paramref name="directory"/>.</summary>
-    public FileDevice(string directory)
+    /// <param name="synced">Told how long each successful file or folder sync took (the fsync latency metric).</param>
+    public FileDevice(string directory, Action<TimeSpan>? synced = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(directory);
         DirectoryPath = Path.GetFullPath(directory);
         Directory.CreateDirectory(DirectoryPath);
+        this.synced = synced;
     }
+
+    private readonly Action<TimeSpan>? synced;
 
     /// <summary>The absolute path of the folder.</summary>
     public string DirectoryPath { get; }
@@ -84,6 +88,7 @@ public sealed class FileDevice : IStorageDevice
     /// <inheritdoc />
     public void SyncDirectory()
     {
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
         try
         {
             DirectorySync.Sync(DirectoryPath);
@@ -92,6 +97,7 @@ public sealed class FileDevice : IStorageDevice
         {
             throw new StorageSyncException($"fsync of {DirectoryPath} failed: {e.Message}", e);
         }
+        synced?.Invoke(System.Diagnostics.Stopwatch.GetElapsedTime(started));
     }
 
     private string PathOf(string name)
@@ -127,6 +133,7 @@ public sealed class FileDevice : IStorageDevice
 
         public void Sync()
         {
+            var started = System.Diagnostics.Stopwatch.GetTimestamp();
             try
             {
                 DirectorySync.DataSync(handle);
@@ -136,6 +143,7 @@ public sealed class FileDevice : IStorageDevice
                 throw new StorageSyncException($"fsync failed: {e.Message}", e);
             }
             Interlocked.Increment(ref owner.syncCount);
+            owner.synced?.Invoke(System.Diagnostics.Stopwatch.GetElapsedTime(started));
         }
 
         public void Dispose() => handle.Dispose();
