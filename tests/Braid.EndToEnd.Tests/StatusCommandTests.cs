@@ -21,6 +21,18 @@ public sealed class StatusCommandTests
         status.GetProperty("partitions").GetArrayLength() > 0 &&
         status.GetProperty("partitions").EnumerateArray().All(p => p.GetProperty("leader").ValueKind == JsonValueKind.String);
 
+    /// <summary>Every node answered and every partition's leader answered as leader: start-up elections are over.</summary>
+    private static bool Settled(CommandResult result)
+    {
+        if (result.ExitCode != 0) return false;
+        using var doc = JsonDocument.Parse(result.Stdout);
+        var status = doc.RootElement;
+        return EveryPartitionLed(status)
+            && status.GetProperty("nodes").EnumerateArray().All(n => n.GetProperty("state").GetString() == "up")
+            && status.GetProperty("partitions").EnumerateArray().All(p => p.GetProperty("leader_answered").GetBoolean()
+                && p.GetProperty("replicas").EnumerateArray().All(r => r.GetProperty("answered").GetBoolean()));
+    }
+
     private static JsonElement Node(JsonElement status, string id) =>
         status.GetProperty("nodes").EnumerateArray().Single(n => n.GetProperty("id").GetString() == id);
 
@@ -30,8 +42,7 @@ public sealed class StatusCommandTests
         await using var cluster = await LocalCluster.UpAsync("mesh3", 3, false, "--partitions", "6");
         var seed = cluster.Addresses()[1];
         // Right after start-up some partitions may still be electing.
-        var result = await cluster.EventuallyAsync(r => r.ExitCode == 0 && EveryPartitionLed(JsonDocument.Parse(r.Stdout).RootElement), Soon,
-            "status", "--json", "--seeds", seed);
+        var result = await cluster.EventuallyAsync(Settled, Soon, "status", "--json", "--seeds", seed);
         var status = Json(result);
 
         Assert.Equal("seeds " + seed, status.GetProperty("source").GetString());
@@ -56,7 +67,8 @@ public sealed class StatusCommandTests
             Assert.True(p.GetProperty("leader_answered").GetBoolean());
             Assert.True(p.GetProperty("term").GetUInt64() > 0);
             Assert.All(replicas, r => Assert.True(r.GetProperty("answered").GetBoolean()));
-            Assert.Single(replicas, r => r.GetProperty("role").GetString() == "Leader");
+            Assert.Equal("Leader", replicas.Single(r => r.GetProperty("node").GetString() == p.GetProperty("leader").GetString()).GetProperty("role").GetString());
+            Assert.All(replicas, r => Assert.Equal(JsonValueKind.Number, r.GetProperty("lag").ValueKind));
         }
         Assert.Equal(JsonValueKind.Array, status.GetProperty("alarms").ValueKind);
 
@@ -75,10 +87,10 @@ public sealed class StatusCommandTests
 
         Assert.Equal(0, (await cluster.RunAsync("cluster", "pause", "C")).ExitCode);
         var clock = Stopwatch.StartNew();
-        var paused = Json(await cluster.RunAsync("status", "--json", "--seeds", seeds, "--timeout", "1"));
+        var paused = Json(await cluster.RunAsync("status", "--json", "--seeds", seeds, "--timeout", "2"));
         Assert.True(clock.Elapsed < TimeSpan.FromSeconds(15), $"status took {clock.Elapsed}");
         Assert.Equal("unreachable", Node(paused, "C").GetProperty("state").GetString());
-        Assert.Contains("no answer within 1 s", Node(paused, "C").GetProperty("error").GetString());
+        Assert.Contains("no answer within 2 s", Node(paused, "C").GetProperty("error").GetString());
         Assert.Equal(JsonValueKind.Null, Node(paused, "C").GetProperty("incarnation").ValueKind);
         Assert.Equal("up", Node(paused, "A").GetProperty("state").GetString());
         Assert.False(paused.GetProperty("healthy").GetBoolean());
@@ -90,7 +102,7 @@ public sealed class StatusCommandTests
         // The survivors keep a majority of every partition: each gets a leader on A or B.
         var dead = Json(await cluster.EventuallyAsync(r => r.ExitCode == 0 && EveryPartitionLed(JsonDocument.Parse(r.Stdout).RootElement)
                 && JsonDocument.Parse(r.Stdout).RootElement.GetProperty("partitions").EnumerateArray().All(p => p.GetProperty("leader").GetString() != "C"),
-            Soon, "status", "--json", "--seeds", seeds, "--timeout", "1"));
+            Soon, "status", "--json", "--seeds", seeds, "--timeout", "2"));
         var c = Node(dead, "C");
         Assert.Equal("unreachable", c.GetProperty("state").GetString());
         Assert.Equal(0, c.GetProperty("links").GetArrayLength());
@@ -100,7 +112,7 @@ public sealed class StatusCommandTests
             l => l.GetProperty("neighbour").GetString() == "C" && !l.GetProperty("alive").GetBoolean()));
 
         // The local view (no --seeds) also knows the process is dead, and the text form says so.
-        var text = await cluster.RunAsync("status", "--timeout", "1");
+        var text = await cluster.RunAsync("status", "--timeout", "2");
         Assert.True(text.ExitCode == 0, text.ToString());
         Assert.Contains("2/3 nodes up", text.Stdout);
         Assert.Matches(@"(?m)^C\s+\S+\s+\S+\s+unreachable\s+dead\b", text.Stdout);

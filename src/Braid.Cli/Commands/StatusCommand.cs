@@ -51,6 +51,7 @@ internal static class StatusCommand
                 ? list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToList()
                 : null;
             if (parse.GetValue(timeout) is not (> 0 and <= 300)) throw new CliException("--timeout must be more than 0 and at most 300 seconds");
+            if (seedList is null) ClusterState.Load(directory); // "no cluster in DIR" before any complaint about its certificates
             var settings = new Settings(directory, seedList, tls.Resolve(parse, directory), TimeSpan.FromSeconds(parse.GetValue(timeout)));
             var asJson = parse.GetValue(json);
             if (parse.GetValue(watch) is { } every)
