@@ -7,6 +7,7 @@ var root = new RootCommand("Braid: fault-tolerant streaming of records over a gR
     NodeCommand.Create(),
     Braid.Cli.Security.CertsCommand.Create(),
     ClusterCommand.Create(),
+    StatusCommand.Create(),
     ChaosCommand.Create(),
     PingCommand.Create(),
     FaultCommand.Create(),

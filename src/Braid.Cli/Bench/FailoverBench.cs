@@ -14,13 +14,14 @@ namespace Braid.Cli.Bench;
 /// </summary>
 internal static class FailoverBench
 {
-    public static async Task<int> RunAsync(string topology, int trials, string directory, int basePort, TextWriter output, CancellationToken ct, bool pause = false)
+    public static async Task<Json.FailoverBenchReport> RunAsync(string topology, int trials, string directory, int basePort, TextWriter output, CancellationToken ct, bool pause = false)
     {
         await using var cluster = await BenchCluster.StartAsync(topology, directory, basePort, TextWriter.Null, ct, partitions: 3).ConfigureAwait(false);
         var writer = new PartitionWriter(cluster.Clients, cluster.State.Nodes.Select(n => n.Address).ToList(), TimeSpan.FromMilliseconds(300));
         var payload = ByteString.CopyFrom(SampleBatch());
         ulong sequence = 0;
         var samples = new List<double>();
+        var trialReports = new List<Json.FailoverTrialReport>();
         var what = pause ? "SIGSTOP" : "kill -9";
         var done = pause ? "stopped" : "killed";
         output.WriteLine($"failover on {topology}: {what} the leader of partition 0 under a steady write load, {trials} trials");
@@ -50,16 +51,22 @@ internal static class FailoverBench
             var first = acks.First(a => a.Sent > killedAt).Acked;
             var ms = Stopwatch.GetElapsedTime(killedAt, first).TotalMilliseconds;
             samples.Add(ms);
+            trialReports.Add(new Json.FailoverTrialReport(trial, leader, Math.Round(ms, 1)));
             output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  trial {trial,2}: leader {leader} {done}, next commit after {ms,7:F1} ms"));
             Volatile.Write(ref killedAt, 0);
             if (pause) cluster.Manager.Resume(leader);
             else await cluster.Manager.RestartAsync(leader, TimeSpan.FromSeconds(30), ct).ConfigureAwait(false);
         }
         samples.Sort();
+        var report = new Json.FailoverBenchReport(topology, pause ? "pause" : "kill", trialReports,
+            Math.Round(RerouteBench.Percentile(samples, 0.5), 1), Math.Round(RerouteBench.Percentile(samples, 0.9), 1), Math.Round(samples[^1], 1), Math.Round(samples[0], 1),
+            pause ? null : TargetMedianMs, writer.Retries);
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"failover ms: median {RerouteBench.Percentile(samples, 0.5):F0}  p90 {RerouteBench.Percentile(samples, 0.9):F0}  worst {samples[^1]:F0}  best {samples[0]:F0}  ({(pause ? "no target: phi-bound" : "target: median <= 200")}); writer retries {writer.Retries}"));
-        return 0;
+            $"failover ms: median {report.MedianMs:F0}  p90 {report.P90Ms:F0}  worst {report.WorstMs:F0}  best {report.BestMs:F0}  ({(pause ? "no target: phi-bound" : $"target: median <= {TargetMedianMs:F0}")}); writer retries {writer.Retries}"));
+        return report;
     }
+
+    private const double TargetMedianMs = 200;
 
     private static long killedAt;
 

@@ -16,16 +16,27 @@ internal static class IngestBench
     public sealed record Settings(string Topology, int BatchRecords, int InflightPerPartition, long? Records, int Seed, string Directory, int BasePort, Hosts.HostMode Hosts = Hosts.HostMode.Loopback, bool Insecure = false,
         int WarmupBatches = 0, int CompareRounds = 0, int Passes = 1);
 
-    public static async Task<int> RunAsync(Settings s, TextWriter output, CancellationToken ct)
+    public static async Task<Json.IngestBenchReport> RunAsync(Settings s, TextWriter output, CancellationToken ct)
     {
         var (batches, bytes) = BenchLoad.Encode(s.Seed, s.Records, s.BatchRecords);
-        output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"data set: {batches.Sum(b => (long)b.Records)} records in {batches.Count} batches, {bytes / 1048576.0:F1} MB encoded (in memory)"));
+        var dataRecords = batches.Sum(b => (long)b.Records);
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"data set: {dataRecords} records in {batches.Count} batches, {bytes / 1048576.0:F1} MB encoded (in memory)"));
+        var runs = new List<Json.IngestRunReport>();
+        Json.IngestComparisonReport? comparison = null;
         if (s.CompareRounds <= 0)
-            return (await OnceAsync(s, batches, bytes, s.Insecure, output, ct).ConfigureAwait(false)).Ok ? 0 : 1;
+            runs.Add(await OnceAsync(s, batches, bytes, s.Insecure, output, ct).ConfigureAwait(false));
+        else
+            comparison = await CompareAsync(s, batches, bytes, runs, output, ct).ConfigureAwait(false);
+        return new Json.IngestBenchReport(s.Topology, Hosts.NetworkLayout.ModeName(s.Hosts), s.BatchRecords, s.InflightPerPartition, s.Passes, s.WarmupBatches,
+            dataRecords, batches.Count, bytes, TargetRecordsPerSecond(s.Topology), runs, comparison, runs.All(r => r.CountsOk));
+    }
 
+    private static int TargetRecordsPerSecond(string topology) => topology.Contains("mini2", StringComparison.OrdinalIgnoreCase) ? 180_000 : 300_000;
+
+    private static async Task<Json.IngestComparisonReport> CompareAsync(Settings s, List<(byte[] Payload, int Records)> batches, long bytes, List<Json.IngestRunReport> runs, TextWriter output, CancellationToken ct)
+    {
         var tls = new List<double>();
         var plain = new List<double>();
-        var ok = true;
         for (var round = 1; round <= s.CompareRounds; round++)
         {
             // Alternate which goes first, so a machine that slows down (or warms up) over the run
@@ -33,20 +44,21 @@ internal static class IngestBench
             foreach (var insecure in round % 2 == 1 ? new[] { false, true } : new[] { true, false })
             {
                 output.WriteLine($"-- round {round}/{s.CompareRounds}, {(insecure ? "plaintext" : "mutual TLS")}");
-                var result = await OnceAsync(s, batches, bytes, insecure, output, ct).ConfigureAwait(false);
-                ok &= result.Ok;
-                (insecure ? plain : tls).Add(result.Figures.RecordsPerSecond);
+                var run = await OnceAsync(s, batches, bytes, insecure, output, ct).ConfigureAwait(false);
+                runs.Add(run);
+                (insecure ? plain : tls).Add(run.RecordsPerSecond);
             }
         }
         var tlsMedian = Median(tls);
         var plainMedian = Median(plain);
+        var ratio = tlsMedian / Math.Max(1e-9, plainMedian);
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"mutual TLS records/s: {string.Join(" ", tls.Select(v => v.ToString("F0", CultureInfo.InvariantCulture)))} (median {tlsMedian:F0})"));
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"plaintext  records/s: {string.Join(" ", plain.Select(v => v.ToString("F0", CultureInfo.InvariantCulture)))} (median {plainMedian:F0})"));
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"TLS / plaintext (medians): {tlsMedian / Math.Max(1e-9, plainMedian):F2}x (target >= 0.85x)"));
-        return ok ? 0 : 1;
+            $"TLS / plaintext (medians): {ratio:F2}x (target >= 0.85x)"));
+        return new Json.IngestComparisonReport(s.CompareRounds, tls, plain, tlsMedian, plainMedian, Math.Round(ratio, 3));
     }
 
     private static double Median(List<double> values)
@@ -55,7 +67,7 @@ internal static class IngestBench
         return sorted.Count == 0 ? 0 : sorted.Count % 2 == 1 ? sorted[sorted.Count / 2] : (sorted[sorted.Count / 2 - 1] + sorted[sorted.Count / 2]) / 2;
     }
 
-    private static async Task<(bool Ok, IngestFigures Figures)> OnceAsync(Settings s, List<(byte[] Payload, int Records)> batches, long bytes, bool insecure, TextWriter output, CancellationToken ct)
+    private static async Task<Json.IngestRunReport> OnceAsync(Settings s, List<(byte[] Payload, int Records)> batches, long bytes, bool insecure, TextWriter output, CancellationToken ct)
     {
         output.WriteLine($"ingest on {s.Topology} ({Hosts.NetworkLayout.ModeName(s.Hosts)} hosts): 12 partitions, R=3, batches of {s.BatchRecords} records, window {s.InflightPerPartition} batches per partition, {(s.Passes > 1 ? $"{s.Passes} passes over the data set, " : "")}{(insecure ? "plaintext (--insecure)" : "mutual TLS")}");
         await using var cluster = await BenchCluster.StartAsync(s.Topology, s.Directory, s.BasePort, TextWriter.Null, ct, partitions: 12, hosts: s.Hosts, insecure: insecure).ConfigureAwait(false);
@@ -70,13 +82,17 @@ internal static class IngestBench
             peaks = sampler.PeakBytes;
             cpu = sampler.CpuSeconds();
         }
-        var target = s.Topology.Contains("mini2", StringComparison.OrdinalIgnoreCase) ? 180_000 : 300_000;
+        var target = TargetRecordsPerSecond(s.Topology);
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"ingested {figures.Records} records{(s.WarmupBatches > 0 ? $" (after {s.WarmupBatches} warm-up batches, not timed)" : "")} in {figures.Elapsed.TotalSeconds:F2} s: {figures.RecordsPerSecond:F0} records/s, {figures.MegabytesPerSecond:F1} MB/s; retries {figures.Retries}, duplicates {figures.Duplicates}, failovers {figures.Failovers} (target >= {target} records/s)"));
         var rssMax = BenchLoad.PrintPeakRss(peaks, cpu, output);
         output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"worst node peak rss {rssMax:F1} MB (target < 300 MB)"));
         var ok = await BenchLoad.VerifyCountsAsync(seeds, cluster.Tls, AirQualityGenerator.ExpectedCounts(s.Records).ToDictionary(kv => kv.Key, kv => kv.Value * Math.Max(1, s.Passes)), output, ct).ConfigureAwait(false);
         output.WriteLine($"counts: {(ok ? "ok" : "mismatch")}");
-        return (ok, figures);
+        var nodes = peaks.OrderBy(kv => kv.Key, StringComparer.Ordinal)
+            .Select(kv => new Json.NodeResourceReport(kv.Key, Math.Round(kv.Value / 1048576.0, 1), cpu.TryGetValue(kv.Key, out var c) ? Math.Round(c, 2) : null)).ToList();
+        return new Json.IngestRunReport(!insecure, figures.Records, figures.Batches, figures.PayloadBytes, Math.Round(figures.Elapsed.TotalSeconds, 3),
+            Math.Round(figures.RecordsPerSecond, 1), Math.Round(figures.MegabytesPerSecond, 2), figures.Retries, figures.Duplicates, figures.Failovers,
+            nodes, Math.Round(rssMax, 1), ok);
     }
 }

@@ -12,11 +12,14 @@ namespace Braid.Cli.Bench;
 /// </summary>
 internal static class RerouteBench
 {
-    public static async Task<int> RunAsync(int trials, bool pause, string directory, int basePort, TextWriter output, CancellationToken ct)
+    private const double TargetMedianMs = 1000;
+
+    public static async Task<Json.RerouteBenchReport> RunAsync(int trials, bool pause, string directory, int basePort, TextWriter output, CancellationToken ct)
     {
         await using var cluster = await BenchCluster.StartAsync("mini2", directory, basePort, TextWriter.Null, ct).ConfigureAwait(false);
         var admin = cluster.Clients.Admin(cluster.Address("A"));
         var samples = new List<double>();
+        var inOrder = new List<double>();
         output.WriteLine($"reroute after {(pause ? "SIGSTOP" : "SIGKILL")} of B on the path A-B-D, {trials} trials");
         for (var trial = 1; trial <= trials; trial++)
         {
@@ -26,14 +29,16 @@ internal static class RerouteBench
             await WaitForPathAsync(admin, ["A", "E", "D"], TimeSpan.FromSeconds(20), ct).ConfigureAwait(false);
             var ms = clock.Elapsed.TotalMilliseconds;
             samples.Add(ms);
+            inOrder.Add(Math.Round(ms, 1));
             output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  trial {trial,2}: {ms,7:F1} ms"));
             if (pause) cluster.Manager.Resume("B");
             else await cluster.Manager.RestartAsync("B", TimeSpan.FromSeconds(30), ct).ConfigureAwait(false);
         }
         samples.Sort();
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"reroute ms: median {Percentile(samples, 0.5):F1}  p90 {Percentile(samples, 0.9):F1}  min {samples[0]:F1}  max {samples[^1]:F1}  (target: median <= 1000)"));
-        return 0;
+            $"reroute ms: median {Percentile(samples, 0.5):F1}  p90 {Percentile(samples, 0.9):F1}  min {samples[0]:F1}  max {samples[^1]:F1}  (target: median <= {TargetMedianMs:F0})"));
+        return new Json.RerouteBenchReport(pause ? "pause" : "kill", inOrder, Math.Round(Percentile(samples, 0.5), 1), Math.Round(Percentile(samples, 0.9), 1),
+            Math.Round(samples[0], 1), Math.Round(samples[^1], 1), TargetMedianMs);
     }
 
     /// <summary>Probes every 5 ms until a probe from A takes exactly <paramref name="path"/>.</summary>

@@ -20,6 +20,15 @@ internal static class BenchCommand
         return bench;
     }
 
+    /// <summary>Runs a benchmark that returns its figures: with --json its progress lines go to
+    /// stderr and the figures to stdout as one JSON document at the end.</summary>
+    private static async Task<int> ReportAsync<T>(bool json, Func<TextWriter, Task<T>> run, Func<T, int> exitCode)
+    {
+        var report = await run(json ? Console.Error : Console.Out).ConfigureAwait(false);
+        if (json) Json.CliJson.Print(report);
+        return exitCode(report);
+    }
+
     private static Option<int> Port(int port) => new("--base-port") { Description = "First port of the benchmark cluster", DefaultValueFactory = _ => port };
 
     private static Option<string> Dir(string name) => new("--dir") { Description = "Scratch folder (deleted and recreated)", DefaultValueFactory = _ => Path.Combine(".braid", name) };
@@ -30,12 +39,13 @@ internal static class BenchCommand
         var pause = new Option<bool>("--pause") { Description = "Freeze B with SIGSTOP instead of killing it (detection by phi instead of a broken stream)" };
         var port = Port(7610);
         var dir = Dir("bench-reroute");
+        var json = Options.Json();
         var command = new Command("reroute", "Time from losing node B on the path A-B-D of mini2 until probes from A reach D through E")
         {
-            trials, pause, port, dir,
+            trials, pause, port, dir, json,
         };
-        command.SetAction((p, ct) => CommandRunner.RunAsync(() =>
-            RerouteBench.RunAsync(Math.Max(1, p.GetValue(trials)), p.GetValue(pause), p.GetValue(dir)!, p.GetValue(port), Console.Out, ct)));
+        command.SetAction((p, ct) => CommandRunner.RunAsync(() => ReportAsync(p.GetValue(json), output =>
+            RerouteBench.RunAsync(Math.Max(1, p.GetValue(trials)), p.GetValue(pause), p.GetValue(dir)!, p.GetValue(port), output, ct), _ => 0)));
         return command;
     }
 
@@ -46,12 +56,13 @@ internal static class BenchCommand
         var warmup = new Option<int>("--warmup") { Description = "Seconds to wait after start-up before sampling", DefaultValueFactory = _ => 15 };
         var port = Port(7630);
         var dir = Dir("bench-idle");
+        var json = Options.Json();
         var command = new Command("idle", "CPU (share of one core) and resident memory of each node of an idle cluster")
         {
-            topology, seconds, warmup, port, dir,
+            topology, seconds, warmup, port, dir, json,
         };
-        command.SetAction((p, ct) => CommandRunner.RunAsync(() =>
-            IdleBench.RunAsync(p.GetValue(topology)!, Math.Max(1, p.GetValue(seconds)), Math.Max(0, p.GetValue(warmup)), p.GetValue(dir)!, p.GetValue(port), Console.Out, ct)));
+        command.SetAction((p, ct) => CommandRunner.RunAsync(() => ReportAsync(p.GetValue(json), output =>
+            IdleBench.RunAsync(p.GetValue(topology)!, Math.Max(1, p.GetValue(seconds)), Math.Max(0, p.GetValue(warmup)), p.GetValue(dir)!, p.GetValue(port), output, ct), _ => 0)));
         return command;
     }
 
@@ -77,12 +88,13 @@ internal static class BenchCommand
         var port = Port(7650);
         var dir = Dir("bench-failover");
         var pause = new Option<bool>("--pause") { Description = "Freeze the leader with SIGSTOP instead of killing it (its links stay open: detection by phi, not by a broken stream)" };
+        var json = Options.Json();
         var command = new Command("failover", "Time from kill -9 (or SIGSTOP) of a partition leader to the next committed write, under a steady write load")
         {
-            topology, trials, pause, port, dir,
+            topology, trials, pause, port, dir, json,
         };
-        command.SetAction((p, ct) => CommandRunner.RunAsync(() =>
-            FailoverBench.RunAsync(p.GetValue(topology)!, Math.Max(1, p.GetValue(trials)), p.GetValue(dir)!, p.GetValue(port), Console.Out, ct, p.GetValue(pause))));
+        command.SetAction((p, ct) => CommandRunner.RunAsync(() => ReportAsync(p.GetValue(json), output =>
+            FailoverBench.RunAsync(p.GetValue(topology)!, Math.Max(1, p.GetValue(trials)), p.GetValue(dir)!, p.GetValue(port), output, ct, p.GetValue(pause)), _ => 0)));
         return command;
     }
 
@@ -157,14 +169,15 @@ internal static class BenchCommand
         var warmup = new Option<int>("--warmup-batches") { Description = "Send and acknowledge this many batches before the clock starts (JIT warm-up of the fresh processes); all are still ingested and counted" };
         var passes = new Option<int>("--passes") { Description = "Send the data set this many times (one producer, continuing sequence numbers; the count check expects that many copies): a longer run measures the steady state", DefaultValueFactory = _ => 1 };
         var compare = new Option<int>("--compare-tls") { Description = "Rounds of a side-by-side comparison in this one run: each round ingests into a fresh mutual-TLS cluster and a fresh plaintext one (alternating which goes first); prints both medians and their ratio" };
+        var json = Options.Json();
         var command = new Command("ingest", "Ingest of the generated data set (pre-encoded in memory) at R=3, acked after majority fsync: records/s, MB/s, peak RSS per node, count check")
         {
-            topology, batch, window, records, seed, port, dir, hosts, insecure, warmup, compare, passes,
+            topology, batch, window, records, seed, port, dir, hosts, insecure, warmup, compare, passes, json,
         };
-        command.SetAction((p, ct) => CommandRunner.RunAsync(() => IngestBench.RunAsync(
+        command.SetAction((p, ct) => CommandRunner.RunAsync(() => ReportAsync(p.GetValue(json), output => IngestBench.RunAsync(
             new IngestBench.Settings(p.GetValue(topology)!, Math.Clamp(p.GetValue(batch), 1, 20_000), Math.Max(1, p.GetValue(window)), p.GetValue(records), p.GetValue(seed), p.GetValue(dir)!, p.GetValue(port),
                 Hosts.NetworkLayout.ParseMode(p.GetValue(hosts)!), p.GetValue(insecure), p.GetValue(warmup), Math.Max(0, p.GetValue(compare)), Math.Clamp(p.GetValue(passes), 1, 100)),
-            Console.Out, ct)));
+            output, ct), report => report.Ok ? 0 : 1)));
         return command;
     }
 

@@ -67,5 +67,11 @@ internal static class Options
         if (segmentBytes is < 4096 or > 1L << 40) throw new Cluster.CliException("--segment-bytes must be between 4096 and 1 TiB");
     }
 
+    /// <summary>--json: the report as one JSON document on stdout (progress, if any, goes to stderr).</summary>
+    public static Option<bool> Json() => new("--json")
+    {
+        Description = "Print the report as one JSON document on stdout, snake_case field names (docs/json.md); progress goes to stderr",
+    };
+
     public static Argument<string> NodeId() => new("node") { Description = "Node id, e.g. B" };
 }

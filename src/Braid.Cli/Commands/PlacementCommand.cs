@@ -17,9 +17,10 @@ internal static class PlacementCommand
         var topology = Options.Topology();
         var partitions = new Option<int>("--partitions", "-p") { Description = "Number of partitions", DefaultValueFactory = _ => 12 };
         var replicas = new Option<int>("--replicas", "-r") { Description = "Replicas per partition", DefaultValueFactory = _ => 3 };
+        var json = Options.Json();
         var command = new Command("placement", "Print where each partition's replicas go and which partitions stay writable after each single-node failure")
         {
-            topology, partitions, replicas,
+            topology, partitions, replicas, json,
         };
         command.SetAction((parse, _) => CommandRunner.RunAsync(() =>
         {
@@ -33,7 +34,8 @@ internal static class PlacementCommand
             {
                 throw new CliException(e.Message.Replace($" (Parameter '{e.ParamName}')", "", StringComparison.Ordinal));
             }
-            Console.Write(Render(table));
+            if (parse.GetValue(json)) Json.CliJson.Print(Report(table));
+            else Console.Write(Render(table));
             return Task.FromResult(0);
         }));
         return command;
@@ -58,6 +60,24 @@ internal static class PlacementCommand
         foreach (var failed in nodes) text.AppendLine(FailureLine(table, failed));
         for (var split = 0; split < table.SiteSplits.Count; split++) text.AppendLine(SplitLine(table, split));
         return text.ToString();
+    }
+
+    /// <summary>The same report as data, for --json.</summary>
+    internal static Json.PlacementReport Report(PlacementTable table)
+    {
+        var all = table.Partitions.Select(p => p.Partition).ToList();
+        var partitions = table.Partitions.Select(p => new Json.PlacementPartitionReport(p.Partition, p.Replicas, p.PreferredLeader, table.SitesOf(p.Partition))).ToList();
+        var nodes = table.Topology.NodeIds.Order(StringComparer.Ordinal).Select(n =>
+        {
+            var writable = table.WritableAfterFailure(n);
+            return new Json.PlacementNodeReport(n, table.Topology.Node(n).Site, table.ReplicasOn(n), table.PreferredLeadersOn(n), writable.Count, all.Except(writable).ToList());
+        }).ToList();
+        var splits = table.SiteSplits.Select((split, i) =>
+        {
+            var writable = table.WritableAfterSiteSplit(i);
+            return new Json.SiteSplitReport(split.One, split.Other, writable.Count, all.Except(writable).ToList());
+        }).ToList();
+        return new Json.PlacementReport(table.Topology.Name, table.ReplicaCount, table.Quorum, partitions, nodes, splits);
     }
 
     private static string SplitLine(PlacementTable table, int split)

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
 using Braid.Cli.Cluster;
+using Braid.Cli.Json;
 using Braid.Client;
 using Braid.Data;
 
@@ -43,7 +44,7 @@ internal static class QueryCommands
                     foreach (var record in page.Records)
                     {
                         if (count >= max) break;
-                        output.WriteLine(fmt == "csv" ? AirQualityCsv.Format(record) : Json(record));
+                        output.WriteLine(fmt == "csv" ? AirQualityCsv.Format(record) : JsonLine(record));
                         count++;
                     }
                     last = Convert.ToBase64String(page.Cursor);
@@ -62,26 +63,44 @@ internal static class QueryCommands
     }
 
     public static Command Count() =>
-        AggregateCommand("count", "Count the records matching a filter (computed by the cluster)", [],
-            (reply, _) => Console.WriteLine(reply.Records.ToString(CultureInfo.InvariantCulture)));
+        AggregateCommand("count", "Count the records matching a filter (computed by the cluster)", [], (reply, _, json) =>
+        {
+            if (json) CliJson.Print(new CountReport(reply.Records));
+            else Console.WriteLine(reply.Records.ToString(CultureInfo.InvariantCulture));
+        });
 
     public static Command Stats()
     {
         var byDay = new Option<bool>("--by-day") { Description = "Also group by day" };
-        return AggregateCommand("stats", "Count, min, max and mean AQI by parameter (and by day) over the records matching a filter", [byDay], (reply, p) =>
+        return AggregateCommand("stats", "Count, min, max and mean AQI by parameter (and by day) over the records matching a filter", [byDay], (reply, p, json) =>
         {
+            if (json)
+            {
+                CliJson.Print(ToReport(reply, p.GetValue(byDay)));
+                return;
+            }
             Console.WriteLine($"{reply.Records} records");
             Print("parameter", reply.ByParameter);
             if (p.GetValue(byDay)) Print("day", reply.ByDay);
         });
     }
 
+    /// <summary>The aggregate as data, for --json; a row with no AQI has null min, max and mean.</summary>
+    internal static StatsReport ToReport(Protocol.V1.AggregateReply reply, bool byDay)
+    {
+        static List<AggregateRowReport> Rows(IEnumerable<Protocol.V1.AggregateRow> rows) => rows.Select(r => r.AqiCount > 0
+            ? new AggregateRowReport(r.Key, r.Count, r.AqiCount, r.AqiMin, r.AqiMax, r.AqiMean)
+            : new AggregateRowReport(r.Key, r.Count, 0, null, null, null)).ToList();
+        return new StatsReport(reply.Records, Rows(reply.ByParameter), byDay ? Rows(reply.ByDay) : null);
+    }
+
     /// <summary>A command that asks the cluster for the aggregate of a filter and prints it.</summary>
-    private static Command AggregateCommand(string name, string description, Option[] extra, Action<Protocol.V1.AggregateReply, ParseResult> print)
+    private static Command AggregateCommand(string name, string description, Option[] extra, Action<Protocol.V1.AggregateReply, ParseResult, bool> print)
     {
         var client = new ClientOptions();
         var filter = new FilterOptions();
-        var command = new Command(name, description);
+        var json = Options.Json();
+        var command = new Command(name, description) { json };
         foreach (var option in extra) command.Options.Add(option);
         client.AddTo(command);
         filter.AddTo(command);
@@ -91,7 +110,7 @@ internal static class QueryCommands
             using var braid = await client.ConnectAsync(p, ct).ConfigureAwait(false);
             try
             {
-                print(await braid.AggregateAsync(wire, ct).ConfigureAwait(false), p);
+                print(await braid.AggregateAsync(wire, ct).ConfigureAwait(false), p, p.GetValue(json));
             }
             catch (BraidException e)
             {
@@ -109,7 +128,7 @@ internal static class QueryCommands
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{r.Key,-12} {r.Count,10} {r.AqiCount,10} {(r.AqiCount > 0 ? r.AqiMin : 0),6} {(r.AqiCount > 0 ? r.AqiMax : 0),6} {r.AqiMean,8:F1}"));
     }
 
-    private static string Json(in AirQualityRecord r) => JsonSerializer.Serialize(new Dictionary<string, object>
+    private static string JsonLine(in AirQualityRecord r) => JsonSerializer.Serialize(new Dictionary<string, object>
     {
         ["latitude"] = r.Latitude, ["longitude"] = r.Longitude, ["utc"] = r.TimeUtc.ToString("yyyy-MM-dd'T'HH:mm", CultureInfo.InvariantCulture),
         ["parameter"] = r.Parameter.Name(), ["concentration"] = r.Concentration, ["unit"] = r.Unit, ["raw_concentration"] = r.RawConcentration,

@@ -20,9 +20,10 @@ internal static class SimCommand
             Description = "Log bytes each replica keeps before compacting into a snapshot (0: never compact; small, so followers need snapshots)",
             DefaultValueFactory = _ => new SimOptions().RetainBytes,
         };
+        var json = Options.Json();
         var command = new Command("sim", "Run the deterministic cluster simulator over a range of seeds and check every invariant")
         {
-            topology, seeds, groups, trace, noFaults, noQueries, retain,
+            topology, seeds, groups, trace, noFaults, noQueries, retain, json,
         };
         command.SetAction((p, ct) => CommandRunner.RunAsync(() =>
         {
@@ -30,17 +31,27 @@ internal static class SimCommand
             var loaded = TopologyFiles.Load(p.GetValue(topology)!);
             if (p.GetValue(retain) < 0) throw new CliException("--retain-bytes must be 0 or more");
             var options = new SimOptions { Groups = Math.Max(1, p.GetValue(groups)), Trace = p.GetValue(trace), Faults = !p.GetValue(noFaults), Queries = !p.GetValue(noQueries), RetainBytes = p.GetValue(retain) };
+            // With --json, stdout carries only the document: traces and failures go to stderr.
+            var asJson = p.GetValue(json);
+            var text = asJson ? Console.Error : Console.Out;
+            string Replay(int seed) =>
+                $"braid sim --topology {p.GetValue(topology)} --partitions {options.Groups} --retain-bytes {options.RetainBytes}{(options.Faults ? "" : " --no-faults")}{(options.Queries ? "" : " --no-queries")} --seeds {seed} --trace";
             var summary = SimRunner.RunMany(loaded, first, last, options, result =>
             {
-                if (options.Trace) Console.Write(result.Trace);
+                if (options.Trace) text.Write(result.Trace);
                 if (!result.Ok)
                 {
-                    Console.WriteLine($"seed {result.Seed} FAILED:");
-                    foreach (var v in result.Violations) Console.WriteLine("  " + v);
-                    Console.WriteLine($"  replay: braid sim --topology {p.GetValue(topology)} --partitions {options.Groups} --retain-bytes {options.RetainBytes}{(options.Faults ? "" : " --no-faults")}{(options.Queries ? "" : " --no-queries")} --seeds {result.Seed} --trace");
+                    text.WriteLine($"seed {result.Seed} FAILED:");
+                    foreach (var v in result.Violations) text.WriteLine("  " + v);
+                    text.WriteLine("  replay: " + Replay(result.Seed));
                 }
                 ct.ThrowIfCancellationRequested();
             });
+            if (asJson)
+            {
+                Json.CliJson.Print(Report(loaded.Name, first, last, options, summary, Replay));
+                return Task.FromResult(summary.Failures.Count == 0 ? 0 : 1);
+            }
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"{summary.Seeds} seeds on {loaded.Name}, {options.Groups} partitions x {options.Replicas} replicas: {summary.Failures.Count} failed; " +
                 $"acked {summary.Acked}, retries {summary.Retries}, messages {summary.Messages}, compactions {summary.Compactions}, snapshots installed {summary.SnapshotsInstalled}; " +
@@ -50,6 +61,13 @@ internal static class SimCommand
         }));
         return command;
     }
+
+    internal static Json.SimReport Report(string topology, int first, int last, SimOptions options, SimSummary summary, Func<int, string> replay) => new(
+        topology, first, last, summary.Seeds, options.Groups, options.Replicas, options.Faults, options.Queries, options.RetainBytes,
+        summary.Failures.Count, summary.Failures.Select(f => new Json.SimFailureReport(f.Seed, f.Violations, replay(f.Seed))).ToList(),
+        summary.Acked, summary.Retries, summary.Messages, summary.Compactions, summary.SnapshotsInstalled,
+        summary.Queries.Completed, summary.Queries.Pages, summary.Queries.Trimmed,
+        Math.Round(summary.SimulatedSeconds, 3), Math.Round(summary.Wall.TotalSeconds, 3), Math.Round(summary.SimulatedSecondsPerWallSecond, 1));
 
     private static (int First, int Last) ParseSeeds(string text)
     {
