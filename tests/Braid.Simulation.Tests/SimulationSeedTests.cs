@@ -130,3 +130,39 @@ public sealed class SimulationFailoverTests
         Assert.True(waiting[4] >= 500, $"without it, median {waiting[4]} ms: {string.Join(", ", waiting)}");
     }
 }
+
+/// <summary>Quiescence (issue 14, item 5) in the simulator: an idle group stops heartbeating, and
+/// still fails over at once when its leader dies (the failure detector, not a timer, notices).</summary>
+public sealed class SimulationQuiescenceTests
+{
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(3)]
+    public void An_idle_group_quiesces_and_still_fails_over_when_its_leader_is_killed(int seed)
+    {
+        var topology = SimulationSeedTests.Load("mini2");
+        var options = new SimOptions { Faults = false, Queries = false, Producers = 0 };
+        var sim = new Simulation(topology, SimRunner.Groups(topology, options), seed, options);
+        sim.Start();
+        sim.RunUntil(5_000_000);
+        var replicas = sim.Nodes.Values.SelectMany(n => n.Replicas.Values).Select(r => r.Replica!).ToList();
+        Assert.All(replicas, r => Assert.True(r.Raft.Quiescent, $"{r.Raft.Id}/g{r.Partition} not quiescent ({r.Raft.Role})"));
+        var delivered = sim.MessagesDelivered;
+        sim.RunUntil(10_000_000);
+        Assert.Equal(delivered, sim.MessagesDelivered); // five idle seconds, not one message
+
+        var leader = replicas.Single(r => r.Partition == 0 && r.Raft.Role == Core.Raft.RaftRole.Leader);
+        sim.CrashNode(sim.Nodes[leader.Raft.Id]);
+        var crashedAt = sim.Now;
+        Core.Streams.PartitionReplica? next = null;
+        while (next is null && sim.Now < crashedAt + 5_000_000)
+        {
+            sim.RunUntil(sim.Now + 1_000);
+            next = sim.Nodes.Values.Where(n => n.Up).Select(n => n.Replicas.GetValueOrDefault(0u)?.Replica)
+                .FirstOrDefault(r => r?.Raft.Role == Core.Raft.RaftRole.Leader);
+        }
+        Assert.NotNull(next);
+        Assert.True(sim.Now - crashedAt <= 150_000, $"new leader after {(sim.Now - crashedAt) / 1000.0} ms");
+    }
+}

@@ -92,6 +92,7 @@ internal sealed partial class RaftDriver
                 d.RecordCount = (ulong)r.State.RecordCount;
                 d.NoSpaceAlarm = r.NoSpaceAlarm ? r.NoSpaceReason ?? "disk full" : "";
                 d.Recovering = r.Raft.Recovering;
+                d.Quiescent = r.Raft.Quiescent;
             }
             reply.Partitions.Add(d);
         }
