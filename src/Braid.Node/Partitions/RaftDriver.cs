@@ -101,6 +101,8 @@ internal sealed partial class RaftDriver : BackgroundService, IHostedLifecycleSe
                     handled++;
                 }
                 FlushAll();
+                Volatile.Write(ref allQuiescent, replicas.Count > 0 && partitions.FailedCount == 0 && waiting.Count == 0
+                    && replicas.Values.All(r => r.Raft.Quiescent && !r.NoSpaceAlarm));
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
@@ -190,13 +192,27 @@ internal sealed partial class RaftDriver : BackgroundService, IHostedLifecycleSe
         }
     }
 
+    /// <summary>Set by the loop after each round: every replica here is quiescent (issue 14, item 5).</summary>
+    private bool allQuiescent;
+
+    /// <summary>While every replica is quiescent the loop ticks once per this many periods (200 ms).</summary>
+    private const int IdleTickEvery = 4;
+
     private async Task TickLoopAsync(CancellationToken stoppingToken)
     {
         using var timer = new PeriodicTimer(TickInterval);
         try
         {
+            var skipped = 0;
             while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false))
+            {
+                // Every replica quiescent: no timer of theirs runs, so a tick every IdleTickEvery
+                // periods does (the preferred-leader check and the NOSPACE probe just run slower);
+                // any input clears the flag and the next period ticks again.
+                if (Volatile.Read(ref allQuiescent) && ++skipped < IdleTickEvery) continue;
+                skipped = 0;
                 inbox.Writer.TryWrite(Tick);
+            }
         }
         catch (OperationCanceledException)
         {
