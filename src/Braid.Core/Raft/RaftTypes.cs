@@ -27,14 +27,17 @@ public sealed record RaftOptions(
 {
     /// <summary>
     /// What the node host runs (and the simulator with it), with 50 ms ticks: elections after
-    /// 0.5-1 s of silence, heartbeats every 150 ms (three per shortest election timeout; every
+    /// 1-2 s of silence (etcd's default is 1 s; a crashed, frozen or cut-off leader is noticed
+    /// sooner through the overlay and failed over at once, RaftNode.PeerUnreachable, so the timer
+    /// is only the fallback, and a longer one spares a saturated machine spurious elections:
+    /// at 0.5-1 s an ingest at full speed on mesh3 saw 4-15 client failovers per run), heartbeats every 150 ms (three per shortest election timeout; every
     /// tick cost an idle mini2 node 10-12% of a core with 12 partitions, every third tick
     /// 5-6%). In flight per follower at most 16 appends of at most 256 KiB: 4 MiB per follower
     /// per partition; the defaults (64 x 1 MiB) let a node leading four partitions hold hundreds
     /// of MB of appends during a full-speed load (peak RSS 794 MB on mesh3). Idle groups quiesce
     /// after 300 ms (issue 14, item 5): an idle node then only heartbeats its overlay links.
     /// </summary>
-    public static RaftOptions Node { get; } = new(HeartbeatTicks: 3, InflightMax: 16, AppendBytesMax: 256 * 1024, QuiesceTicks: 6);
+    public static RaftOptions Node { get; } = new(ElectionTicks: 20, HeartbeatTicks: 3, InflightMax: 16, AppendBytesMax: 256 * 1024, QuiesceTicks: 6);
 }
 
 public enum RaftRole
