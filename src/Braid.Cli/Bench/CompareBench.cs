@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Runtime.InteropServices;
 using Braid.Bench.Nats;
 
 namespace Braid.Cli.Bench;
@@ -25,9 +26,27 @@ internal static class CompareBench
 
     public static async Task<int> RunAsync(Settings s, TextWriter output, CancellationToken ct)
     {
+        // System.CommandLine 2.0.0 leaves SIGINT and SIGTERM to their default (the process dies at
+        // once), which would leave the nats-server processes running: the first signal cancels the
+        // run instead, so that every cluster is taken down; a second one ends the process as usual.
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        var signals = 0;
+        void OnSignal(PosixSignalContext context)
+        {
+            if (Interlocked.Increment(ref signals) != 1) return;
+            context.Cancel = true;
+            ThreadPool.QueueUserWorkItem(_ => stop.Cancel());
+        }
+        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
+        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
         try
         {
-            return await CompareAsync(s, output, ct).ConfigureAwait(false);
+            return await CompareAsync(s, output, stop.Token).ConfigureAwait(false);
+        }
+        catch (NatsBenchException) when (stop.IsCancellationRequested)
+        {
+            // Ctrl-C reaches the servers too (same process group): their exit is not the problem.
+            throw new OperationCanceledException(stop.Token);
         }
         catch (NatsBenchException e)
         {
