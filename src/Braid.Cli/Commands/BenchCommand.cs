@@ -17,6 +17,7 @@ internal static class BenchCommand
         bench.Subcommands.Add(Query());
         bench.Subcommands.Add(CatchUp());
         bench.Subcommands.Add(Fuzz());
+        bench.Subcommands.Add(Compare());
         return bench;
     }
 
@@ -200,6 +201,37 @@ internal static class BenchCommand
             return QueryBench.RunAsync(
                 new QueryBench.Settings(p.GetValue(topology)!, Math.Min(20_000u, p.GetValue(chunk)), p.GetValue(records), p.GetValue(seed), p.GetValue(dir)!, p.GetValue(port), p.GetValue(repeat)),
                 Console.Out, ct);
+        }));
+        return command;
+    }
+
+    private static Command Compare()
+    {
+        var rounds = new Option<int>("--rounds") { Description = "Runs of every row on each system (alternating which goes first); medians are compared", DefaultValueFactory = _ => 3 };
+        var records = new Option<long?>("--records") { Description = "Records of the data set rows (default: the full 1,167,525)" };
+        var seed = new Option<int>("--seed") { Description = "Generator seed", DefaultValueFactory = _ => 1 };
+        var rows = new Option<string>("--rows") { Description = "Rows, comma-separated: a number of records per batch (data set rows) or 'single' (records one at a time)", DefaultValueFactory = _ => "1000,64,single" };
+        var single = new Option<int>("--single-records") { Description = "Records sent one at a time in the 'single' row", DefaultValueFactory = _ => 100_000 };
+        var bytes = new Option<int>("--record-bytes") { Description = "Size of each message of the 'single' row (one encoded reading, padded)", DefaultValueFactory = _ => 150 };
+        var partitions = new Option<int>("--partitions") { Description = "Partitions of the Braid cluster", DefaultValueFactory = _ => 12 };
+        var window = new Option<int>("--inflight") { Description = "Braid: unacknowledged batches per partition (client window)", DefaultValueFactory = _ => new Braid.Client.BraidClientOptions { Seeds = [] }.InflightBatchesPerPartition };
+        var natsWindow = new Option<int?>("--nats-inflight") { Description = "NATS: unacknowledged publishes in flight (default: partitions x --inflight, Braid's total window)" };
+        var tls = new Option<bool>("--tls") { Description = "Run Braid with mutual TLS (NATS runs plaintext either way; the default compares plaintext with plaintext)" };
+        var noInstall = new Option<bool>("--no-install") { Description = "Do not run scripts/install-nats.sh when nats-server is missing (fail with instructions instead)" };
+        var port = Port(7750);
+        var dir = Dir("bench-compare");
+        var command = new Command("compare", "Side by side with NATS JetStream R3 (nats-server, file storage): the data set at 1,000 and 64 records per batch and 150-byte records one at a time; ratio Braid/NATS per row")
+        {
+            rounds, records, seed, rows, single, bytes, partitions, window, natsWindow, tls, noInstall, port, dir,
+        };
+        command.SetAction((p, ct) => CommandRunner.RunAsync(() =>
+        {
+            var rowNames = p.GetValue(rows)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            if (rowNames.Length == 0) throw new Cluster.CliException("--rows names no row");
+            var settings = new CompareBench.Settings(p.GetValue(dir)!, p.GetValue(port), Math.Clamp(p.GetValue(rounds), 1, 50), p.GetValue(records), p.GetValue(seed), rowNames,
+                Math.Clamp(p.GetValue(single), 2, 1_000_000), Math.Clamp(p.GetValue(bytes), 64, 4096), Math.Clamp(p.GetValue(partitions), 1, 64), Math.Max(1, p.GetValue(window)),
+                p.GetValue(natsWindow) is { } n ? Math.Max(1, n) : null, p.GetValue(tls), !p.GetValue(noInstall));
+            return CompareBench.RunAsync(settings, Console.Out, ct);
         }));
         return command;
     }

@@ -1,0 +1,131 @@
+using System.Globalization;
+using System.Runtime.InteropServices;
+using Braid.Bench.Nats;
+
+namespace Braid.Cli.Bench;
+
+/// <summary>
+/// <c>braid bench compare</c> (issue 14, item 7): the same workloads against a fresh three-node
+/// Braid cluster (mesh3, R=3) and a fresh three-server NATS JetStream cluster (one stream, R=3,
+/// file storage), alternating which goes first, in one invocation; prints each run, the medians
+/// and the ratio Braid / NATS per row, and what an acknowledgement means on each side.
+/// </summary>
+internal static class CompareBench
+{
+    public sealed record Settings(string Directory, int BasePort, int Rounds, long? Records, int Seed, IReadOnlyList<string> Rows,
+        int SingleRecords, int RecordBytes, int Partitions, int InflightPerPartition, int? NatsInflight, bool Tls, bool Install)
+    {
+        /// <summary>NATS gets as many unacknowledged messages in flight as Braid's client allows in all partitions together.</summary>
+        public int NatsWindow => NatsInflight ?? Partitions * InflightPerPartition;
+    }
+
+    public const string Topology = "mesh3";
+    private const string StreamName = "BENCH";
+    private const string Subject = "bench.records";
+    private const double Target = 1.0;
+
+    public static async Task<int> RunAsync(Settings s, TextWriter output, CancellationToken ct)
+    {
+        // System.CommandLine 2.0.0 leaves SIGINT and SIGTERM to their default (the process dies at
+        // once), which would leave the nats-server processes running: the first signal cancels the
+        // run instead, so that every cluster is taken down; a second one ends the process as usual.
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        var signals = 0;
+        void OnSignal(PosixSignalContext context)
+        {
+            if (Interlocked.Increment(ref signals) != 1) return;
+            context.Cancel = true;
+            ThreadPool.QueueUserWorkItem(_ => stop.Cancel());
+        }
+        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
+        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
+        try
+        {
+            return await CompareAsync(s, output, stop.Token).ConfigureAwait(false);
+        }
+        catch (NatsBenchException) when (stop.IsCancellationRequested)
+        {
+            // Ctrl-C reaches the servers too (same process group): their exit is not the problem.
+            throw new OperationCanceledException(stop.Token);
+        }
+        catch (NatsBenchException e)
+        {
+            throw new Cluster.CliException("bench compare: " + e.Message);
+        }
+    }
+
+    private static async Task<int> CompareAsync(Settings s, TextWriter output, CancellationToken ct)
+    {
+        var binary = await NatsServerBinary.FindOrInstallAsync(s.Install, output, ct).ConfigureAwait(false);
+        var version = await NatsServerBinary.VersionAsync(binary, ct).ConfigureAwait(false);
+        var rows = s.Rows.Select(r => BuildRow(s, r)).ToList();
+        output.WriteLine($"braid bench compare: {s.Rounds} round(s), each row on a fresh cluster per system per round, alternating which system goes first");
+        output.WriteLine($"  braid: {Topology} (3 nodes), {s.Partitions} partitions, R=3, {(s.Tls ? "mutual TLS" : "plaintext (--insecure)")}, " +
+                         $"one IngestSession, window {s.InflightPerPartition} batches per partition ({s.Partitions * s.InflightPerPartition} in all)");
+        output.WriteLine($"  nats:  {version}, 3 servers on loopback, one stream, R=3, file storage, plaintext, no Nats-Msg-Id dedup; " +
+                         $"{s.NatsWindow} async publishes in flight on one connection to the stream leader's server");
+        foreach (var line in CompareReport.DurabilityLines(version)) output.WriteLine(line);
+        foreach (var row in rows)
+        {
+            var w = row.Workload;
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"  row \"{w.Name}\": {w.Records:N0} records in {w.Messages.Count:N0} messages, {w.PayloadBytes / 1048576.0:F1} MB; first {w.WarmupMessages:N0} messages untimed (warm-up)"));
+        }
+
+        var report = new CompareReport();
+        var ok = true;
+        for (var round = 1; round <= s.Rounds; round++)
+        {
+            foreach (var row in rows)
+            {
+                // Alternate which system goes first, so a machine that drifts over the run favours neither.
+                var systems = round % 2 == 1 ? new[] { CompareReport.Braid, CompareReport.Nats } : [CompareReport.Nats, CompareReport.Braid];
+                foreach (var system in systems)
+                {
+                    var (figures, verified, note) = system == CompareReport.Braid
+                        ? await RunBraidAsync(s, row, ct).ConfigureAwait(false)
+                        : await RunNatsAsync(s, binary, row.Workload, ct).ConfigureAwait(false);
+                    ok &= verified;
+                    report.Add(row.Workload.Name, system, figures.RecordsPerSecond);
+                    output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                        $"  round {round}/{s.Rounds}  {row.Workload.Name,-32} {system,-5} {figures.RecordsPerSecond,10:N0} rec/s {figures.MegabytesPerSecond,7:F1} MB/s  {figures.Elapsed.TotalSeconds,6:F2} s  {note}"));
+                }
+            }
+        }
+        output.WriteLine("summary (medians of records acknowledged per second):");
+        foreach (var line in report.SummaryLines(Target)) output.WriteLine(line);
+        output.WriteLine(ok ? "counts: every run stored exactly what was sent" : "counts: MISMATCH (see above)");
+        return ok ? 0 : 1;
+    }
+
+    private static CompareRow BuildRow(Settings s, string row) =>
+        row == "single"
+            ? CompareWorkloads.SingleRecords(s.Seed, s.SingleRecords, s.RecordBytes)
+            : int.TryParse(row, NumberStyles.None, CultureInfo.InvariantCulture, out var batch) && batch is >= 1 and <= 20_000
+                ? CompareWorkloads.DataSet(s.Seed, s.Records, batch)
+                : throw new Cluster.CliException($"--rows: '{row}' is neither 'single' nor a number of records per batch (1-20000)");
+
+    private static async Task<(RunFigures Figures, bool Ok, string Note)> RunBraidAsync(Settings s, CompareRow row, CancellationToken ct)
+    {
+        var w = row.Workload;
+        await using var cluster = await BenchCluster.StartAsync(Topology, Path.Combine(s.Directory, "braid"), s.BasePort, TextWriter.Null, ct,
+            partitions: s.Partitions, insecure: !s.Tls).ConfigureAwait(false);
+        var seeds = cluster.State.Nodes.Select(n => n.Address).ToList();
+        await BenchLoad.WaitForLeadersAsync(seeds, cluster.Tls, TimeSpan.FromSeconds(30), ct).ConfigureAwait(false);
+        var figures = await BenchLoad.IngestAsync(seeds, w.Messages, w.PayloadBytes, s.InflightPerPartition, cluster.Tls, TextWriter.Null, ct, w.WarmupMessages).ConfigureAwait(false);
+        var counts = new StringWriter(CultureInfo.InvariantCulture);
+        var ok = await BenchLoad.VerifyCountsAsync(seeds, cluster.Tls, row.ExpectedCounts, counts, ct).ConfigureAwait(false);
+        var note = string.Create(CultureInfo.InvariantCulture, $"retries {figures.Retries}, duplicates {figures.Duplicates}; counts {(ok ? "ok" : "MISMATCH\n" + counts)}");
+        return (new RunFigures(figures.Records, figures.Batches, figures.PayloadBytes, figures.Elapsed), ok, note);
+    }
+
+    private static async Task<(RunFigures Figures, bool Ok, string Note)> RunNatsAsync(Settings s, string binary, CompareWorkload w, CancellationToken ct)
+    {
+        await using var cluster = await NatsCluster.StartAsync(binary, Path.Combine(s.Directory, "nats"), ct).ConfigureAwait(false);
+        var leaderUrl = await cluster.CreateStreamAsync(StreamName, Subject, replicas: 3, ct).ConfigureAwait(false);
+        var figures = await NatsPublisher.PublishAsync(leaderUrl, Subject, w, s.NatsWindow, ct).ConfigureAwait(false);
+        var (messages, _) = await cluster.StreamStateAsync(StreamName, ct).ConfigureAwait(false);
+        var ok = messages == (ulong)w.Messages.Count;
+        return (figures, ok, string.Create(CultureInfo.InvariantCulture, $"stream holds {messages:N0} messages: {(ok ? "ok" : $"MISMATCH (sent {w.Messages.Count:N0})")}"));
+    }
+}
