@@ -13,7 +13,7 @@ namespace Braid.Cli.Bench;
 internal static class CompareBench
 {
     public sealed record Settings(string Directory, int BasePort, int Rounds, long? Records, int Seed, IReadOnlyList<string> Rows,
-        int SingleRecords, int RecordBytes, int Partitions, int InflightPerPartition, int? NatsInflight, bool Tls, bool Install)
+        int SingleRecords, int RecordBytes, int Partitions, int InflightPerPartition, int? NatsInflight, bool Tls, bool Install, int Passes = 1, int? WarmupMessages = null)
     {
         /// <summary>NATS gets as many unacknowledged messages in flight as Braid's client allows in all partitions together.</summary>
         public int NatsWindow => NatsInflight ?? Partitions * InflightPerPartition;
@@ -98,7 +98,21 @@ internal static class CompareBench
         return ok ? 0 : 1;
     }
 
-    private static CompareRow BuildRow(Settings s, string row) =>
+    /// <summary>The row's messages sent <see cref="Settings.Passes"/> times (a longer run: the
+    /// steady state rather than the warm-up of fresh processes; Braid's JIT compiles for the first
+    /// seconds of a run, nats-server is compiled ahead), with the warm-up given.</summary>
+    private static CompareRow BuildRow(Settings s, string row)
+    {
+        var one = BuildOnePass(s, row);
+        if (s.Passes <= 1 && s.WarmupMessages is null) return one;
+        var messages = Enumerable.Repeat(one.Workload.Messages, Math.Max(1, s.Passes)).SelectMany(m => m).ToList();
+        var warmup = Math.Clamp(s.WarmupMessages ?? CompareWorkload.DefaultWarmup(messages.Count), 0, messages.Count - 1);
+        var counts = one.ExpectedCounts.ToDictionary(kv => kv.Key, kv => kv.Value * Math.Max(1, s.Passes));
+        var name = s.Passes > 1 ? $"{one.Workload.Name} x{s.Passes}" : one.Workload.Name;
+        return new CompareRow(new CompareWorkload(name, messages, warmup), counts);
+    }
+
+    private static CompareRow BuildOnePass(Settings s, string row) =>
         row == "single"
             ? CompareWorkloads.SingleRecords(s.Seed, s.SingleRecords, s.RecordBytes)
             : int.TryParse(row, NumberStyles.None, CultureInfo.InvariantCulture, out var batch) && batch is >= 1 and <= 20_000

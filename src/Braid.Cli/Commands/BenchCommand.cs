@@ -217,12 +217,14 @@ internal static class BenchCommand
         var window = new Option<int>("--inflight") { Description = "Braid: unacknowledged batches per partition (client window)", DefaultValueFactory = _ => new Braid.Client.BraidClientOptions { Seeds = [] }.InflightBatchesPerPartition };
         var natsWindow = new Option<int?>("--nats-inflight") { Description = "NATS: unacknowledged publishes in flight (default: partitions x --inflight, Braid's total window)" };
         var tls = new Option<bool>("--tls") { Description = "Run Braid with mutual TLS (NATS runs plaintext either way; the default compares plaintext with plaintext)" };
+        var comparePasses = new Option<int>("--passes") { Description = "Send each row's messages this many times (the steady state rather than fresh processes' warm-up)", DefaultValueFactory = _ => 1 };
+        var compareWarmup = new Option<int?>("--warmup-messages") { Description = "Messages sent and acknowledged before the clock starts, on both systems (default: 5% of the row, at most 2,000)" };
         var noInstall = new Option<bool>("--no-install") { Description = "Do not run scripts/install-nats.sh when nats-server is missing (fail with instructions instead)" };
         var port = Port(7750);
         var dir = Dir("bench-compare");
         var command = new Command("compare", "Side by side with NATS JetStream R3 (nats-server, file storage): the data set at 1,000 and 64 records per batch and 150-byte records one at a time; ratio Braid/NATS per row")
         {
-            rounds, records, seed, rows, single, bytes, partitions, window, natsWindow, tls, noInstall, port, dir,
+            rounds, records, seed, rows, single, bytes, partitions, window, natsWindow, tls, noInstall, comparePasses, compareWarmup, port, dir,
         };
         command.SetAction((p, ct) => CommandRunner.RunAsync(() =>
         {
@@ -230,7 +232,7 @@ internal static class BenchCommand
             if (rowNames.Length == 0) throw new Cluster.CliException("--rows names no row");
             var settings = new CompareBench.Settings(p.GetValue(dir)!, p.GetValue(port), Math.Clamp(p.GetValue(rounds), 1, 50), p.GetValue(records), p.GetValue(seed), rowNames,
                 Math.Clamp(p.GetValue(single), 2, 1_000_000), Math.Clamp(p.GetValue(bytes), 64, 4096), Math.Clamp(p.GetValue(partitions), 1, 64), Math.Max(1, p.GetValue(window)),
-                p.GetValue(natsWindow) is { } n ? Math.Max(1, n) : null, p.GetValue(tls), !p.GetValue(noInstall));
+                p.GetValue(natsWindow) is { } n ? Math.Max(1, n) : null, p.GetValue(tls), !p.GetValue(noInstall), Math.Clamp(p.GetValue(comparePasses), 1, 100), p.GetValue(compareWarmup));
             return CompareBench.RunAsync(settings, Console.Out, ct);
         }));
         return command;
