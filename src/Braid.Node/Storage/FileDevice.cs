@@ -85,19 +85,27 @@ public sealed class FileDevice : IStorageDevice
     public void Rename(string sourceName, string destinationName) =>
         WhenFull(() => { File.Move(PathOf(sourceName), PathOf(destinationName), overwrite: true); return 0; }); // a directory can need a new block
 
-    /// <inheritdoc />
-    public void SyncDirectory()
+    /// <summary>Runs one sync and times it; any failure becomes a <see cref="StorageSyncException"/>
+    /// (never retried: see there).</summary>
+    private static TimeSpan Timed(Action sync, string what)
     {
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
         try
         {
-            DirectorySync.Sync(DirectoryPath);
+            sync();
         }
         catch (IOException e) when (e is not StorageSyncException)
         {
-            throw new StorageSyncException($"fsync of {DirectoryPath} failed: {e.Message}", e);
+            throw new StorageSyncException($"{what} failed: {e.Message}", e);
         }
-        synced?.Invoke(System.Diagnostics.Stopwatch.GetElapsedTime(started));
+        return System.Diagnostics.Stopwatch.GetElapsedTime(started);
+    }
+
+    /// <inheritdoc />
+    public void SyncDirectory()
+    {
+        var elapsed = Timed(() => DirectorySync.Sync(DirectoryPath), $"fsync of {DirectoryPath}");
+        synced?.Invoke(elapsed);
     }
 
     private string PathOf(string name)
@@ -133,17 +141,9 @@ public sealed class FileDevice : IStorageDevice
 
         public void Sync()
         {
-            var started = System.Diagnostics.Stopwatch.GetTimestamp();
-            try
-            {
-                DirectorySync.DataSync(handle);
-            }
-            catch (IOException e) when (e is not StorageSyncException)
-            {
-                throw new StorageSyncException($"fsync failed: {e.Message}", e);
-            }
+            var elapsed = Timed(() => DirectorySync.DataSync(handle), "fsync");
             Interlocked.Increment(ref owner.syncCount);
-            owner.synced?.Invoke(System.Diagnostics.Stopwatch.GetElapsedTime(started));
+            owner.synced?.Invoke(elapsed);
         }
 
         public void Dispose() => handle.Dispose();
