@@ -20,4 +20,17 @@ var root = new RootCommand("Braid: fault-tolerant streaming of records over a gR
     PlacementCommand.Create(),
     GenCommand.Create(),
 };
-return await root.Parse(args).InvokeAsync().ConfigureAwait(false);
+// SIGINT (Ctrl-C) and SIGTERM cancel the running command's token, so it cleans up what it
+// started (a demo's or a benchmark's cluster: no orphan node processes) and exits 130; a second
+// signal ends the process at once. (System.CommandLine's own handling is off: it kills the
+// process after a fixed timeout, too soon for a cluster to stop.)
+using var shutdown = new CancellationTokenSource();
+void OnSignal(System.Runtime.InteropServices.PosixSignalContext context)
+{
+    if (shutdown.IsCancellationRequested) return;
+    context.Cancel = true;
+    shutdown.Cancel();
+}
+using var sigint = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGINT, OnSignal);
+using var sigterm = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGTERM, OnSignal);
+return await root.Parse(args).InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null }, shutdown.Token).ConfigureAwait(false);
