@@ -65,15 +65,15 @@ public sealed class SimNetwork
 
     public int CutCount => cut.Count;
 
-    /// <summary>What the overlay's failure detector concludes: <paramref name="to"/> can be reached
-    /// from <paramref name="from"/> over links that work both ways (a link heartbeats both ways, and
+    /// <summary>What the overlay's failure detector concludes: the nodes that can be reached from
+    /// <paramref name="from"/> over links that work both ways (a link heartbeats both ways, and
     /// link-state routing uses an edge only when both ends list each other, so a one-way cut takes
-    /// the whole link down for routing).</summary>
-    public bool Reachable(string from, string to)
+    /// the whole link down for routing); empty when <paramref name="from"/> is down.</summary>
+    public HashSet<string> ReachableFrom(string from)
     {
-        if (down.Contains(from) || down.Contains(to)) return false;
-        if (from == to) return true;
-        var seen = new HashSet<string>(StringComparer.Ordinal) { from };
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        if (down.Contains(from)) return seen;
+        seen.Add(from);
         var queue = new Queue<string>();
         queue.Enqueue(from);
         while (queue.TryDequeue(out var at))
@@ -81,12 +81,11 @@ public sealed class SimNetwork
             foreach (var next in topology.NeighboursOf(at))
             {
                 if (seen.Contains(next) || down.Contains(next) || cut.Contains((at, next)) || cut.Contains((next, at))) continue;
-                if (next == to) return true;
                 seen.Add(next);
                 queue.Enqueue(next);
             }
         }
-        return false;
+        return seen;
     }
 
     /// <summary>Hops of the shortest live path from <paramref name="from"/> to <paramref name="to"/>, or -1.</summary>

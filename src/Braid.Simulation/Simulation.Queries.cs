@@ -50,8 +50,7 @@ public sealed partial class Simulation
             // Asks every replica; the claim of the highest term wins (a deposed leader cut off in
             // a minority may still claim leadership for up to an election timeout).
             var leader = Groups[g].Select(id => Nodes[id]).Where(n => n.Up).Select(n => n.Replicas[(uint)g].Replica)
-                .Where(r => r is not null && r.Raft.LeaderWithCurrentCommit).MaxBy(r => r!.Raft.Term);
-            if (leader is { Raft.Quiescent: true }) leader.Raft.Wake(); // as the node host does (RaftDriver.CommitIndex)
+                .Where(r => r is not null && r.Raft.ServeRead()).MaxBy(r => r!.Raft.Term);
             if (leader is null)
             {
                 Schedule(TimeSpan.FromMilliseconds(100), StartQuery);

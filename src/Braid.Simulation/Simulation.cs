@@ -98,7 +98,8 @@ public sealed partial class Simulation
     /// each node newly without a route is reported to every replica here.</summary>
     private void DetectUnreachable(SimNode node)
     {
-        var now = Nodes.Keys.Where(id => id != node.Id && !Network.Reachable(node.Id, id)).ToHashSet(StringComparer.Ordinal);
+        var reachable = Network.ReachableFrom(node.Id);
+        var now = Nodes.Keys.Where(id => !reachable.Contains(id)).ToHashSet(StringComparer.Ordinal);
         var lost = now.Where(id => !node.Unreachable.Contains(id)).Order(StringComparer.Ordinal).ToList();
         var found = node.Unreachable.Where(id => !now.Contains(id)).Order(StringComparer.Ordinal).ToList();
         node.Unreachable = now;

@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Runtime.InteropServices;
 using Braid.Bench.Nats;
 
 namespace Braid.Cli.Bench;
@@ -26,27 +25,16 @@ internal static class CompareBench
 
     public static async Task<int> RunAsync(Settings s, TextWriter output, CancellationToken ct)
     {
-        // System.CommandLine 2.0.0 leaves SIGINT and SIGTERM to their default (the process dies at
-        // once), which would leave the nats-server processes running: the first signal cancels the
-        // run instead, so that every cluster is taken down; a second one ends the process as usual.
-        using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        var signals = 0;
-        void OnSignal(PosixSignalContext context)
-        {
-            if (Interlocked.Increment(ref signals) != 1) return;
-            context.Cancel = true;
-            ThreadPool.QueueUserWorkItem(_ => stop.Cancel());
-        }
-        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
-        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
+        // Ctrl-C and SIGTERM cancel ct (Program.cs), so every cluster, NATS servers included, is
+        // taken down on the way out.
         try
         {
-            return await CompareAsync(s, output, stop.Token).ConfigureAwait(false);
+            return await CompareAsync(s, output, ct).ConfigureAwait(false);
         }
-        catch (NatsBenchException) when (stop.IsCancellationRequested)
+        catch (NatsBenchException) when (ct.IsCancellationRequested)
         {
             // Ctrl-C reaches the servers too (same process group): their exit is not the problem.
-            throw new OperationCanceledException(stop.Token);
+            throw new OperationCanceledException(ct);
         }
         catch (NatsBenchException e)
         {

@@ -49,8 +49,8 @@ internal static class IngestBench
                 (insecure ? plain : tls).Add(run.RecordsPerSecond);
             }
         }
-        var tlsMedian = Median(tls);
-        var plainMedian = Median(plain);
+        var tlsMedian = Braid.Bench.Nats.CompareReport.Median(tls);
+        var plainMedian = Braid.Bench.Nats.CompareReport.Median(plain);
         var ratio = tlsMedian / Math.Max(1e-9, plainMedian);
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"mutual TLS records/s: {string.Join(" ", tls.Select(v => v.ToString("F0", CultureInfo.InvariantCulture)))} (median {tlsMedian:F0})"));
@@ -59,12 +59,6 @@ internal static class IngestBench
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"TLS / plaintext (medians): {ratio:F2}x (target >= 0.85x)"));
         return new Json.IngestComparisonReport(s.CompareRounds, tls, plain, tlsMedian, plainMedian, Math.Round(ratio, 3));
-    }
-
-    private static double Median(List<double> values)
-    {
-        var sorted = values.Order().ToList();
-        return sorted.Count == 0 ? 0 : sorted.Count % 2 == 1 ? sorted[sorted.Count / 2] : (sorted[sorted.Count / 2 - 1] + sorted[sorted.Count / 2]) / 2;
     }
 
     private static async Task<Json.IngestRunReport> OnceAsync(Settings s, List<(byte[] Payload, int Records)> batches, long bytes, bool insecure, TextWriter output, CancellationToken ct)

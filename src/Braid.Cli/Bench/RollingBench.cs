@@ -70,7 +70,7 @@ internal static class RollingBench
 
         var sorted = gaps.Select(g => g.Ms).Order().ToList();
         var worst = gaps.Count == 0 ? (0.0, 0.0) : gaps.MaxBy(g => g.Ms);
-        var p99 = sorted.Count == 0 ? 0 : sorted[Math.Min(sorted.Count - 1, (int)(sorted.Count * 0.99))];
+        var p99 = sorted.Count == 0 ? 0 : RerouteBench.Percentile(sorted, 0.99);
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"restarted {steps.Count} nodes ({steps.Count(s => s.Graceful)} gracefully) in {(restartEnd - restartStart).TotalSeconds:F1} s; node exits after {string.Join(", ", steps.Select(s => $"{s.Node} {s.Stopped.TotalMilliseconds:F0} ms"))}"));
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,

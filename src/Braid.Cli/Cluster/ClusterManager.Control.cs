@@ -41,12 +41,19 @@ internal sealed partial class ClusterManager
             ProcessControl.Signal(old.Pid, ProcessControl.SigKill);
             ProcessControl.WaitForExit(old.Pid, old.StartTime, StopGrace);
         }
+        var fresh = await StartAgainAsync(state, old, timeout, cancellationToken).ConfigureAwait(false);
+        output.WriteLine($"restarted {id} (pid {fresh.Pid})");
+        return fresh;
+    }
+
+    /// <summary>Starts a stopped node with its arguments, as rejoining its cluster; records it and waits until it is ready.</summary>
+    private async Task<NodeProcess> StartAgainAsync(ClusterState state, NodeProcess old, TimeSpan timeout, CancellationToken cancellationToken)
+    {
         var topology = TopologyFiles.Load(state.TopologyPath, state.BasePort);
-        var fresh = Start(state, topology.Node(id), rejoin: true);
+        var fresh = Start(state, topology.Node(old.Id), rejoin: true);
         state.Nodes[state.Nodes.IndexOf(old)] = fresh;
         state.Save(directory);
         await WaitReadyAsync(state, [fresh], timeout, cancellationToken).ConfigureAwait(false);
-        output.WriteLine($"restarted {id} (pid {fresh.Pid})");
         return fresh;
     }
 
@@ -111,11 +118,7 @@ internal sealed partial class ClusterManager
                 ProcessControl.WaitForExit(old.Pid, old.StartTime, StopGrace);
             }
             var stopped = clock.Elapsed;
-            var topology = TopologyFiles.Load(state.TopologyPath, state.BasePort);
-            var fresh = Start(state, topology.Node(old.Id), rejoin: true);
-            state.Nodes[state.Nodes.IndexOf(old)] = fresh;
-            state.Save(directory);
-            await WaitReadyAsync(state, [fresh], timeout, cancellationToken).ConfigureAwait(false);
+            var fresh = await StartAgainAsync(state, old, timeout, cancellationToken).ConfigureAwait(false);
             var ready = clock.Elapsed;
             await WaitCaughtUpAsync(fresh, timeout, cancellationToken).ConfigureAwait(false);
             var caughtUp = clock.Elapsed;

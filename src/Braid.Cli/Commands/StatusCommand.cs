@@ -1,6 +1,5 @@
 using System.CommandLine;
 using System.Globalization;
-using System.Runtime.InteropServices;
 using Braid.Cli.Cluster;
 using Braid.Cli.Json;
 using Braid.Cli.Status;
@@ -100,17 +99,8 @@ internal static class StatusCommand
     /// (no seed answered) is reported on stderr and retried; only a failed first round ends it.</summary>
     internal static async Task<int> WatchAsync(Settings settings, bool json, TimeSpan every, TextWriter output, bool terminal, CancellationToken cancellationToken)
     {
-        // Ctrl-C (SIGINT) and SIGTERM end the watch itself, so that it returns 0 instead of the
-        // runtime ending the process by the signal.
-        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
-        using var terminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
-        var ct = stop.Token;
-        void Stop(PosixSignalContext context)
-        {
-            context.Cancel = true;
-            stop.Cancel();
-        }
+        // Ctrl-C (SIGINT) and SIGTERM cancel the token (Program.cs): the watch then ends with 0.
+        var ct = cancellationToken;
         var rounds = 0;
         var printed = 0;
         try

@@ -1,5 +1,3 @@
-using Braid.Protocol.V1;
-
 namespace Braid.Core.Raft;
 
 /// <summary>
@@ -30,6 +28,16 @@ public sealed partial class RaftNode
         electionElapsed = 0;
     }
 
+    /// <summary>Asked to fix a query snapshot: true when this replica leads with a commit of its own
+    /// term. A quiescent leader heartbeats again, so that CheckQuorum bounds how long a deposed one
+    /// that does not know it yet can be believed (as without quiescence); its followers wake with
+    /// its first heartbeat.</summary>
+    public bool ServeRead()
+    {
+        if (quiescent && Role == RaftRole.Leader) Wake();
+        return LeaderWithCurrentCommit;
+    }
+
     /// <summary>At a leader's heartbeat round: quiesce when idle long enough and every follower
     /// holds (and has been told to commit) everything; returns true when it just did.</summary>
     private bool TryQuiesce()
@@ -42,14 +50,7 @@ public sealed partial class RaftNode
             var p = progresses[peer];
             if (p.Match != log.LastIndex || !p.RecentActive || p.Inflight.Count > 0 || p.PendingSnapshot > 0) return false;
         }
-        foreach (var peer in peers)
-        {
-            Send(new RaftMessage
-            {
-                Type = RaftMessageType.Append, To = peer, Index = log.LastIndex, LogTerm = TermAtOrZero(log.LastIndex),
-                Commit = CommitIndex, Quiesce = true,
-            });
-        }
+        foreach (var peer in peers) SendHeartbeat(peer, quiesce: true);
         quiescent = true;
         return true;
     }

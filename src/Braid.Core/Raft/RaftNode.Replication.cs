@@ -72,7 +72,7 @@ public sealed partial class RaftNode
 
     /// <summary>A heartbeat asserts leadership and carries a commit index the follower can use:
     /// never above what the follower is known to hold.</summary>
-    private void SendHeartbeat(string peer)
+    private void SendHeartbeat(string peer, bool quiesce = false)
     {
         var p = progresses[peer];
         // Below the retained log the match point's term is gone: anchor at 0, which always
@@ -81,7 +81,7 @@ public sealed partial class RaftNode
         Send(new RaftMessage
         {
             Type = RaftMessageType.Append, To = peer, Index = anchor, LogTerm = TermAtOrZero(anchor),
-            Commit = Math.Min(CommitIndex, anchor),
+            Commit = Math.Min(CommitIndex, anchor), Quiesce = quiesce,
         });
     }
 

@@ -21,13 +21,11 @@ internal sealed partial class RaftDriver
     private NodeResponse CommitIndex(CommitIndexRequest request)
     {
         if (!replicas.TryGetValue(request.Partition, out var r)) return new NodeResponse { Error = $"{options.NodeId} holds no replica of partition {request.Partition}" };
-        // A quiescent leader asked to fix a snapshot heartbeats again, so that CheckQuorum bounds
-        // how long a deposed one that does not know it yet can be believed (as without quiescence).
-        if (r.Raft.Quiescent) r.Raft.Wake();
+        var isLeader = r.Raft.ServeRead();
         var s = r.Raft.Status;
         return new NodeResponse
         {
-            CommitIndex = new CommitIndexResponse { IsLeader = r.Raft.LeaderWithCurrentCommit, Term = s.Term, CommitIndex = s.CommitIndex, Leader = s.Leader ?? "", AppliedIndex = r.State.AppliedIndex, RetainedAfter = r.State.RetainedAfter },
+            CommitIndex = new CommitIndexResponse { IsLeader = isLeader, Term = s.Term, CommitIndex = s.CommitIndex, Leader = s.Leader ?? "", AppliedIndex = r.State.AppliedIndex, RetainedAfter = r.State.RetainedAfter },
         };
     }
 

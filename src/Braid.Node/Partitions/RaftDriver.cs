@@ -262,12 +262,17 @@ internal sealed partial class RaftDriver : BackgroundService, IHostedLifecycleSe
         try
         {
             var asked = new Dictionary<uint, TimeSpan>();
+            var retired = false;
             while (clock.Elapsed < HandOffTimeout)
             {
                 leading = await AskAsync(() =>
                 {
                     // A node on its way out takes no leadership back (no campaign, no TimeoutNow).
-                    foreach (var r in replicas.Values) r.Raft.Retire();
+                    if (!retired)
+                    {
+                        foreach (var r in replicas.Values) r.Raft.Retire();
+                        retired = true;
+                    }
                     var led = replicas.Where(r => r.Value.Raft.Role == Core.Raft.RaftRole.Leader).Select(r => r.Key).ToList();
                     foreach (var p in led)
                     {
