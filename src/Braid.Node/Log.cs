@@ -75,4 +75,16 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 72, Level = LogLevel.Information, Message = "metrics: Prometheus text format on http://{Address}/metrics")]
     public static partial void MetricsListening(ILogger logger, string address);
+
+    [LoggerMessage(EventId = 110, Level = LogLevel.Information, Message = "streams: catalog at metadata index {Version}: {Streams}")]
+    public static partial void CatalogAdopted(ILogger logger, ulong version, string streams);
+
+    [LoggerMessage(EventId = 111, Level = LogLevel.Warning, Message = "streams: catalog command at metadata index {Index} changed nothing: {Reason}")]
+    public static partial void CatalogRefused(ILogger logger, ulong index, string reason);
+
+    [LoggerMessage(EventId = 112, Level = LogLevel.Information, Message = "streams: replica of {Group} opened")]
+    public static partial void StreamReplicaOpened(ILogger logger, string group);
+
+    [LoggerMessage(EventId = 113, Level = LogLevel.Information, Message = "streams: replica of {Group} closed, its stream was deleted")]
+    public static partial void StreamReplicaClosed(ILogger logger, string group);
 }

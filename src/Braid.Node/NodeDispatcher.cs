@@ -33,6 +33,7 @@ internal sealed class NodeDispatcher : INodeDispatcher
         NodeRequest.KindOneofCase.CommitIndex => raft.CommitIndexAsync(request.CommitIndex, cancellationToken),
         NodeRequest.KindOneofCase.Scan => ScanAsync(request.Scan, cancellationToken),
         NodeRequest.KindOneofCase.Append => forwarder.AcceptAsync(request.Append, cancellationToken),
+        NodeRequest.KindOneofCase.Catalog => Task.FromResult(raft.Catalog(request.Catalog)),
         _ => Task.FromResult(new NodeResponse { Error = $"unknown request {request.KindCase}" }),
     };
 

@@ -159,6 +159,7 @@ public static class NodeHost
         builder.Services.AddSingleton<OverlayDriver>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<OverlayDriver>());
         builder.Services.AddHostedService<LinkDialer>();
+        builder.Services.AddSingleton<Partitions.StreamRegistry>();
         builder.Services.AddSingleton<Partitions.RaftDriver>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<Partitions.RaftDriver>());
         builder.Services.AddSingleton<Partitions.AppendForwarder>();

@@ -32,6 +32,12 @@ public interface IBatchScanner
     /// on, keeping at most <paramref name="matchesMax"/> matches; stops after the record that
     /// reaches the limit.</summary>
     BatchScan Scan(ReadOnlySpan<byte> batch, int skip, int matchesMax);
+
+    /// <summary>Told the log index of the batch that the next <see cref="Scan"/> call reads
+    /// (a scanner that reports record positions keeps it).</summary>
+    void AtIndex(ulong index)
+    {
+    }
 }
 
 /// <param name="NextRecord">The first record of the batch not passed.</param>
@@ -89,6 +95,7 @@ public sealed partial class PartitionReplica
             var index = indexes[at];
             var skip = index == next.NextIndex ? (int)next.Skip : 0;
             var batch = RecordEntry.Decode(RaftNode.DataOf(log.Read(index, index, long.MaxValue)[0])).Payload;
+            scanner.AtIndex(index);
             var result = scanner.Scan(batch.Span, skip, matchesMax - matched);
             Invariant.Check(result.NextRecord >= skip && result.Matched >= 0, $"scanner went back in entry {index}: {skip} -> {result.NextRecord}");
             scanned += result.NextRecord - skip;

@@ -14,13 +14,21 @@ public sealed class ScanCursor
 {
     public const uint Version = 1;
 
-    private ScanCursor(ulong filterHash, ScanPosition[] positions)
+    private ScanCursor(ulong filterHash, ScanPosition[] positions, uint streamId = 0, string stream = "")
     {
         FilterHash = filterHash;
         Positions = positions;
+        StreamId = streamId;
+        Stream = stream;
     }
 
     public ulong FilterHash { get; }
+
+    /// <summary>The stream read (0: the default stream); a cursor resumes only its own stream.</summary>
+    public uint StreamId { get; }
+
+    /// <summary>The stream's name when the cursor was made, for error messages.</summary>
+    public string Stream { get; }
     public IReadOnlyList<ScanPosition> Positions { get; }
 
     /// <summary>Every partition is done.</summary>
@@ -28,8 +36,15 @@ public sealed class ScanCursor
 
     /// <summary>A fresh query over the snapshot fixed by each partition's leader: its commit index
     /// and its retention point, in partition order.</summary>
-    public static ScanCursor Start(ulong filterHash, IReadOnlyList<(ulong CommitIndex, ulong RetainedAfter)> leaders) =>
-        new(filterHash, [.. leaders.Select((l, p) => ScanPosition.Start((uint)p, l.CommitIndex, l.RetainedAfter))]);
+    public static ScanCursor Start(ulong filterHash, IReadOnlyList<(ulong CommitIndex, ulong RetainedAfter)> leaders, uint streamId = 0, string stream = "") =>
+        new(filterHash, [.. leaders.Select((l, p) => ScanPosition.Start((uint)p, l.CommitIndex, l.RetainedAfter))], streamId, stream);
+
+    /// <summary>A cursor at the given positions (one per partition, in order): a subscription's.</summary>
+    public static ScanCursor At(ulong filterHash, IReadOnlyList<ScanPosition> positions, uint streamId, string stream)
+    {
+        for (var i = 0; i < positions.Count; i++) Invariant.Check(positions[i].Partition == i && positions[i].IsValid, $"cursor position {i} is {positions[i]}");
+        return new(filterHash, [.. positions], streamId, stream);
+    }
 
     /// <summary>The cursor after a page of partition <paramref name="next"/>.Partition that ends at <paramref name="next"/>.</summary>
     public ScanCursor Advance(ScanPosition next)
@@ -40,19 +55,23 @@ public sealed class ScanCursor
             $"cursor of partition {next.Partition} moved from {current} to {next}");
         var positions = Positions.ToArray();
         positions[next.Partition] = next;
-        return new ScanCursor(FilterHash, positions);
+        return new ScanCursor(FilterHash, positions, StreamId, Stream);
     }
 
     public byte[] Encode()
     {
-        var cursor = new QueryCursor { Version = Version, FilterHash = FilterHash, PartitionCount = (uint)Positions.Count };
+        var cursor = new QueryCursor { Version = Version, FilterHash = FilterHash, PartitionCount = (uint)Positions.Count, StreamId = StreamId, Stream = Stream };
         foreach (var p in Positions)
             cursor.Positions.Add(new PartitionPosition { Partition = p.Partition, SnapshotIndex = p.SnapshotIndex, NextIndex = p.NextIndex, Skip = p.Skip });
         return cursor.ToByteArray();
     }
 
     /// <summary>Reads a client's cursor; every way it can be wrong gives a message naming the problem.</summary>
-    public static bool TryDecode(ReadOnlySpan<byte> bytes, ulong filterHash, int partitionCount, out ScanCursor cursor, out string error)
+    public static bool TryDecode(ReadOnlySpan<byte> bytes, ulong filterHash, int partitionCount, out ScanCursor cursor, out string error) =>
+        TryDecode(bytes, filterHash, partitionCount, 0, "", out cursor, out error);
+
+    /// <summary>Reads a client's cursor of stream <paramref name="streamId"/>; a cursor of another stream is refused, naming both.</summary>
+    public static bool TryDecode(ReadOnlySpan<byte> bytes, ulong filterHash, int partitionCount, uint streamId, string stream, out ScanCursor cursor, out string error)
     {
         cursor = new ScanCursor(0, []);
         QueryCursor parsed;
@@ -66,6 +85,8 @@ public sealed class ScanCursor
             return false;
         }
         error = parsed.Version != Version ? $"cursor version {parsed.Version} is not supported"
+            : parsed.StreamId != streamId
+                ? $"the cursor belongs to stream '{(parsed.Stream.Length > 0 ? parsed.Stream : parsed.StreamId == 0 ? "airquality" : $"#{parsed.StreamId}")}', not '{(stream.Length > 0 ? stream : "airquality")}'"
             : parsed.FilterHash != filterHash ? "the cursor belongs to a different query (its filter differs)"
             : parsed.PartitionCount != partitionCount || parsed.Positions.Count != partitionCount
                 ? $"the cursor is for {parsed.PartitionCount} partitions, this cluster has {partitionCount}"
@@ -82,7 +103,7 @@ public sealed class ScanCursor
                 return false;
             }
         }
-        cursor = new ScanCursor(filterHash, positions);
+        cursor = new ScanCursor(filterHash, positions, streamId, stream);
         return true;
     }
 }

@@ -21,7 +21,7 @@ public sealed class PartitionSet : IDisposable
     // Failures in a row and when the partition last opened: one that fails again soon after a
     // reopen keeps its long backoff; one that served for RetryTicksMax starts over.
     private readonly Dictionary<uint, (int Failures, long OpenedAtTick)> history = [];
-    private readonly uint[] placed;
+    private readonly HashSet<uint> placed;
     private readonly Func<uint, string?, PartitionReplica> open;
     private readonly Action<uint, Exception, int, long> onFailed;
     private long ticks;
@@ -55,7 +55,25 @@ public sealed class PartitionSet : IDisposable
     /// <summary>Opens every placed partition; one that cannot open is failed, not fatal.</summary>
     public void OpenAll()
     {
-        foreach (var p in placed) TryOpen(p, attempts: 0, rebuild: null);
+        foreach (var p in placed.Order()) TryOpen(p, attempts: 0, rebuild: null);
+    }
+
+    /// <summary>Places a group here (a stream was created) and opens it; false when it was placed already.</summary>
+    public bool Add(uint partition)
+    {
+        if (!placed.Add(partition)) return false;
+        TryOpen(partition, attempts: 0, rebuild: null);
+        return true;
+    }
+
+    /// <summary>Closes and forgets a group (its stream was deleted); false when it was not placed here.</summary>
+    public bool Remove(uint partition)
+    {
+        if (!placed.Remove(partition)) return false;
+        if (running.Remove(partition, out var replica)) replica.Dispose();
+        failed.Remove(partition);
+        history.Remove(partition);
+        return true;
     }
 
     /// <summary>Runs <paramref name="action"/> on <paramref name="partition"/>'s replica; an

@@ -36,7 +36,7 @@ internal sealed partial class RaftDriver
         var completion = new TaskCompletionSource<AppendReply>(TaskCreationOptions.RunContinuationsAsynchronously);
         if (!replicas.TryGetValue(request.Partition, out var replica))
         {
-            var leaderHint = request.Partition < Placement.Partitions.Count ? Placement[(int)request.Partition].PreferredLeader : "";
+            var leaderHint = streams.ReplicasOf(request.Partition)?[0] ?? "";
             completion.SetResult(NotLeader(leaderHint, $"{options.NodeId} holds no replica of partition {request.Partition}"));
             return completion;
         }
@@ -76,12 +76,38 @@ internal sealed partial class RaftDriver
     {
         var reply = new DescribeReply { NodeId = options.NodeId, ReplicationFactor = (uint)options.Replicas };
         foreach (var n in options.Topology.Nodes) reply.Nodes.Add(new NodeDescription { Id = n.Id, Address = n.Address, Site = n.Site });
-        foreach (var p in Placement.Partitions)
+        foreach (var stream in streams.All)
         {
-            var d = new PartitionDescription { Partition = (uint)p.Partition };
-            d.Replicas.AddRange(p.Replicas);
-            if (partitions.FailureOf((uint)p.Partition) is not null) d.LocalRole = "Failed"; // why: in the node's log
-            if (replicas.TryGetValue((uint)p.Partition, out var r))
+            var d = DescribeStream(stream);
+            reply.Streams.Add(d);
+            if (stream.Id == 0) reply.Partitions.AddRange(d.Partitions);
+        }
+        return reply;
+    }, cancellationToken);
+
+    /// <summary>Every stream as this node knows it, with the catalog version.</summary>
+    public Task<ListStreamsReply> ListStreamsAsync(CancellationToken cancellationToken) => AskAsync(() =>
+    {
+        var reply = new ListStreamsReply { CatalogVersion = streams.Catalog.Version };
+        foreach (var stream in streams.All) reply.Streams.Add(DescribeStream(stream));
+        return reply;
+    }, cancellationToken);
+
+    /// <summary>A stream's partitions, with what this node's own replicas know (loop only).</summary>
+    internal StreamDescription DescribeStream(StreamDefinition stream)
+    {
+        var description = new StreamDescription
+        {
+            Name = stream.Name, Id = stream.Id, Format = FormatName(stream.Format), RetainBytes = stream.RetainBytes,
+            ReplicationFactor = (uint)(stream.PartitionCount > 0 ? stream.Placement[0].Count : 0),
+        };
+        for (var p = 0; p < stream.PartitionCount; p++)
+        {
+            var group = stream.Group((uint)p);
+            var d = new PartitionDescription { Partition = (uint)p };
+            d.Replicas.AddRange(stream.Placement[p]);
+            if (partitions.FailureOf(group) is not null) d.LocalRole = "Failed"; // why: in the node's log
+            if (replicas.TryGetValue(group, out var r))
             {
                 var s = r.Raft.Status;
                 d.Leader = s.Leader ?? "";
@@ -94,10 +120,12 @@ internal sealed partial class RaftDriver
                 d.Recovering = r.Raft.Recovering;
                 d.Quiescent = r.Raft.Quiescent;
             }
-            reply.Partitions.Add(d);
+            description.Partitions.Add(d);
         }
-        return reply;
-    }, cancellationToken);
+        return description;
+    }
+
+    public static string FormatName(StreamFormat format) => format == StreamFormat.Raw ? "raw" : "airquality";
 
     /// <summary>Records per turn of the loop when listing a partition: a long listing is read in
     /// pages between Raft's work, so it never holds the loop (and heartbeats) for long.</summary>

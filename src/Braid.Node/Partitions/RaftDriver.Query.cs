@@ -32,6 +32,14 @@ internal sealed partial class RaftDriver
     /// <summary>One page of a filtered scan (or aggregate) of this node's replica of a partition.</summary>
     public async Task<NodeResponse> ScanAsync(ScanRequest request, CancellationToken ct)
     {
+        if (request.Format == (uint)StreamFormat.Raw)
+        {
+            var at = request.Position ?? new PartitionPosition();
+            var rawPosition = new ScanPosition(at.Partition, at.SnapshotIndex, at.NextIndex, at.Skip);
+            if (!rawPosition.IsValid) return new NodeResponse { Error = $"malformed scan position {rawPosition}" };
+            return await AskAsync(() => ScanRaw(rawPosition, request.Aggregate, request.MaxRecords), ct).ConfigureAwait(false);
+        }
+        if (request.Format is not (0 or (uint)StreamFormat.AirQuality)) return new NodeResponse { Error = $"unknown stream format {request.Format}" };
         // The filter is checked and made typed once, here at the edge; the scan runs on the typed one.
         QueryFilter wire;
         try
@@ -77,6 +85,35 @@ internal sealed partial class RaftDriver
         }
         return new NodeResponse { Scan = reply };
     }
+
+    /// <summary>A page of a raw stream: its records in order (no filter), with their positions, or only their count.</summary>
+    private NodeResponse ScanRaw(ScanPosition position, bool count, uint maxRecords)
+    {
+        if (!replicas.TryGetValue(position.Partition, out var r)) return new NodeResponse { Error = $"{options.NodeId} holds no replica of group {StreamGroups.Describe(position.Partition)}" };
+        if (streams.StreamOf(position.Partition)?.Format != StreamFormat.Raw) return new NodeResponse { Error = $"group {StreamGroups.Describe(position.Partition)} is not part of a raw stream" };
+        if (count)
+        {
+            var counter = new RawCountScanner();
+            var counted = Page(r.Scan(position, counter, int.MaxValue, ScanRecordsBudget));
+            counted.Aggregates.Add(new AggregatePartial { Count = counter.Count });
+            return new NodeResponse { Scan = counted };
+        }
+        var take = (int)Math.Clamp(maxRecords == 0 ? 1000 : maxRecords, 1, 20_000);
+        var scanner = new RawScanner(RawPageBytesMax);
+        var result = r.Scan(position, scanner, take, ScanRecordsBudget);
+        var reply = Page(result);
+        if (result.Status == ScanStatus.Page && scanner.Matches.Count > 0)
+        {
+            reply.Records = ByteString.CopyFrom(RawBatchCodec.Encode(scanner.Matches));
+            reply.RecordCount = (uint)scanner.Matches.Count;
+            reply.RecordIndexes.AddRange(scanner.Indexes);
+            reply.RecordOrdinals.AddRange(scanner.Ordinals);
+        }
+        return new NodeResponse { Scan = reply };
+    }
+
+    /// <summary>Payload bytes a raw page carries at most (one record larger than that travels alone).</summary>
+    internal const int RawPageBytesMax = 4 << 20;
 
     private static ScanResponse Page(ScanPage page) => new()
     {
@@ -131,5 +168,56 @@ internal static class QueryFilters
         }
         error = "invalid filter: " + problem;
         return false;
+    }
+}
+
+/// <summary>Raw batches read in order, stopping at a byte budget, keeping each record's position.</summary>
+internal sealed class RawScanner(long bytesMax) : IBatchScanner
+{
+    private ulong index;
+    private long bytes;
+
+    public List<Protocol.V1.RawRecord> Matches { get; } = [];
+    public List<ulong> Indexes { get; } = [];
+    public List<uint> Ordinals { get; } = [];
+
+    public void AtIndex(ulong index) => this.index = index;
+
+    public BatchScan Scan(ReadOnlySpan<byte> batch, int skip, int matchesMax)
+    {
+        var before = Matches.Count;
+        // A page ends at the byte budget; the scan's page limit is in records, so pass at most what fits.
+        if (bytes >= bytesMax) return new BatchScan(skip, false, 0);
+        var result = RawBatchCodec.Decode(batch, skip, matchesMax, Matches);
+        var next = skip;
+        for (var i = before; i < Matches.Count; i++)
+        {
+            bytes += Matches[i].Value.Length + Matches[i].Key.Length + 16;
+            Indexes.Add(index);
+            Ordinals.Add((uint)(skip + i - before));
+            next = skip + i - before + 1;
+            if (bytes >= bytesMax) break;
+        }
+        if (Matches.Count - before > next - skip)
+        {
+            // Over the budget inside this batch: hand back the records past it.
+            Matches.RemoveRange(before + (next - skip), Matches.Count - before - (next - skip));
+            return new BatchScan(next, false, next - skip);
+        }
+        return new BatchScan(result.NextRecord, result.Completed, Matches.Count - before);
+    }
+}
+
+/// <summary>Counts the records of raw batches (a raw stream's aggregate is its count).</summary>
+internal sealed class RawCountScanner : IBatchScanner
+{
+    public long Count { get; private set; }
+
+    public BatchScan Scan(ReadOnlySpan<byte> batch, int skip, int matchesMax)
+    {
+        Invariant.Check(skip == 0, "counts are taken over whole batches");
+        var n = RawBatchCodec.Count(batch);
+        Count += n;
+        return new BatchScan(n, true, 0);
     }
 }

@@ -37,8 +37,9 @@ internal sealed partial class RaftDriver : BackgroundService, IHostedLifecycleSe
     internal const int EnvelopeRaftBytesMax = 4 << 20;
 
     public RaftDriver(NodeOptions options, OverlayDriver overlay, ILogger<RaftDriver> logger, Grpc.HealthCheck.HealthServiceImpl health,
-        Services.NodeHealth nodeHealth, Metrics.NodeSamples samples, Metrics.RaftMetrics metrics, Metrics.StorageMetrics storageMetrics)
+        Services.NodeHealth nodeHealth, Metrics.NodeSamples samples, Metrics.RaftMetrics metrics, Metrics.StorageMetrics storageMetrics, StreamRegistry streams)
     {
+        this.streams = streams;
         this.options = options;
         this.overlay = overlay;
         this.logger = logger;
@@ -47,18 +48,25 @@ internal sealed partial class RaftDriver : BackgroundService, IHostedLifecycleSe
         this.samples = samples;
         this.metrics = metrics;
         this.storageMetrics = storageMetrics;
-        Placement = PlacementPlanner.Plan(options.Topology, options.Partitions, options.Replicas);
-        partitions = new PartitionSet(
-            Placement.Partitions.Where(p => p.Replicas.Contains(options.NodeId)).Select(p => (uint)p.Partition),
-            OpenReplica, OnPartitionFailed);
+        partitions = new PartitionSet(streams.PlacedOn(options.NodeId), OpenReplica, OnPartitionFailed);
+        startCatalogVersion = streams.Catalog.Version;
     }
+
+    private readonly StreamRegistry streams;
+
+    /// <summary>The catalog version this node had saved when it started: a stream created at or
+    /// before it had its replica opened here before (an empty folder then means lost state).</summary>
+    private readonly ulong startCatalogVersion;
+
+    public StreamRegistry Streams => streams;
 
     /// <summary>The replicas serving now; a failed partition is absent until it reopens.</summary>
     private IReadOnlyDictionary<uint, PartitionReplica> replicas => partitions.Running;
 
-    public PlacementTable Placement { get; }
+    /// <summary>The default stream's placement.</summary>
+    public PlacementTable Placement => streams.Placement;
 
-    private PartitionReplicaOptions ReplicaOptions() => new(RaftOptions.Node, options.SegmentBytes, options.RetainBytes, PendingMax: PendingPerPartitionMax);
+    private PartitionReplicaOptions ReplicaOptions(long retainBytes) => new(RaftOptions.Node, options.SegmentBytes, retainBytes, PendingMax: PendingPerPartitionMax);
 
     /// <summary>
     /// The loop runs on a dedicated thread: its fsyncs and file writes block, and on a small
@@ -151,8 +159,13 @@ internal sealed partial class RaftDriver : BackgroundService, IHostedLifecycleSe
 
     private PartitionReplica OpenReplica(uint partition, string? rebuild)
     {
-        var p = Placement[(int)partition];
-        var directory = Path.Combine(options.DataDirectory, "partitions", partition.ToString("D3", System.Globalization.CultureInfo.InvariantCulture));
+        var voters = streams.ReplicasOf(partition) ?? throw new InvalidOperationException($"group {StreamGroups.Describe(partition)} belongs to no stream");
+        var stream = streams.StreamOf(partition);
+        var directory = streams.DirectoryOf(partition);
+        // A replica of a stream created after this node's saved catalog may be opened for the
+        // first time now; any other one with an empty folder lost its state.
+        var expectExisting = options.JoinsExisting
+            || options.HadPlacementRecord && (stream is null || stream.Id == 0 || stream.CreatedIndex <= startCatalogVersion || Directory.Exists(directory));
         if (rebuild is not null)
         {
             foreach (var q in Core.Log.ReplicaStorage.Discard(new FileDevice(directory, storageMetrics.Synced), rebuild))
@@ -160,8 +173,8 @@ internal sealed partial class RaftDriver : BackgroundService, IHostedLifecycleSe
         }
         // A reopened replica draws other election jitter than the one that failed.
         var seed = Core.Fnv1a.Hash(options.NodeId) ^ options.Incarnation ^ partition ^ ((ulong)opens++ << 32);
-        var replica = new PartitionReplica(partition, options.NodeId, [.. p.Replicas], new FileDevice(directory, storageMetrics.Synced), new Random((int)seed), ReplicaOptions(),
-            expectExisting: options.HadPlacementRecord);
+        var replica = new PartitionReplica(partition, options.NodeId, [.. voters], new FileDevice(directory, storageMetrics.Synced), new Random((int)seed),
+            ReplicaOptions(stream?.RetainBytes ?? 0), expectExisting);
         ReportStorage(replica);
         health.SetStatus(HealthName(partition), Grpc.Health.V1.HealthCheckResponse.Types.ServingStatus.Serving);
         return replica;
@@ -222,6 +235,7 @@ internal sealed partial class RaftDriver : BackgroundService, IHostedLifecycleSe
     private void Tick()
     {
         partitions.Tick();
+        MaintainCatalog();
         Publish();
         CheckReplayEnded();
         nodeHealth.Evaluate(samples.Partitions, samples.Overlay);

@@ -10,8 +10,9 @@ namespace Braid.Node.Security;
 /// <list type="bullet">
 /// <item>braid.v1.Peer (links): node certificates only; the hello must name the same node
 /// (<see cref="LinkAuthentication"/>).</item>
-/// <item>braid.v1.Stream: Append and Ingest need produce; Query and Aggregate need consume;
-/// Describe (how any client finds the cluster) needs any role.</item>
+/// <item>braid.v1.Stream: Append and Ingest need produce; Query, Aggregate and Subscribe need consume;
+/// CreateStream and DeleteStream need admin; Describe and ListStreams (how any client finds the
+/// cluster) need any role.</item>
 /// <item>braid.v1.Admin: admin (fault injection also needs the node's --allow-fault-injection).</item>
 /// <item>grpc.health.v1.Health: open, so that load balancers and probes need no certificate.</item>
 /// <item>anything else (reflection): any certificate of the cluster.</item>
@@ -33,7 +34,8 @@ public sealed class RoleInterceptor(NodeOptions options) : Interceptor
             "braid.v1.Stream" => name switch
             {
                 "Append" or "Ingest" => (Need.Role, BraidRoles.Produce),
-                "Query" or "Aggregate" => (Need.Role, BraidRoles.Consume),
+                "Query" or "Aggregate" or "Subscribe" => (Need.Role, BraidRoles.Consume),
+                "CreateStream" or "DeleteStream" => (Need.Role, BraidRoles.Admin),
                 _ => (Need.AnyRole, BraidRoles.None),
             },
             "braid.v1.Admin" => (Need.Role, BraidRoles.Admin),

@@ -1,4 +1,3 @@
-using Braid.Core.Placement;
 using Braid.Core.Streams;
 using Braid.Node.Overlay;
 using Braid.Protocol.V1;
@@ -13,7 +12,7 @@ namespace Braid.Node.Services;
 /// applied up to the snapshot (this node's own first, then the others, through the overlay),
 /// and hands out chunks whose cursor resumes the query anywhere with exactly the rest.
 /// </summary>
-internal sealed class QueryCoordinator(OverlayDriver overlay, PlacementTable placement, string self, TimeProvider clock)
+internal sealed class QueryCoordinator(OverlayDriver overlay, StreamDefinition stream, string self, TimeProvider clock)
 {
     private static readonly TimeSpan CallTimeout = TimeSpan.FromSeconds(5);
     private static readonly TimeSpan PartitionDeadline = TimeSpan.FromSeconds(20);
@@ -24,12 +23,12 @@ internal sealed class QueryCoordinator(OverlayDriver overlay, PlacementTable pla
     public async Task<ScanCursor> StartAsync(QueryFilter filter, CancellationToken ct)
     {
         var leaders = new List<(ulong, ulong)>();
-        foreach (var p in placement.Partitions)
+        for (var p = 0; p < stream.PartitionCount; p++)
         {
-            var leader = await LeaderCommitIndexAsync((uint)p.Partition, p.Replicas, ct).ConfigureAwait(false);
+            var leader = await LeaderCommitIndexAsync((uint)p, ct).ConfigureAwait(false);
             leaders.Add((leader.CommitIndex, leader.RetainedAfter));
         }
-        return ScanCursor.Start(QueryCursors.Hash(filter), leaders);
+        return ScanCursor.Start(QueryCursors.Hash(filter), leaders, stream.Id, stream.Name);
     }
 
     /// <summary>Pages through the query from <paramref name="cursor"/>; each page comes with the cursor after it.</summary>
@@ -81,7 +80,9 @@ internal sealed class QueryCoordinator(OverlayDriver overlay, PlacementTable pla
                 while (!position.Done)
                 {
                     var page = await ScanAsync(filter, position, chunkRecords, aggregate, ct).ConfigureAwait(false);
-                    var next = PositionOf(page.Next);
+                    // Replicas know the stream's Raft group; the cursor counts the stream's partitions.
+                    if (page.Next is { } n && n.Partition == stream.Group(position.Partition)) n.Partition = position.Partition;
+                    var next = PositionOf(page.Next ?? new PartitionPosition());
                     if (next.Partition != position.Partition || next.SnapshotIndex != position.SnapshotIndex || next.NextIndex < position.NextIndex || !next.IsValid)
                         throw new RpcException(new Status(StatusCode.Internal, $"partition {position.Partition}: a replica answered the page at {position} with {next}"));
                     position = next;
@@ -99,7 +100,9 @@ internal sealed class QueryCoordinator(OverlayDriver overlay, PlacementTable pla
 
     private async Task<ScanResponse> ScanAsync(QueryFilter filter, ScanPosition position, uint chunkRecords, bool aggregate, CancellationToken ct)
     {
-        var replicas = Ordered(placement[(int)position.Partition].Replicas, (int)position.Partition);
+        var replicas = Ordered(stream.Placement[(int)position.Partition], (int)position.Partition);
+        var at = WireOf(position);
+        at.Partition = stream.Group(position.Partition);
         var started = clock.GetTimestamp();
         var problems = new List<string>();
         while (true)
@@ -107,7 +110,7 @@ internal sealed class QueryCoordinator(OverlayDriver overlay, PlacementTable pla
             var trimmed = 0;
             foreach (var replica in replicas)
             {
-                var request = new NodeRequest { Scan = new ScanRequest { Filter = filter.ToByteString(), Position = WireOf(position), MaxRecords = chunkRecords, Aggregate = aggregate } };
+                var request = new NodeRequest { Scan = new ScanRequest { Filter = filter.ToByteString(), Position = at, MaxRecords = chunkRecords, Aggregate = aggregate, Format = (uint)stream.Format } };
                 var response = await overlay.CallAsync(replica, request, CallTimeout, ct).ConfigureAwait(false);
                 if (response.Error.Length == 0 && response.Scan is { Behind: false, Trimmed: false } scan) return scan;
                 if (response.Scan is { Trimmed: true } gone)
@@ -127,8 +130,10 @@ internal sealed class QueryCoordinator(OverlayDriver overlay, PlacementTable pla
         }
     }
 
-    private async Task<CommitIndexResponse> LeaderCommitIndexAsync(uint partition, IReadOnlyList<string> replicas, CancellationToken ct)
+    private async Task<CommitIndexResponse> LeaderCommitIndexAsync(uint streamPartition, CancellationToken ct)
     {
+        var replicas = stream.Placement[(int)streamPartition];
+        var partition = stream.Group(streamPartition);
         var started = clock.GetTimestamp();
         while (true)
         {
@@ -141,7 +146,7 @@ internal sealed class QueryCoordinator(OverlayDriver overlay, PlacementTable pla
             if (leader is not null) return leader;
             hint = answers.Select(a => a.CommitIndex?.Leader).FirstOrDefault(l => l is { Length: > 0 });
             if (clock.GetElapsedTime(started) > PartitionDeadline)
-                throw new RpcException(new Status(StatusCode.Unavailable, $"partition {partition} has no reachable leader to fix the query snapshot{(hint is null ? "" : $" (last known leader {hint})")}"));
+                throw new RpcException(new Status(StatusCode.Unavailable, $"partition {streamPartition} of stream '{stream.Name}' has no reachable leader to fix the query snapshot{(hint is null ? "" : $" (last known leader {hint})")}"));
             await Task.Delay(RetryInterval, clock, ct).ConfigureAwait(false);
         }
     }
@@ -170,8 +175,8 @@ internal static class QueryCursors
     }
 
     /// <summary>Parses a client's cursor; every way it can be wrong is an InvalidArgument naming the problem.</summary>
-    public static ScanCursor Parse(ByteString bytes, QueryFilter filter, PlacementTable placement) =>
-        ScanCursor.TryDecode(bytes.Span, Hash(filter), placement.Partitions.Count, out var cursor, out var error) ? cursor : throw Invalid(error);
+    public static ScanCursor Parse(ByteString bytes, QueryFilter filter, StreamDefinition stream) =>
+        ScanCursor.TryDecode(bytes.Span, Hash(filter), stream.PartitionCount, stream.Id, stream.Name, out var cursor, out var error) ? cursor : throw Invalid(error);
 
     private static RpcException Invalid(string message) => new(new Status(StatusCode.InvalidArgument, message));
 }

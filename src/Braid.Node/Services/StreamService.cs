@@ -1,71 +1,18 @@
 using Google.Protobuf;
 using Braid.Node.Partitions;
+using Braid.Core.Streams;
 using Braid.Protocol.V1;
 using Grpc.Core;
 
 namespace Braid.Node.Services;
 
-/// <summary>The client-facing service: describe the cluster, append batches.</summary>
-internal sealed class StreamService(RaftDriver raft, AppendForwarder appends, Overlay.OverlayDriver overlay, NodeOptions options, TimeProvider clock,
+/// <summary>The client-facing service: describe the cluster, append batches (the queries,
+/// subscriptions and stream administration are in the other parts of this class).</summary>
+internal sealed partial class StreamService(RaftDriver raft, AppendForwarder appends, Overlay.OverlayDriver overlay, NodeOptions options, TimeProvider clock,
     Metrics.StreamMetrics metrics) : Protocol.V1.Stream.StreamBase
 {
     private const uint ChunkRecordsDefault = 2000;
     private const uint ChunkRecordsMax = 20_000;
-
-    private QueryCoordinator Coordinator => new(overlay, raft.Placement, options.NodeId, clock);
-
-    public override async Task Query(QueryRequest request, IServerStreamWriter<QueryChunk> responseStream, ServerCallContext context)
-    {
-        var ct = context.CancellationToken;
-        var filter = request.Filter ?? new QueryFilter();
-        if (!QueryFilters.TryConvert(filter, out _, out var error)) throw new RpcException(new Status(StatusCode.InvalidArgument, error));
-        metrics.QueryStarted();
-        if (request.ChunkRecords > ChunkRecordsMax) throw new RpcException(new Status(StatusCode.InvalidArgument, $"chunk_records may be at most {ChunkRecordsMax}"));
-        var cursor = request.Cursor.IsEmpty
-            ? await Coordinator.StartAsync(filter, ct).ConfigureAwait(false)
-            : QueryCursors.Parse(request.Cursor, filter, raft.Placement);
-        var chunk = request.ChunkRecords == 0 ? ChunkRecordsDefault : request.ChunkRecords;
-        var sentDone = false;
-        ulong scanned = 0; // records scanned by pages with no match, reported with the next chunk sent
-        await foreach (var (page, after) in Coordinator.RunAsync(filter, cursor, chunk, ct).ConfigureAwait(false))
-        {
-            var done = after.Done;
-            scanned += page.Scanned;
-            if (page.RecordCount == 0 && !done) continue;
-            await responseStream.WriteAsync(new QueryChunk { Records = page.Records, RecordCount = page.RecordCount, Cursor = ByteString.CopyFrom(after.Encode()), Done = done, Scanned = scanned }, ct).ConfigureAwait(false);
-            metrics.ChunkSent();
-            scanned = 0;
-            sentDone = done;
-        }
-        if (!sentDone)
-        {
-            await responseStream.WriteAsync(new QueryChunk { Records = Google.Protobuf.ByteString.CopyFrom(Data.RecordBatchCodec.Encode([])), Cursor = ByteString.CopyFrom(cursor.Encode()), Done = true, Scanned = scanned }, ct).ConfigureAwait(false);
-            metrics.ChunkSent();
-        }
-    }
-
-    public override async Task<AggregateReply> Aggregate(AggregateRequest request, ServerCallContext context)
-    {
-        var ct = context.CancellationToken;
-        var filter = request.Filter ?? new QueryFilter();
-        if (!QueryFilters.TryConvert(filter, out _, out var error)) throw new RpcException(new Status(StatusCode.InvalidArgument, error));
-        metrics.QueryStarted();
-        var aggregate = new Data.AirQualityAggregate();
-        var cursor = await Coordinator.StartAsync(filter, ct).ConfigureAwait(false);
-        // Pushed down: each replica aggregates its matching records; only partial rows travel.
-        await foreach (var (page, _) in Coordinator.RunAsync(filter, cursor, ChunkRecordsMax, ct, aggregate: true).ConfigureAwait(false))
-            foreach (var p in page.Aggregates)
-                aggregate.Add(new Data.AggregateRow(DateOnly.FromDayNumber(p.DayNumber), (Data.AirParameter)p.Parameter, p.Count, p.AqiCount, p.AqiSum, p.AqiMin, p.AqiMax));
-        var reply = new AggregateReply { Records = (ulong)aggregate.Count };
-        foreach (var row in aggregate.ByParameter) reply.ByParameter.Add(Row(Data.AirParameters.Name(row.Parameter), row));
-        foreach (var row in aggregate.ByDay) reply.ByDay.Add(Row(row.Day.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture), row));
-        return reply;
-    }
-
-    private static AggregateRow Row(string key, in Data.AggregateRow row) => new()
-    {
-        Key = key, Count = (ulong)row.Count, AqiCount = (ulong)row.AqiCount, AqiMin = row.AqiMin, AqiMax = row.AqiMax, AqiMean = row.AqiMean ?? 0,
-    };
 
     internal const int PayloadBytesMax = 4 * 1024 * 1024;
     private const int IngestInflightMax = 512;
@@ -85,7 +32,9 @@ internal sealed class StreamService(RaftDriver raft, AppendForwarder appends, Ov
 
     public override async Task<AppendReply> Append(AppendRequest request, ServerCallContext context)
     {
-        var records = Admit(request);
+        var stream = await ResolveAsync(request.Stream, context.CancellationToken).ConfigureAwait(false);
+        var (records, internalRequest) = Admit(request, stream);
+        request = internalRequest;
         var bytes = request.Payload.Length;
         await NodeBudget.TakeAsync(bytes, context.CancellationToken).ConfigureAwait(false);
         AppendReply reply;
@@ -116,13 +65,14 @@ internal sealed class StreamService(RaftDriver raft, AppendForwarder appends, Ov
         }, CancellationToken.None);
         try
         {
-            await foreach (var request in requestStream.ReadAllAsync(token).ConfigureAwait(false))
+            await foreach (var received in requestStream.ReadAllAsync(token).ConfigureAwait(false))
             {
-                var records = Admit(request);
+                var stream = await ResolveAsync(received.Stream, token).ConfigureAwait(false);
+                var (records, request) = Admit(received, stream);
                 await window.WaitAsync(token).ConfigureAwait(false);
                 await streamBytes.TakeAsync(request.Payload.Length, token).ConfigureAwait(false);
                 await NodeBudget.TakeAsync(request.Payload.Length, token).ConfigureAwait(false);
-                _ = AcknowledgeAsync(request, records, acks.Writer, window, streamBytes, token);
+                _ = AcknowledgeAsync(request, received.Partition, records, acks.Writer, window, streamBytes, token);
             }
             for (var i = 0; i < IngestInflightMax; i++) await window.WaitAsync(token).ConfigureAwait(false);
         }
@@ -133,7 +83,7 @@ internal sealed class StreamService(RaftDriver raft, AppendForwarder appends, Ov
         }
     }
 
-    private async Task AcknowledgeAsync(AppendRequest request, int records, System.Threading.Channels.ChannelWriter<IngestAck> acks, SemaphoreSlim window, ByteBudget streamBytes, CancellationToken token)
+    private async Task AcknowledgeAsync(AppendRequest request, uint partition, int records, System.Threading.Channels.ChannelWriter<IngestAck> acks, SemaphoreSlim window, ByteBudget streamBytes, CancellationToken token)
     {
         AppendReply reply;
         try
@@ -150,16 +100,18 @@ internal sealed class StreamService(RaftDriver raft, AppendForwarder appends, Ov
             streamBytes.Give(request.Payload.Length);
         }
         metrics.Answered(reply, records);
-        await acks.WriteAsync(new IngestAck { Partition = request.Partition, Producer = request.Producer, Sequence = request.Sequence, Reply = reply }, CancellationToken.None).ConfigureAwait(false);
+        await acks.WriteAsync(new IngestAck { Partition = partition, Producer = request.Producer, Sequence = request.Sequence, Reply = reply }, CancellationToken.None).ConfigureAwait(false);
         window.Release();
     }
 
-    /// <summary>Checks a client's batch (<see cref="Validate"/>) and counts a refusal; returns its record count.</summary>
-    private int Admit(AppendRequest request)
+    /// <summary>Checks a client's batch (<see cref="Validate"/>) and counts a refusal; returns its
+    /// record count and the request the partition loop gets: the stream's Raft group in
+    /// <c>partition</c> and the stored encoding in <c>payload</c>.</summary>
+    private (int Records, AppendRequest Internal) Admit(AppendRequest request, StreamDefinition stream)
     {
         try
         {
-            return Validate(request);
+            return Validate(request, stream);
         }
         catch (RpcException)
         {
@@ -168,22 +120,88 @@ internal sealed class StreamService(RaftDriver raft, AppendForwarder appends, Ov
         }
     }
 
-    private int Validate(AppendRequest request)
+    private static (int Records, AppendRequest Internal) Validate(AppendRequest request, StreamDefinition stream)
     {
-        if (request.Partition >= options.Partitions)
-            throw new RpcException(new Status(StatusCode.NotFound, $"partition {request.Partition} does not exist (there are {options.Partitions}: 0-{options.Partitions - 1})"));
+        if (request.Partition >= stream.PartitionCount)
+            throw new RpcException(new Status(StatusCode.NotFound, $"partition {request.Partition} of stream '{stream.Name}' does not exist (it has {stream.PartitionCount}: 0-{stream.PartitionCount - 1})"));
         if (request.Producer == 0 || request.Sequence == 0)
             throw new RpcException(new Status(StatusCode.InvalidArgument, "producer and sequence must be at least 1"));
         if (request.Payload.Length > PayloadBytesMax)
             throw new RpcException(new Status(StatusCode.ResourceExhausted, $"batch of {request.Payload.Length} bytes exceeds the limit of {PayloadBytesMax}"));
-        try
+        var payload = request.Payload;
+        int records;
+        if (stream.Format == StreamFormat.Raw)
+            (records, payload) = RawPayload(request, stream);
+        else
         {
-            // Decodes every record once: a malformed batch is refused before it can be replicated.
-            return Data.RecordBatchCodec.CountMatches(request.Payload.Span, Data.RecordFilter.All);
+            if (request.Records.Count > 0)
+                throw new RpcException(new Status(StatusCode.InvalidArgument, $"stream '{stream.Name}' holds air-quality records: send them in payload (a record batch), not as raw records"));
+            try
+            {
+                // Decodes every record once: a malformed batch is refused before it can be replicated.
+                records = Data.RecordBatchCodec.CountMatches(payload.Span, Data.RecordFilter.All);
+            }
+            catch (Data.RecordFormatException e)
+            {
+                throw new RpcException(new Status(StatusCode.InvalidArgument, $"batch ({request.Producer},{request.Sequence}) for partition {request.Partition} is not a record batch: {e.Message}"));
+            }
         }
-        catch (Data.RecordFormatException e)
+        var group = stream.Group(request.Partition);
+        var inner = group == request.Partition && payload == request.Payload && request.Records.Count == 0 && request.Stream.Length == 0 ? request
+            : new AppendRequest { Partition = group, Producer = request.Producer, Sequence = request.Sequence, Payload = payload, Forward = request.Forward };
+        return (records, inner);
+    }
+
+    /// <summary>A raw stream's batch: records sent as messages are checked and encoded here; an
+    /// encoded batch is decoded whole and checked the same way.</summary>
+    private static (int Records, ByteString Payload) RawPayload(AppendRequest request, StreamDefinition stream)
+    {
+        var where = $"batch ({request.Producer},{request.Sequence}) for {stream.Name}/{request.Partition}";
+        IReadOnlyList<RawRecord> records;
+        if (request.Records.Count > 0)
         {
-            throw new RpcException(new Status(StatusCode.InvalidArgument, $"batch ({request.Producer},{request.Sequence}) for partition {request.Partition} is not a record batch: {e.Message}"));
+            if (!request.Payload.IsEmpty) throw new RpcException(new Status(StatusCode.InvalidArgument, $"{where}: send records or an encoded payload, not both"));
+            records = request.Records;
         }
+        else
+        {
+            try
+            {
+                records = Data.RawBatchCodec.Decode(request.Payload.Span);
+            }
+            catch (Data.RecordFormatException e)
+            {
+                throw new RpcException(new Status(StatusCode.InvalidArgument, $"{where} is not a raw record batch: {e.Message}"));
+            }
+        }
+        if (records.Count == 0) throw new RpcException(new Status(StatusCode.InvalidArgument, $"{where} holds no records"));
+        for (var i = 0; i < records.Count; i++)
+            if (Data.RawBatchCodec.Validate(records[i], i) is { } problem)
+                throw new RpcException(new Status(StatusCode.InvalidArgument, $"{where}: {problem}"));
+        if (!request.Payload.IsEmpty) return (records.Count, request.Payload);
+        var encoded = Data.RawBatchCodec.Encode(records);
+        if (encoded.Length > PayloadBytesMax)
+            throw new RpcException(new Status(StatusCode.ResourceExhausted, $"{where} encodes to {encoded.Length} bytes, over the limit of {PayloadBytesMax}"));
+        return (records.Count, ByteString.CopyFrom(encoded));
+    }
+
+    /// <summary>The stream a request names ("" is the default stream); a name this node does not
+    /// know yet makes it fetch the catalog once before it answers NOT_FOUND.</summary>
+    private async Task<StreamDefinition> ResolveAsync(string name, CancellationToken ct)
+    {
+        if (raft.Streams.TryResolve(name, out var stream)) return stream;
+        if (StreamGroups.ValidateName(name) is { } bad) throw new RpcException(new Status(StatusCode.InvalidArgument, bad));
+        using (var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct))
+        {
+            timeout.CancelAfter(TimeSpan.FromSeconds(2));
+            try
+            {
+                await raft.RefreshCatalogAsync(timeout.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+            {
+            }
+        }
+        return raft.Streams.TryResolve(name, out stream) ? stream : throw new RpcException(new Status(StatusCode.NotFound, $"no stream named '{name}'"));
     }
 }

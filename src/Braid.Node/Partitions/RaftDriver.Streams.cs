@@ -1,0 +1,151 @@
+using Braid.Core.Raft;
+using Braid.Core.Streams;
+using Braid.Protocol.V1;
+using Google.Protobuf;
+
+namespace Braid.Node.Partitions;
+
+/// <summary>
+/// The catalog of streams on the partition loop (issue 13, item 1): a node with a metadata
+/// replica folds its committed commands; any other node fetches the catalog from a metadata
+/// replica once a second. Either way, a newer catalog opens the replicas of new streams placed
+/// here and closes (and removes) those of deleted ones.
+/// </summary>
+internal sealed partial class RaftDriver
+{
+    /// <summary>Ticks between catalog fetches of a node without a metadata replica (1 s).</summary>
+    private const int CatalogFetchTicks = 20;
+    private static readonly TimeSpan CatalogCallTimeout = TimeSpan.FromSeconds(2);
+    private int catalogTicks;
+    private int fetching;
+
+    private void MaintainCatalog()
+    {
+        if (replicas.TryGetValue(StreamGroups.MetaGroup, out var meta)) Fold(meta);
+        else if (++catalogTicks >= CatalogFetchTicks)
+        {
+            catalogTicks = 0;
+            _ = FetchCatalogAsync();
+        }
+    }
+
+    /// <summary>Folds the metadata replica's applied commands past the catalog's version.</summary>
+    private void Fold(PartitionReplica meta)
+    {
+        var catalog = streams.Catalog;
+        if (meta.State.AppliedIndex <= catalog.Version) return;
+        var indexes = meta.State.RecordIndexes;
+        var at = indexes.BinarySearch(catalog.Version + 1);
+        if (at < 0) at = ~at;
+        for (; at < indexes.Count && indexes[at] <= meta.State.AppliedIndex; at++)
+        {
+            var index = indexes[at];
+            var entry = RecordEntry.Decode(RaftNode.DataOf(meta.ReadLog(index, index, long.MaxValue)[0]));
+            CatalogCommand command;
+            try
+            {
+                command = CatalogCommand.Parser.ParseFrom(entry.Payload.Span);
+            }
+            catch (InvalidProtocolBufferException)
+            {
+                command = new CatalogCommand(); // not a command: folds as a refusal, like any other bad one
+            }
+            catalog = catalog.Apply(index, command, out var refusal);
+            if (refusal is not null) Log.CatalogRefused(logger, index, refusal);
+        }
+        Adopt(catalog);
+    }
+
+    /// <summary>Takes a newer catalog and makes this node's replicas follow it.</summary>
+    private void Adopt(StreamCatalog catalog)
+    {
+        if (!streams.TrySet(catalog)) return;
+        Log.CatalogAdopted(logger, catalog.Version, string.Join(",", catalog.Streams.Keys.Order(StringComparer.Ordinal)));
+        Reconcile();
+        foreach (var (version, done) in catalogWaiters.ToList())
+            if (version <= catalog.Version)
+            {
+                catalogWaiters.Remove((version, done));
+                done.TrySetResult();
+            }
+    }
+
+    private void Reconcile()
+    {
+        foreach (var group in streams.PlacedOn(options.NodeId))
+            if (partitions.Add(group)) Log.StreamReplicaOpened(logger, StreamGroups.Describe(group));
+        foreach (var group in streams.DeletedGroups)
+        {
+            if (partitions.Remove(group)) Log.StreamReplicaClosed(logger, StreamGroups.Describe(group));
+            var directory = streams.DirectoryOf(group);
+            try
+            {
+                if (Directory.Exists(directory)) Directory.Delete(directory, recursive: true);
+            }
+            catch (IOException e)
+            {
+                Log.LoopWorkFailed(logger, e);
+            }
+        }
+    }
+
+    private async Task FetchCatalogAsync()
+    {
+        if (Interlocked.Exchange(ref fetching, 1) == 1) return;
+        try
+        {
+            var known = streams.Catalog.Version;
+            foreach (var replica in streams.MetaReplicas)
+            {
+                var response = await overlay.CallAsync(replica, new NodeRequest { Catalog = new CatalogRequest { KnownVersion = known } }, CatalogCallTimeout, CancellationToken.None).ConfigureAwait(false);
+                if (response.Error.Length > 0 || response.Catalog is not { } state || state.Version <= known) continue;
+                if (!StreamCatalog.TryFrom(state, out var catalog, out var error))
+                {
+                    Log.CatalogRefused(logger, state.Version, $"from {replica}: {error}");
+                    continue;
+                }
+                inbox.Writer.TryWrite(() => Adopt(catalog));
+                return;
+            }
+        }
+        finally
+        {
+            Volatile.Write(ref fetching, 0);
+        }
+    }
+
+    /// <summary>Another node asks for the catalog: answered by a metadata replica, empty when it has nothing newer.</summary>
+    public NodeResponse Catalog(CatalogRequest request)
+    {
+        if (!streams.MetaReplicas.Contains(options.NodeId)) return new NodeResponse { Error = $"{options.NodeId} holds no metadata replica" };
+        var catalog = streams.Catalog;
+        return new NodeResponse { Catalog = catalog.Version > request.KnownVersion ? catalog.ToState() : new CatalogState { Version = catalog.Version } };
+    }
+
+    private readonly List<(ulong Version, TaskCompletionSource Done)> catalogWaiters = [];
+
+    /// <summary>Waits until this node's catalog has folded through <paramref name="version"/> (fetching it now if need be).</summary>
+    public async Task WaitForCatalogAsync(ulong version, CancellationToken ct)
+    {
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await inbox.Writer.WriteAsync(() =>
+        {
+            if (streams.Catalog.Version >= version) done.TrySetResult();
+            else catalogWaiters.Add((version, done));
+        }, ct).ConfigureAwait(false);
+        while (!done.Task.IsCompleted)
+        {
+            if (!replicas.ContainsKey(StreamGroups.MetaGroup)) _ = FetchCatalogAsync();
+            await Task.WhenAny(done.Task, Task.Delay(100, ct)).ConfigureAwait(false);
+            ct.ThrowIfCancellationRequested();
+        }
+    }
+
+    /// <summary>Asks for a fresh catalog now (a request named a stream this node does not know).</summary>
+    public async Task RefreshCatalogAsync(CancellationToken ct)
+    {
+        if (streams.MetaReplicas.Contains(options.NodeId)) return; // folded every tick
+        await FetchCatalogAsync().WaitAsync(ct).ConfigureAwait(false);
+        await AskAsync(() => 0, ct).ConfigureAwait(false); // the adoption was queued before this
+    }
+}

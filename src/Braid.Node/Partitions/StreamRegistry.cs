@@ -1,0 +1,130 @@
+using Braid.Core.Placement;
+using Braid.Core.Streams;
+using Braid.Protocol.V1;
+using Google.Protobuf;
+
+namespace Braid.Node.Partitions;
+
+/// <summary>
+/// The streams this node knows (issue 13, item 1): the default air-quality stream, placed from the
+/// topology, P and R at start, and the catalog folded from the metadata group. Read from any
+/// thread; only the partition loop replaces the catalog (<see cref="TrySet"/>). The node keeps its
+/// latest catalog in its data directory (<c>catalog.pb</c>), so its stream replicas reopen at
+/// start even while the metadata group has no leader.
+/// </summary>
+internal sealed class StreamRegistry
+{
+    public const string FileName = "catalog.pb";
+    private readonly NodeOptions options;
+    private StreamCatalog catalog = StreamCatalog.Empty;
+
+    public StreamRegistry(NodeOptions options)
+    {
+        this.options = options;
+        Placement = PlacementPlanner.Plan(options.Topology, options.Partitions, options.Replicas);
+        Default = new StreamDefinition(StreamGroups.DefaultStream, 0, StreamFormat.AirQuality,
+            [.. Placement.Partitions.Select(p => p.Replicas)], options.RetainBytes, 0);
+        var metaReplicas = Math.Min(3, options.Topology.Nodes.Count);
+        MetaReplicas = PlacementPlanner.Plan(options.Topology, 1, metaReplicas).Partitions[0].Replicas;
+        Load();
+    }
+
+    /// <summary>The default stream's placement (what <see cref="PlacementRecord"/> guards).</summary>
+    public PlacementTable Placement { get; }
+
+    public StreamDefinition Default { get; }
+
+    /// <summary>The metadata group's replicas, preferred leader first.</summary>
+    public IReadOnlyList<string> MetaReplicas { get; }
+
+    public StreamCatalog Catalog => Volatile.Read(ref catalog);
+
+    /// <summary>The default stream then the catalog's, by id.</summary>
+    public IEnumerable<StreamDefinition> All => [Default, .. Catalog.Streams.Values.OrderBy(s => s.Id)];
+
+    /// <summary>The stream named <paramref name="name"/> ("" is the default stream).</summary>
+    public bool TryResolve(string name, out StreamDefinition stream)
+    {
+        if (name.Length == 0 || name == StreamGroups.DefaultStream)
+        {
+            stream = Default;
+            return true;
+        }
+        return Catalog.Streams.TryGetValue(name, out stream!);
+    }
+
+    /// <summary>The live stream a Raft group belongs to, or null (a deleted or unknown stream, or the metadata group).</summary>
+    public StreamDefinition? StreamOf(uint group)
+    {
+        if (group == StreamGroups.MetaGroup) return null;
+        var id = StreamGroups.StreamOf(group);
+        var stream = id == 0 ? Default : Catalog.ById(id);
+        return stream is not null && StreamGroups.PartitionOf(group) < stream.PartitionCount ? stream : null;
+    }
+
+    /// <summary>The voters of a group, or null when the group is not (or no longer) part of a stream.</summary>
+    public IReadOnlyList<string>? ReplicasOf(uint group) =>
+        group == StreamGroups.MetaGroup ? MetaReplicas : StreamOf(group)?.Placement[(int)StreamGroups.PartitionOf(group)];
+
+    /// <summary>Every group placed on <paramref name="node"/>: the metadata group's, the default stream's, the catalog's.</summary>
+    public IEnumerable<uint> PlacedOn(string node)
+    {
+        if (MetaReplicas.Contains(node)) yield return StreamGroups.MetaGroup;
+        foreach (var s in All)
+            for (var p = 0; p < s.PartitionCount; p++)
+                if (s.Placement[p].Contains(node)) yield return s.Group((uint)p);
+    }
+
+    /// <summary>The groups of deleted streams (their replicas close and their files go).</summary>
+    public IEnumerable<uint> DeletedGroups =>
+        Catalog.Deleted.SelectMany(d => Enumerable.Range(0, d.Stream.PartitionCount).Select(p => d.Stream.Group((uint)p)));
+
+    /// <summary>Takes <paramref name="next"/> if it is newer; saves it. Partition loop only.</summary>
+    public bool TrySet(StreamCatalog next)
+    {
+        if (next.Version <= Catalog.Version) return false;
+        Volatile.Write(ref catalog, next);
+        Save(next);
+        return true;
+    }
+
+    /// <summary>Where a group's replica keeps its files: the default stream's as before streams
+    /// existed (partitions/007), the others by stream id (partitions/s0001-p003), the metadata group's in partitions/meta.</summary>
+    public string DirectoryOf(uint group)
+    {
+        var root = Path.Combine(options.DataDirectory, "partitions");
+        var inv = System.Globalization.CultureInfo.InvariantCulture;
+        if (group == StreamGroups.MetaGroup) return Path.Combine(root, "meta");
+        var id = StreamGroups.StreamOf(group);
+        var p = StreamGroups.PartitionOf(group);
+        return id == 0 ? Path.Combine(root, p.ToString("D3", inv)) : Path.Combine(root, $"s{id.ToString("D4", inv)}-p{p.ToString("D3", inv)}");
+    }
+
+    private void Save(StreamCatalog next)
+    {
+        Directory.CreateDirectory(options.DataDirectory);
+        var path = Path.Combine(options.DataDirectory, FileName);
+        var temp = path + ".tmp";
+        using (var file = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None))
+        {
+            next.ToState().WriteTo(file);
+            file.Flush(flushToDisk: true);
+        }
+        File.Move(temp, path, overwrite: true);
+    }
+
+    private void Load()
+    {
+        var path = Path.Combine(options.DataDirectory, FileName);
+        if (!File.Exists(path)) return;
+        try
+        {
+            var state = CatalogState.Parser.ParseFrom(File.ReadAllBytes(path));
+            if (StreamCatalog.TryFrom(state, out var loaded, out _)) catalog = loaded;
+        }
+        catch (Exception e) when (e is InvalidProtocolBufferException or IOException)
+        {
+            // A damaged copy is only a cache: the metadata group has the catalog.
+        }
+    }
+}

@@ -1,0 +1,108 @@
+using Braid.Core.Streams;
+using Braid.Node.Partitions;
+using Braid.Protocol.V1;
+using Google.Protobuf;
+using Grpc.Core;
+
+namespace Braid.Node.Services;
+
+/// <summary>Queries and aggregates over a stream's snapshot.</summary>
+internal sealed partial class StreamService
+{
+    private QueryCoordinator Coordinator(StreamDefinition stream) => new(overlay, stream, options.NodeId, clock);
+
+    public override async Task Query(QueryRequest request, IServerStreamWriter<QueryChunk> responseStream, ServerCallContext context)
+    {
+        var ct = context.CancellationToken;
+        var stream = await ResolveAsync(request.Stream, ct).ConfigureAwait(false);
+        var filter = CheckFilter(request.Filter, stream);
+        metrics.QueryStarted();
+        if (request.ChunkRecords > ChunkRecordsMax) throw new RpcException(new Status(StatusCode.InvalidArgument, $"chunk_records may be at most {ChunkRecordsMax}"));
+        var coordinator = Coordinator(stream);
+        var cursor = request.Cursor.IsEmpty
+            ? await coordinator.StartAsync(filter, ct).ConfigureAwait(false)
+            : QueryCursors.Parse(request.Cursor, filter, stream);
+        var chunk = request.ChunkRecords == 0 ? ChunkRecordsDefault : request.ChunkRecords;
+        var sentDone = false;
+        ulong scanned = 0; // records scanned by pages with no match, reported with the next chunk sent
+        await foreach (var (page, after) in coordinator.RunAsync(filter, cursor, chunk, ct).ConfigureAwait(false))
+        {
+            var done = after.Done;
+            scanned += page.Scanned;
+            if (page.RecordCount == 0 && !done) continue;
+            var reply = new QueryChunk { Cursor = ByteString.CopyFrom(after.Encode()), Done = done, Scanned = scanned };
+            if (stream.Format == StreamFormat.Raw) AddRaw(reply.RawRecords, reply.Positions, page);
+            else
+            {
+                reply.Records = page.Records;
+                reply.RecordCount = page.RecordCount;
+            }
+            await responseStream.WriteAsync(reply, ct).ConfigureAwait(false);
+            metrics.ChunkSent();
+            scanned = 0;
+            sentDone = done;
+        }
+        if (!sentDone)
+        {
+            var last = new QueryChunk { Cursor = ByteString.CopyFrom(cursor.Encode()), Done = true, Scanned = scanned };
+            if (stream.Format != StreamFormat.Raw) last.Records = ByteString.CopyFrom(Data.RecordBatchCodec.Encode([]));
+            await responseStream.WriteAsync(last, ct).ConfigureAwait(false);
+            metrics.ChunkSent();
+        }
+    }
+
+    /// <summary>A raw page: the replica's batch of matches decoded into messages, each with its position in the stream.</summary>
+    private static void AddRaw(Google.Protobuf.Collections.RepeatedField<RawRecord> records, Google.Protobuf.Collections.RepeatedField<RecordPosition> positions, ScanResponse page)
+    {
+        if (page.RecordCount == 0) return;
+        var decoded = Data.RawBatchCodec.Decode(page.Records.Span);
+        if (decoded.Length != page.RecordIndexes.Count || decoded.Length != page.RecordOrdinals.Count)
+            throw new RpcException(new Status(StatusCode.Internal, $"a replica answered {decoded.Length} records with {page.RecordIndexes.Count} positions"));
+        records.AddRange(decoded);
+        for (var i = 0; i < decoded.Length; i++)
+            positions.Add(new RecordPosition { Partition = page.Next.Partition, Index = page.RecordIndexes[i], Ordinal = page.RecordOrdinals[i] });
+    }
+
+    /// <summary>The query's filter, checked: air-quality streams take any valid one, raw streams none.</summary>
+    private static QueryFilter CheckFilter(QueryFilter? filter, StreamDefinition stream)
+    {
+        filter ??= new QueryFilter();
+        if (stream.Format == StreamFormat.Raw)
+        {
+            if (!filter.Equals(new QueryFilter()))
+                throw new RpcException(new Status(StatusCode.InvalidArgument, $"stream '{stream.Name}' is raw: filters (time, parameter, AQI, box, site) apply to air-quality streams only"));
+            return filter;
+        }
+        if (!QueryFilters.TryConvert(filter, out _, out var error)) throw new RpcException(new Status(StatusCode.InvalidArgument, error));
+        return filter;
+    }
+
+    public override async Task<AggregateReply> Aggregate(AggregateRequest request, ServerCallContext context)
+    {
+        var ct = context.CancellationToken;
+        var stream = await ResolveAsync(request.Stream, ct).ConfigureAwait(false);
+        var filter = CheckFilter(request.Filter, stream);
+        metrics.QueryStarted();
+        var aggregate = new Data.AirQualityAggregate();
+        var coordinator = Coordinator(stream);
+        var cursor = await coordinator.StartAsync(filter, ct).ConfigureAwait(false);
+        long rawCount = 0;
+        // Pushed down: each replica aggregates its matching records; only partial rows travel.
+        await foreach (var (page, _) in coordinator.RunAsync(filter, cursor, ChunkRecordsMax, ct, aggregate: true).ConfigureAwait(false))
+            foreach (var p in page.Aggregates)
+            {
+                if (stream.Format == StreamFormat.Raw) rawCount += p.Count;
+                else aggregate.Add(new Data.AggregateRow(DateOnly.FromDayNumber(p.DayNumber), (Data.AirParameter)p.Parameter, p.Count, p.AqiCount, p.AqiSum, p.AqiMin, p.AqiMax));
+            }
+        if (stream.Format == StreamFormat.Raw) return new AggregateReply { Records = (ulong)rawCount };
+        var reply = new AggregateReply { Records = (ulong)aggregate.Count };
+        foreach (var row in aggregate.ByParameter) reply.ByParameter.Add(Row(Data.AirParameters.Name(row.Parameter), row));
+        foreach (var row in aggregate.ByDay) reply.ByDay.Add(Row(row.Day.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture), row));
+        return reply;
+    }
+
+    private static AggregateRow Row(string key, in Data.AggregateRow row) => new()
+    {
+        Key = key, Count = (ulong)row.Count, AqiCount = (ulong)row.AqiCount, AqiMin = row.AqiMin, AqiMax = row.AqiMax, AqiMean = row.AqiMean ?? 0,
+    };
+}
