@@ -17,6 +17,9 @@ var root = new RootCommand("Braid: fault-tolerant streaming of records over a gR
     QueryCommands.Query(),
     QueryCommands.Count(),
     QueryCommands.Stats(),
+    StreamCommands.Stream(),
+    StreamCommands.Produce(),
+    StreamCommands.Tail(),
     PlacementCommand.Create(),
     GenCommand.Create(),
 };

@@ -131,4 +131,7 @@ public sealed partial class BraidClient : IDisposable
 }
 
 /// <summary>An operation could not complete (the message says why).</summary>
-public sealed class BraidException(string message, Exception? inner = null) : Exception(message, inner);
+/// <remarks>Subclasses name the kind of failure: <see cref="BraidNotFoundException"/>,
+/// <see cref="BraidUnavailableException"/>, <see cref="BraidRefusedException"/>,
+/// <see cref="BraidOutOfRangeException"/>, <see cref="BraidUnauthenticatedException"/>.</remarks>
+public class BraidException(string message, Exception? inner = null) : Exception(message, inner);

@@ -33,6 +33,12 @@ internal sealed class ClientOptions
     public Task<BraidClient> ConnectAsync(ParseResult parse, CancellationToken ct)
     {
         CheckStream(parse.GetValue(StreamName)!);
+        return ConnectAnyAsync(parse, ct);
+    }
+
+    /// <summary>Connects without checking the stream argument (commands that take any stream name).</summary>
+    public Task<BraidClient> ConnectAnyAsync(ParseResult parse, CancellationToken ct)
+    {
         var seeds = parse.GetValue(Seeds) is { Length: > 0 } list
             ? list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToList()
             : ClusterState.Load(parse.GetValue(ClusterDirectory)!).Nodes.Select(n => n.Address).ToList();

@@ -17,6 +17,11 @@ internal static class CommandRunner
             await Console.Error.WriteLineAsync("braid: " + e.Message).ConfigureAwait(false);
             return e.ExitCode;
         }
+        catch (Braid.Client.BraidException e)
+        {
+            await Console.Error.WriteLineAsync("braid: " + e.Message).ConfigureAwait(false);
+            return 2;
+        }
         catch (RpcException e)
         {
             await Console.Error.WriteLineAsync($"braid: {e.Status.StatusCode}: {e.Status.Detail}").ConfigureAwait(false);

@@ -16,7 +16,37 @@ internal sealed partial class RaftDriver
     private const long ScanRecordsBudget = 200_000;
 
     /// <summary>The partition's commit index and leadership as this replica sees it (to fix a query snapshot).</summary>
-    public Task<NodeResponse> CommitIndexAsync(CommitIndexRequest request, CancellationToken ct) => AskAsync(() => CommitIndex(request), ct);
+    public async Task<NodeResponse> CommitIndexAsync(CommitIndexRequest request, CancellationToken ct)
+    {
+        if (request.WaitMs == 0) return await AskAsync(() => CommitIndex(request), ct).ConfigureAwait(false);
+        var answer = await AskAsync(() =>
+        {
+            if (!replicas.TryGetValue(request.Partition, out var r) || r.Raft.Role != Core.Raft.RaftRole.Leader || r.Raft.Status.CommitIndex > request.WaitBeyond)
+                return Task.FromResult(CommitIndex(request));
+            var parked = new TaskCompletionSource<NodeResponse>(TaskCreationOptions.RunContinuationsAsynchronously);
+            var deadline = System.Diagnostics.Stopwatch.GetTimestamp() + (long)(Math.Min(request.WaitMs, 5000) / 1000.0 * System.Diagnostics.Stopwatch.Frequency);
+            commitWaiters.Add((request, deadline, parked));
+            return parked.Task;
+        }, ct).ConfigureAwait(false);
+        return await answer.WaitAsync(ct).ConfigureAwait(false);
+    }
+
+    /// <summary>Long polls of subscriptions, parked until their partition commits past their index (loop only).</summary>
+    private readonly List<(CommitIndexRequest Request, long DeadlineTimestamp, TaskCompletionSource<NodeResponse> Answer)> commitWaiters = [];
+
+    /// <summary>Answers the parked long polls whose partition moved on, stopped leading, or whose time is up.</summary>
+    private void AnswerCommitWaiters()
+    {
+        if (commitWaiters.Count == 0) return;
+        var now = System.Diagnostics.Stopwatch.GetTimestamp();
+        commitWaiters.RemoveAll(w =>
+        {
+            if (replicas.TryGetValue(w.Request.Partition, out var r) && r.Raft.Role == Core.Raft.RaftRole.Leader
+                && r.Raft.Status.CommitIndex <= w.Request.WaitBeyond && now < w.DeadlineTimestamp) return false;
+            w.Answer.TrySetResult(CommitIndex(w.Request));
+            return true;
+        });
+    }
 
     private NodeResponse CommitIndex(CommitIndexRequest request)
     {

@@ -109,7 +109,8 @@ internal sealed partial class RaftDriver : BackgroundService, IHostedLifecycleSe
                     handled++;
                 }
                 FlushAll();
-                Volatile.Write(ref allQuiescent, replicas.Count > 0 && partitions.FailedCount == 0 && waiting.Count == 0
+                AnswerCommitWaiters();
+                Volatile.Write(ref allQuiescent, replicas.Count > 0 && partitions.FailedCount == 0 && waiting.Count == 0 && commitWaiters.Count == 0
                     && replicas.Values.All(r => r.Raft.Quiescent && !r.NoSpaceAlarm));
             }
         }

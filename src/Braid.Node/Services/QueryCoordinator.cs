@@ -151,6 +151,72 @@ internal sealed class QueryCoordinator(OverlayDriver overlay, StreamDefinition s
         }
     }
 
+    /// <summary>Where each partition's long poll goes next: the leader its last answer named.</summary>
+    private readonly Dictionary<uint, string> pollTargets = [];
+
+    /// <summary>
+    /// A subscription's next round: waits until some partition has committed past its position's
+    /// snapshot (long polls to each partition's leader, answered at once when it has), then
+    /// returns the cursor with those partitions' snapshots moved to their commit index. Returns
+    /// the cursor unchanged after about <paramref name="wait"/> with no new commit. A commit index
+    /// from any replica, even a deposed leader, names committed entries only, so this is safe.
+    /// </summary>
+    public async Task<ScanCursor> ExtendAsync(ScanCursor cursor, TimeSpan wait, CancellationToken ct)
+    {
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        var polls = cursor.Positions.Select(p => PollAsync(p, wait, stop.Token)).ToList();
+        var pending = polls.ToList();
+        while (pending.Count > 0)
+        {
+            var answered = await Task.WhenAny(pending).ConfigureAwait(false);
+            pending.Remove(answered);
+            if (answered.Result is not null) break;
+        }
+        // Others that answer within a moment join this round; the rest are dropped.
+        if (pending.Count > 0) await Task.WhenAny(Task.WhenAll(pending), Task.Delay(TimeSpan.FromMilliseconds(2), clock, ct)).ConfigureAwait(false);
+        await stop.CancelAsync().ConfigureAwait(false);
+        var positions = cursor.Positions.ToArray();
+        for (var i = 0; i < polls.Count; i++)
+        {
+            if (!polls[i].IsCompletedSuccessfully || polls[i].Result is not { } commit || commit <= positions[i].SnapshotIndex) continue;
+            var p = positions[i];
+            // Done: the next entry is past the old snapshot; else the partition still has records before it.
+            positions[i] = p.Done ? new ScanPosition(p.Partition, commit, p.SnapshotIndex + 1) : p with { SnapshotIndex = commit };
+        }
+        return ScanCursor.At(cursor.FilterHash, positions, cursor.StreamId, cursor.Stream);
+    }
+
+    /// <summary>One partition's commit index once it passes the position's snapshot, or null.</summary>
+    private async Task<ulong?> PollAsync(ScanPosition position, TimeSpan wait, CancellationToken ct)
+    {
+        var replicas = stream.Placement[(int)position.Partition];
+        string target;
+        lock (pollTargets) target = pollTargets.GetValueOrDefault(position.Partition) ?? replicas[0];
+        try
+        {
+            var request = new CommitIndexRequest { Partition = stream.Group(position.Partition), WaitBeyond = position.SnapshotIndex, WaitMs = (uint)wait.TotalMilliseconds };
+            var response = await overlay.CallAsync(target, new NodeRequest { CommitIndex = request }, wait + CallTimeout, ct).ConfigureAwait(false);
+            if (response.Error.Length > 0 || response.CommitIndex is not { } c)
+            {
+                lock (pollTargets) pollTargets[position.Partition] = replicas[(replicas.ToList().IndexOf(target) + 1) % replicas.Count];
+                await Task.Delay(RetryInterval, clock, ct).ConfigureAwait(false);
+                return null;
+            }
+            if (!c.IsLeader && c.Leader.Length > 0 && replicas.Contains(c.Leader))
+                lock (pollTargets) pollTargets[position.Partition] = c.Leader;
+            else if (!c.IsLeader && c.CommitIndex <= position.SnapshotIndex)
+            {
+                lock (pollTargets) pollTargets[position.Partition] = replicas[(replicas.ToList().IndexOf(target) + 1) % replicas.Count];
+                await Task.Delay(RetryInterval, clock, ct).ConfigureAwait(false);
+            }
+            return c.CommitIndex > position.SnapshotIndex ? c.CommitIndex : null;
+        }
+        catch (OperationCanceledException)
+        {
+            return null;
+        }
+    }
+
     /// <summary>This node first (no network), then the others, rotated by partition so that
     /// concurrent scans of different partitions land on different nodes.</summary>
     private List<string> Ordered(IReadOnlyList<string> replicas, int rotate = 0)

@@ -1,0 +1,235 @@
+using System.Runtime.CompilerServices;
+using Braid.Protocol.V1;
+using Google.Protobuf;
+using Grpc.Core;
+
+namespace Braid.Client;
+
+/// <summary>Raw records read back, with the position of each and the cursor that resumes after them.</summary>
+public sealed record RawChunk(IReadOnlyList<RawRecord> Records, IReadOnlyList<RecordPosition> Positions, byte[] Cursor, bool Done);
+
+/// <summary>Named streams (issue 13): administration, exactly-once appends of raw records, reads and subscriptions.</summary>
+public sealed partial class BraidClient
+{
+    /// <summary>Creates a stream; idempotent (an existing stream with the same settings is answered unchanged).</summary>
+    /// <exception cref="BraidException">refused (a name in use with other settings, bad settings) or no node could do it.</exception>
+    public Task<StreamDescription> CreateStreamAsync(string name, string format, uint partitions, uint replicas, long retainBytes = 0, CancellationToken ct = default) =>
+        AnyNodeAsync((s, deadline) => s.CreateStreamAsync(new CreateStreamRequest { Name = name, Format = format, Partitions = partitions, Replicas = replicas, RetainBytes = retainBytes },
+            deadline: deadline, cancellationToken: ct).ResponseAsync, $"create stream '{name}'", ct);
+
+    /// <summary>Deletes a stream and its records; false when no stream had that name.</summary>
+    public async Task<bool> DeleteStreamAsync(string name, CancellationToken ct = default) =>
+        (await AnyNodeAsync((s, deadline) => s.DeleteStreamAsync(new DeleteStreamRequest { Name = name }, deadline: deadline, cancellationToken: ct).ResponseAsync,
+            $"delete stream '{name}'", ct).ConfigureAwait(false)).Deleted;
+
+    /// <summary>Every stream as the answering node knows it.</summary>
+    public Task<ListStreamsReply> ListStreamsAsync(CancellationToken ct = default) =>
+        AnyNodeAsync((s, deadline) => s.ListStreamsAsync(new ListStreamsRequest(), deadline: deadline, cancellationToken: ct).ResponseAsync, "list streams", ct);
+
+    /// <summary>One stream's description, or null when there is none of that name.</summary>
+    public async Task<StreamDescription?> DescribeStreamAsync(string name, CancellationToken ct = default) =>
+        (await ListStreamsAsync(ct).ConfigureAwait(false)).Streams.FirstOrDefault(s => s.Name == name);
+
+    /// <summary>
+    /// Appends one batch of raw records to a partition, exactly once by (<paramref name="producer"/>,
+    /// <paramref name="sequence"/>): retried through leader changes and node failures until it is
+    /// acknowledged (committed on a majority). Returns the log index of the batch.
+    /// </summary>
+    public async Task<AppendReply> AppendRawAsync(string stream, uint partition, ulong producer, ulong sequence, IEnumerable<RawRecord> records, CancellationToken ct = default)
+    {
+        var request = new AppendRequest { Stream = stream, Partition = partition, Producer = producer, Sequence = sequence, Forward = true };
+        request.Records.AddRange(records);
+        var key = StreamKey(stream, partition);
+        var backoff = NewBackoff();
+        var started = Options.Clock.GetTimestamp();
+        string? address = null;
+        while (true)
+        {
+            address ??= AddressFor(key);
+            RpcException? failure = null;
+            try
+            {
+                var reply = await Stream(address).AppendAsync(request, deadline: Options.Clock.GetUtcNow().UtcDateTime + Options.AckTimeout, cancellationToken: ct).ConfigureAwait(false);
+                switch (reply.Status)
+                {
+                    case AppendStatus.AppendOk:
+                        Stats.Ack(request.Records.Count, reply.Duplicate);
+                        return reply;
+                    case AppendStatus.OutOfOrder:
+                        throw new BraidException($"{stream}/{partition}: batch ({producer},{sequence}) is out of order; the partition expects sequence {reply.ExpectedSequence}");
+                    case AppendStatus.NotLeader:
+                        SetLeader(key, reply.LeaderAddress);
+                        address = reply.LeaderAddress.Length > 0 ? reply.LeaderAddress : NextNode(address);
+                        break;
+                    default:
+                        address = NextNode(address);
+                        break;
+                }
+            }
+            catch (RpcException e) when (e.StatusCode is StatusCode.NotFound or StatusCode.InvalidArgument or StatusCode.PermissionDenied or StatusCode.Unauthenticated)
+            {
+                throw Errors.From(e, $"append to {stream}/{partition}");
+            }
+            catch (RpcException e) when (!ct.IsCancellationRequested)
+            {
+                failure = e;
+                SetLeader(key, null);
+                address = NextNode(address);
+            }
+            Stats.Retry();
+            if (Options.Clock.GetElapsedTime(started) > Options.StallTimeout)
+                throw new BraidUnavailableException($"{stream}/{partition}: batch ({producer},{sequence}) not acknowledged within {Options.StallTimeout.TotalSeconds:F0} s{(failure is null ? "" : $": {failure.Status.Detail}")}", failure);
+            await Task.Delay(backoff.Next(), Options.Clock, ct).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>The leader map's key of a stream's partition (the default stream keeps its partition numbers).</summary>
+    private static uint StreamKey(string stream, uint partition) =>
+        stream.Length == 0 || stream == "airquality" ? partition : (uint)(Fnv(stream) & 0x7FFF) << 16 | partition | 0x8000_0000u;
+
+    private static ulong Fnv(string s)
+    {
+        var hash = 14695981039346656037UL;
+        foreach (var c in s) hash = (hash ^ c) * 1099511628211UL;
+        return hash;
+    }
+
+    /// <summary>
+    /// Reads a raw stream's records (a snapshot fixed at the start, or resumed at <paramref name="cursor"/>),
+    /// in chunks, exactly once each across node failures.
+    /// </summary>
+    public async IAsyncEnumerable<RawChunk> ReadRawAsync(string stream, byte[]? cursor = null, uint chunkRecords = 0, [EnumeratorCancellation] CancellationToken ct = default)
+    {
+        var current = cursor is null ? ByteString.Empty : ByteString.CopyFrom(cursor);
+        var address = NextNode(null);
+        var backoff = NewBackoff();
+        var lastProgress = Options.Clock.GetTimestamp();
+        while (true)
+        {
+            using var call = Stream(address).Query(new QueryRequest { Stream = stream, Cursor = current, ChunkRecords = chunkRecords }, cancellationToken: ct);
+            while (true)
+            {
+                var (chunk, error) = await NextAsync(call.ResponseStream, ct).ConfigureAwait(false);
+                if (error is not null && !IsTransient(error, ct)) throw Errors.From(error, $"read of '{stream}' at {address}");
+                if (error is not null || chunk is null)
+                {
+                    if (Options.Clock.GetElapsedTime(lastProgress) > Options.StallTimeout)
+                        throw new BraidUnavailableException($"read of '{stream}' made no progress for {Options.StallTimeout.TotalSeconds:F0} s; last at {address}: {error?.Status.Detail ?? "ended early"}", error);
+                    Stats.Failover();
+                    address = NextNode(address);
+                    await Task.Delay(backoff.Next(), Options.Clock, ct).ConfigureAwait(false);
+                    break;
+                }
+                backoff.Reset();
+                lastProgress = Options.Clock.GetTimestamp();
+                current = chunk.Cursor;
+                yield return new RawChunk(chunk.RawRecords, chunk.Positions, chunk.Cursor.ToByteArray(), chunk.Done);
+                if (chunk.Done) yield break;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Follows a stream as it grows: committed records in order per partition, from the beginning
+    /// (or from now, or right after <paramref name="cursor"/>). A broken subscription resumes from
+    /// the last chunk's cursor at another node, so no record is missed or repeated. Never ends by
+    /// itself; cancel <paramref name="ct"/> to stop.
+    /// </summary>
+    public async IAsyncEnumerable<SubscribeChunk> SubscribeAsync(string stream, SubscribeRequest.Types.Start start = SubscribeRequest.Types.Start.Beginning,
+        byte[]? cursor = null, uint chunkRecords = 0, [EnumeratorCancellation] CancellationToken ct = default)
+    {
+        var current = cursor is null ? ByteString.Empty : ByteString.CopyFrom(cursor);
+        var address = NextNode(null);
+        var backoff = NewBackoff();
+        var lastProgress = Options.Clock.GetTimestamp();
+        while (!ct.IsCancellationRequested)
+        {
+            using var call = Stream(address).Subscribe(new SubscribeRequest { Stream = stream, Start = start, Cursor = current, ChunkRecords = chunkRecords }, cancellationToken: ct);
+            while (true)
+            {
+                SubscribeChunk? chunk = null;
+                RpcException? error = null;
+                try
+                {
+                    if (await call.ResponseStream.MoveNext(ct).ConfigureAwait(false)) chunk = call.ResponseStream.Current;
+                }
+                catch (RpcException e)
+                {
+                    error = e;
+                }
+                if (ct.IsCancellationRequested) yield break;
+                if (error is not null && !IsTransient(error, ct)) throw Errors.From(error, $"subscription to '{stream}' at {address}");
+                if (error is not null || chunk is null)
+                {
+                    if (Options.Clock.GetElapsedTime(lastProgress) > Options.StallTimeout)
+                        throw new BraidUnavailableException($"subscription to '{stream}' broke for {Options.StallTimeout.TotalSeconds:F0} s; last at {address}: {error?.Status.Detail ?? "ended"}", error);
+                    Stats.Failover();
+                    address = NextNode(address);
+                    await Task.Delay(backoff.Next(), Options.Clock, ct).ConfigureAwait(false);
+                    break;
+                }
+                backoff.Reset();
+                lastProgress = Options.Clock.GetTimestamp();
+                current = chunk.Cursor;
+                yield return chunk;
+            }
+        }
+    }
+
+    /// <summary>Runs a unary call at one node after another until one answers (transient failures only).</summary>
+    private async Task<T> AnyNodeAsync<T>(Func<Protocol.V1.Stream.StreamClient, DateTime, Task<T>> call, string what, CancellationToken ct)
+    {
+        var address = NextNode(null);
+        var backoff = NewBackoff();
+        for (var attempt = 0; ; attempt++)
+        {
+            try
+            {
+                return await call(Stream(address), Options.Clock.GetUtcNow().UtcDateTime.AddSeconds(30)).ConfigureAwait(false);
+            }
+            catch (RpcException e) when (IsTransient(e, ct) && attempt < Nodes.Count * 3)
+            {
+                Stats.Failover();
+                address = NextNode(address);
+                await Task.Delay(backoff.Next(), Options.Clock, ct).ConfigureAwait(false);
+            }
+            catch (RpcException e)
+            {
+                throw Errors.From(e, $"{what} at {address}");
+            }
+        }
+    }
+}
+
+/// <summary>No such stream, partition or object.</summary>
+public sealed class BraidNotFoundException(string message, Exception? inner = null) : BraidException(message, inner);
+
+/// <summary>No node could do it now (no leader, no quorum, nodes unreachable); worth retrying later.</summary>
+public sealed class BraidUnavailableException(string message, Exception? inner = null) : BraidException(message, inner);
+
+/// <summary>The request was refused as malformed or against a limit (bad name, oversized value, a cursor of another stream...).</summary>
+public sealed class BraidRefusedException(string message, Exception? inner = null) : BraidException(message, inner);
+
+/// <summary>The position asked for is gone (removed by retention) or beyond the stream.</summary>
+public sealed class BraidOutOfRangeException(string message, Exception? inner = null) : BraidException(message, inner);
+
+/// <summary>The caller has no identity the cluster trusts, or lacks the role.</summary>
+public sealed class BraidUnauthenticatedException(string message, Exception? inner = null) : BraidException(message, inner);
+
+/// <summary>Turns a gRPC status into the exception of its kind.</summary>
+internal static class Errors
+{
+    public static BraidException From(RpcException e, string what)
+    {
+        var message = $"{what}: {e.Status.StatusCode}: {e.Status.Detail}";
+        return e.StatusCode switch
+        {
+            StatusCode.NotFound => new BraidNotFoundException(message, e),
+            StatusCode.InvalidArgument or StatusCode.AlreadyExists or StatusCode.FailedPrecondition or StatusCode.ResourceExhausted => new BraidRefusedException(message, e),
+            StatusCode.OutOfRange => new BraidOutOfRangeException(message, e),
+            StatusCode.Unauthenticated or StatusCode.PermissionDenied => new BraidUnauthenticatedException(message, e),
+            StatusCode.Unavailable or StatusCode.DeadlineExceeded or StatusCode.Aborted => new BraidUnavailableException(message, e),
+            _ => new BraidException(message, e),
+        };
+    }
+}
