@@ -99,5 +99,17 @@ internal ref struct BatchReader(ReadOnlySpan<byte> data)
         return (start, (int)length);
     }
 
+    /// <summary>Skips a length-prefixed run of bytes of at most <paramref name="maxBytes"/> and
+    /// returns where it lies; <paramref name="what"/> names it (and its limit) in the error.</summary>
+    public (int Start, int Length) ReadRange(int maxBytes, string what)
+    {
+        ulong length = ReadVarUInt64();
+        if (length > (ulong)maxBytes) Throw($"{what} of {length} bytes exceeds its limit of {maxBytes}");
+        if (length > (ulong)Remaining) Throw($"{what} of {length} bytes runs past the end of data");
+        int start = Position;
+        Position += (int)length;
+        return (start, (int)length);
+    }
+
     public readonly void Throw(string message) => throw new RecordFormatException(message, Position);
 }
