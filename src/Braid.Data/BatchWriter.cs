@@ -3,7 +3,8 @@ using System.Text;
 
 namespace Braid.Data;
 
-/// <summary>A growable little-endian writer for <see cref="RecordBatchCodec.Encode"/>.</summary>
+/// <summary>A growable little-endian writer for <see cref="RecordBatchCodec.Encode"/> and
+/// <see cref="RawBatchCodec.Encode"/>.</summary>
 internal sealed class BatchWriter(int capacity)
 {
     private byte[] buffer = new byte[Math.Max(capacity, 64)];
@@ -69,7 +70,9 @@ internal sealed class BatchWriter(int capacity)
         length += Encoding.UTF8.GetBytes(value, buffer.AsSpan(length));
     }
 
-    public byte[] ToArray() => buffer.AsSpan(0, length).ToArray();
+    /// <summary>The bytes written; the buffer itself when it is exactly full (a writer sized in
+    /// advance), so a large batch is not copied. The writer is not used afterwards.</summary>
+    public byte[] ToArray() => length == buffer.Length ? buffer : buffer.AsSpan(0, length).ToArray();
 
     private void Ensure(int more)
     {

@@ -144,12 +144,18 @@ public static partial class RawBatchCodec
         var value = reader.ReadRange(ValueBytesMax, "value");
         ulong headers = reader.ReadVarUInt64();
         if (headers > HeadersPerRecordMax) reader.Throw($"{headers} headers exceed the limit of {HeadersPerRecordMax}");
-        var record = build ? new RawRecord { TimestampMs = timestampMs, Key = Bytes(reader.Data, key), Value = Bytes(reader.Data, value) } : null;
+        var record = build
+            ? new RawRecord { TimestampMs = timestampMs, Key = Bytes(reader.Data, key), Value = Bytes(reader.Data, value) }
+            : null;
         for (int h = 0; h < (int)headers; h++)
         {
             int name = reader.ReadIndex(names.Count, "header name index");
             var headerValue = reader.ReadRange(HeaderValueBytesMax, "header value");
-            record?.Headers.Add(new RecordHeader { Key = names.Get(reader.Data, name), Value = Bytes(reader.Data, headerValue) });
+            record?.Headers.Add(new RecordHeader
+            {
+                Key = names.Get(reader.Data, name),
+                Value = Bytes(reader.Data, headerValue),
+            });
         }
         return record;
     }

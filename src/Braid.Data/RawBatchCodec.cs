@@ -73,11 +73,14 @@ public static partial class RawBatchCodec
             if (header.Key.Length == 0) return $"record {index}, header {h}: the name is empty";
             int nameBytes = NameBytes(header.Key);
             if (nameBytes < 0)
-                return $"record {index}, header {h}: the name is not well-formed text (a lone UTF-16 surrogate has no UTF-8 form)";
+                return $"record {index}, header {h}: the name is not well-formed text "
+                    + "(a lone UTF-16 surrogate has no UTF-8 form)";
             if (nameBytes > HeaderNameBytesMax)
-                return $"record {index}, header {h} ('{Short(header.Key)}'): name of {nameBytes} UTF-8 bytes exceeds HeaderNameBytesMax ({HeaderNameBytesMax})";
+                return $"record {index}, header {h} ('{Short(header.Key)}'): name of {nameBytes} UTF-8 bytes "
+                    + $"exceeds HeaderNameBytesMax ({HeaderNameBytesMax})";
             if (header.Value.Length > HeaderValueBytesMax)
-                return $"record {index}, header {h} ('{Short(header.Key)}'): value of {header.Value.Length} bytes exceeds HeaderValueBytesMax ({HeaderValueBytesMax})";
+                return $"record {index}, header {h} ('{Short(header.Key)}'): value of {header.Value.Length} bytes "
+                    + $"exceeds HeaderValueBytesMax ({HeaderValueBytesMax})";
         }
         return null;
     }
@@ -115,7 +118,8 @@ public static partial class RawBatchCodec
         }
         size += VarBytes((ulong)nameList.Count) + namesSize;
         if (size > Array.MaxLength)
-            throw new ArgumentException($"a batch of {records.Count} records would take {size} bytes, more than an array holds", nameof(records));
+            throw new ArgumentException(
+                $"a batch of {records.Count} records would take {size} bytes, more than an array holds", nameof(records));
         var writer = new BatchWriter((int)size);
         writer.WriteBytes(Magic);
         writer.WriteByte(Version);
@@ -136,7 +140,8 @@ public static partial class RawBatchCodec
             }
         }
         var batch = writer.ToArray();
-        if (batch.Length != size) throw new InvalidOperationException($"raw batch sized {size} bytes but {batch.Length} were written");
+        if (batch.Length != size)
+            throw new InvalidOperationException($"raw batch sized {size} bytes but {batch.Length} were written");
         return batch;
     }
 
@@ -148,7 +153,8 @@ public static partial class RawBatchCodec
     {
         ArgumentNullException.ThrowIfNull(record);
         long size = 10 + Blob(record.Key.Length) + Blob(record.Value.Length) + VarBytes((ulong)record.Headers.Count);
-        foreach (var header in record.Headers) size += 5 + Blob(Encoding.UTF8.GetByteCount(header.Key)) + Blob(header.Value.Length);
+        foreach (var header in record.Headers)
+            size += 5 + Blob(Encoding.UTF8.GetByteCount(header.Key)) + Blob(header.Value.Length);
         return (int)Math.Min(size, int.MaxValue);
     }
 

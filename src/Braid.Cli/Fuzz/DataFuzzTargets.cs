@@ -75,6 +75,78 @@ internal sealed class AppendRequestFuzzTarget : FuzzTarget
     }
 }
 
+/// <summary>Raw record batches (issue 13) as a replica checks them before accepting one
+/// (RawBatchCodec.Verify, RecordFormatException its only refusal); accepted ones are decoded whole
+/// and from the middle, every reader must agree and the records must survive re-encoding.</summary>
+internal sealed class RawBatchFuzzTarget : FuzzTarget
+{
+    private static readonly string[] HeaderNames = ["trace-id", "content-type", "é-名前", "x"];
+
+    public override string Name => "raw";
+    public override string Description => "raw record batch bytes (RawBatchCodec verify, count, decode whole and from the middle); accepted ones re-encode";
+
+    public override IReadOnlyList<byte[]> Seeds { get; } = new[] { 0, 1, 3, 17, 40 }.Select(n => RawBatchCodec.Encode(Records(n))).ToArray();
+
+    public override int InputBytesMax => 256 * 1024;
+
+    /// <summary>Records with empty and random keys, values and headers, repeated header names and
+    /// timestamps around the epoch and at both ends of the range.</summary>
+    private static RawRecord[] Records(int count)
+    {
+        var random = new Random(count + 5);
+        ByteString Bytes(int max) => random.Next(4) == 0 ? ByteString.Empty : ByteString.CopyFrom(RandomBytes(random, random.Next(1, max)));
+        return Enumerable.Range(0, count).Select(i => new RawRecord
+        {
+            Key = Bytes(24),
+            Value = Bytes(i % 5 == 0 ? 2048 : 64),
+            TimestampMs = (i % 6) switch { 0 => 0, 1 => long.MinValue, 2 => long.MaxValue, 3 => -random.Next(), _ => 1_700_000_000_000 + random.Next(100_000) },
+            Headers = { Enumerable.Range(0, random.Next(5)).Select(_ => new RecordHeader { Key = HeaderNames[random.Next(HeaderNames.Length)], Value = Bytes(16) }) },
+        }).ToArray();
+    }
+
+    private static byte[] RandomBytes(Random random, int length)
+    {
+        var bytes = new byte[length];
+        random.NextBytes(bytes);
+        return bytes;
+    }
+
+    public override string? Run(byte[] input)
+    {
+        int count;
+        try
+        {
+            count = RawBatchCodec.Verify(input);
+        }
+        catch (RecordFormatException)
+        {
+            var partial = new List<RawRecord>();
+            try
+            {
+                RawBatchCodec.Decode(input, 0, int.MaxValue, partial);
+            }
+            catch (RecordFormatException)
+            {
+                FuzzInvariantException.Check(partial.Count == 0, "a refused decode left records in the list");
+                return "RecordFormatException";
+            }
+            throw new FuzzInvariantException("Verify refused a batch that Decode accepted");
+        }
+        // Accepted: it will be replicated and read by every consumer, so every reader must agree.
+        var decoded = RawBatchCodec.Decode(input);
+        FuzzInvariantException.Check(decoded.Length == count && RawBatchCodec.Count(input) == count,
+            $"an accepted batch: {count} records verified, {decoded.Length} decoded, header says {RawBatchCodec.Count(input)}");
+        for (int i = 0; i < decoded.Length; i++)
+            FuzzInvariantException.Check(RawBatchCodec.Validate(decoded[i], i) is null, $"an accepted batch holds a record beyond a limit: {RawBatchCodec.Validate(decoded[i], i)}");
+        var rest = new List<RawRecord>();
+        var result = RawBatchCodec.Decode(input, count / 2, int.MaxValue, rest);
+        FuzzInvariantException.Check(result == new ScanResult(count - count / 2, count, count) && rest.SequenceEqual(decoded.Skip(count / 2)),
+            "a decode from the middle does not yield exactly the rest");
+        FuzzInvariantException.Check(RawBatchCodec.Decode(RawBatchCodec.Encode(decoded)).SequenceEqual(decoded), "an accepted batch does not survive re-encoding");
+        return null;
+    }
+}
+
 /// <summary>Query cursors a client hands back (ScanCursor.TryDecode: a message for every way it is wrong).</summary>
 internal sealed class CursorFuzzTarget : FuzzTarget
 {

@@ -15,6 +15,7 @@ internal static class FuzzBench
         () => new OverlayFuzzTarget(),
         () => new RaftFuzzTarget(),
         () => new AppendRequestFuzzTarget(),
+        () => new RawBatchFuzzTarget(),
         () => new CursorFuzzTarget(),
         () => new FilterFuzzTarget(),
         () => new CsvFuzzTarget(),
@@ -24,7 +25,7 @@ internal static class FuzzBench
         () => new TopologyFuzzTarget(),
     ];
 
-    public static readonly string[] TargetNames = ["overlay", "raft", "append", "cursor", "filter", "csv", "segment", "hardstate", "snapshot", "topology"];
+    public static readonly string[] TargetNames = ["overlay", "raft", "append", "raw", "cursor", "filter", "csv", "segment", "hardstate", "snapshot", "topology"];
 
     public static int Run(string target, FuzzSettings settings, TextWriter output)
     {
