@@ -176,6 +176,33 @@ public sealed partial class BraidClient
         }
     }
 
+    private readonly Dictionary<string, Task<BraidProducer>> producers = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// Produces one record to a raw stream, batched with others for the caller (see
+    /// <see cref="BraidProducer"/>; one producer per stream, made on first use with
+    /// <see cref="BraidClientOptions.Producer"/>); completes with the record's position once it is
+    /// committed on a majority.
+    /// </summary>
+    public async Task<RecordPosition> ProduceAsync(string stream, ReadOnlyMemory<byte> key, ReadOnlyMemory<byte> value, IEnumerable<RecordHeader>? headers = null, CancellationToken ct = default)
+    {
+        Task<BraidProducer> producer;
+        lock (producers)
+        {
+            if (!producers.TryGetValue(stream, out producer!) || producer.IsFaulted) producers[stream] = producer = BraidProducer.CreateAsync(this, stream, Options.Producer, CancellationToken.None);
+        }
+        return await (await producer.ConfigureAwait(false)).ProduceAsync(key, value, headers, ct).ConfigureAwait(false);
+    }
+
+    /// <summary>Sends every record given to <see cref="ProduceAsync(string, ReadOnlyMemory{byte}, ReadOnlyMemory{byte}, IEnumerable{RecordHeader}?, CancellationToken)"/> so far and waits for their acknowledgements.</summary>
+    public async Task FlushAsync(CancellationToken ct = default)
+    {
+        List<Task<BraidProducer>> all;
+        lock (producers) all = [.. producers.Values];
+        foreach (var p in all)
+            if (p.IsCompletedSuccessfully) await p.Result.FlushAsync(ct).ConfigureAwait(false);
+    }
+
     /// <summary>Runs a unary call at one node after another until one answers (transient failures only).</summary>
     private async Task<T> AnyNodeAsync<T>(Func<Protocol.V1.Stream.StreamClient, DateTime, Task<T>> call, string what, CancellationToken ct)
     {

@@ -120,8 +120,12 @@ public sealed partial class BraidClient : IDisposable
         });
     }
 
+    /// <summary>Flushes the producers of <see cref="ProduceAsync"/> (up to the stall timeout), then closes the channels.</summary>
     public void Dispose()
     {
+        List<Task<BraidProducer>> made;
+        lock (producers) made = [.. producers.Values];
+        foreach (var p in made.Where(p => p.IsCompletedSuccessfully)) p.Result.DisposeAsync().AsTask().Wait(Options.StallTimeout);
         lock (gate)
         {
             foreach (var c in channels.Values) c.Dispose();

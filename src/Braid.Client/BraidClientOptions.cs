@@ -37,6 +37,9 @@ public sealed record BraidClientOptions
     /// <summary>TLS with a client certificate (roles: produce, consume, admin); null speaks
     /// plaintext, which only a node started with --insecure accepts.</summary>
     public Security.ClientTls? Tls { get; init; }
+
+    /// <summary>Batching of <see cref="BraidClient.ProduceAsync"/> (linger, batch and buffer sizes).</summary>
+    public ProducerOptions Producer { get; init; } = new();
 }
 
 /// <summary>Progress and fault counters of a client, safe to read from any thread.</summary>

@@ -33,7 +33,7 @@ internal sealed class NodeDispatcher : INodeDispatcher
         NodeRequest.KindOneofCase.CommitIndex => raft.CommitIndexAsync(request.CommitIndex, cancellationToken),
         NodeRequest.KindOneofCase.Scan => ScanAsync(request.Scan, cancellationToken),
         NodeRequest.KindOneofCase.Append => forwarder.AcceptAsync(request.Append, cancellationToken),
-        NodeRequest.KindOneofCase.Catalog => Task.FromResult(raft.Catalog(request.Catalog)),
+        NodeRequest.KindOneofCase.Catalog => raft.CatalogAsync(request.Catalog, cancellationToken),
         _ => Task.FromResult(new NodeResponse { Error = $"unknown request {request.KindCase}" }),
     };
 

@@ -109,6 +109,17 @@ public sealed class PayloadStreamTests
             Assert.Equal(hashes, seen.Values.Select(Convert.ToHexString).Order().ToList());
         }
 
+        // One record at a time through the batching producer: each acknowledged with its own position, read back there.
+        await braid.CreateStreamAsync("small", "raw", 2, 3);
+        var values = Enumerable.Range(0, 2000).Select(i => { var v = new byte[150]; BitConverter.TryWriteBytes(v, i); return v; }).ToList();
+        var acks = await Task.WhenAll(values.Select(v => braid.ProduceAsync("small", v.AsMemory(0, 4), v)));
+        Assert.Equal(values.Count, acks.Select(a => (a.Partition, a.Index, a.Ordinal)).Distinct().Count());
+        var stored = new Dictionary<(uint, ulong, uint), byte[]>();
+        await foreach (var chunk in braid.ReadRawAsync("small"))
+            for (var i = 0; i < chunk.Records.Count; i++) stored[(chunk.Positions[i].Partition, chunk.Positions[i].Index, chunk.Positions[i].Ordinal)] = chunk.Records[i].Value.ToByteArray();
+        Assert.Equal(values.Count, stored.Count);
+        for (var i = 0; i < values.Count; i++) Assert.Equal(values[i], stored[(acks[i].Partition, acks[i].Index, acks[i].Ordinal)]);
+
         // Bad input: clear errors of the right kind.
         await Assert.ThrowsAsync<BraidNotFoundException>(() => braid.AppendRawAsync("no-such-stream", 0, 1, 1, [new RawRecord()]));
         await Assert.ThrowsAsync<BraidNotFoundException>(() => braid.AppendRawAsync("payloads", 9, 1, 1, [new RawRecord()]));

@@ -114,8 +114,15 @@ internal sealed partial class RaftDriver
         }
     }
 
-    /// <summary>Another node asks for the catalog: answered by a metadata replica, empty when it has nothing newer.</summary>
-    public NodeResponse Catalog(CatalogRequest request)
+    /// <summary>Another node asks for the catalog: answered by a metadata replica (after folding
+    /// what it has applied), empty when it has nothing newer.</summary>
+    public Task<NodeResponse> CatalogAsync(CatalogRequest request, CancellationToken ct) => AskAsync(() =>
+    {
+        if (replicas.TryGetValue(StreamGroups.MetaGroup, out var meta)) Fold(meta);
+        return Catalog(request);
+    }, ct);
+
+    private NodeResponse Catalog(CatalogRequest request)
     {
         if (!streams.MetaReplicas.Contains(options.NodeId)) return new NodeResponse { Error = $"{options.NodeId} holds no metadata replica" };
         var catalog = streams.Catalog;
@@ -141,11 +148,20 @@ internal sealed partial class RaftDriver
         }
     }
 
-    /// <summary>Asks for a fresh catalog now (a request named a stream this node does not know).</summary>
+    /// <summary>Asks every metadata replica for its catalog now and adopts the newest (a request
+    /// named a stream this node does not know, or lists the streams): the leader's has every
+    /// committed command, so a list after a create or delete anywhere reflects it.</summary>
     public async Task RefreshCatalogAsync(CancellationToken ct)
     {
-        if (streams.MetaReplicas.Contains(options.NodeId)) return; // folded every tick
-        await FetchCatalogAsync().WaitAsync(ct).ConfigureAwait(false);
-        await AskAsync(() => 0, ct).ConfigureAwait(false); // the adoption was queued before this
+        var known = streams.Catalog.Version;
+        var answers = await Task.WhenAll(streams.MetaReplicas.Select(replica =>
+            overlay.CallAsync(replica, new NodeRequest { Catalog = new CatalogRequest { KnownVersion = known } }, CatalogCallTimeout, ct))).ConfigureAwait(false);
+        var newest = answers.Where(a => a.Error.Length == 0 && a.Catalog is not null && a.Catalog.Version > known).MaxBy(a => a.Catalog.Version)?.Catalog;
+        if (newest is null || !StreamCatalog.TryFrom(newest, out var catalog, out _)) return;
+        await AskAsync(() =>
+        {
+            Adopt(catalog);
+            return 0;
+        }, ct).ConfigureAwait(false);
     }
 }

@@ -17,8 +17,23 @@ internal sealed partial class StreamService
     private static readonly TimeSpan CatalogDeadline = TimeSpan.FromSeconds(15);
     private static readonly TimeSpan CatalogCallTimeout = TimeSpan.FromSeconds(3);
 
-    public override Task<ListStreamsReply> ListStreams(ListStreamsRequest request, ServerCallContext context) =>
-        raft.ListStreamsAsync(context.CancellationToken);
+    /// <summary>Asks a metadata replica for the newest catalog first (at most 2 s), so a list
+    /// taken after a create or delete at another node reflects it.</summary>
+    public override async Task<ListStreamsReply> ListStreams(ListStreamsRequest request, ServerCallContext context)
+    {
+        using (var timeout = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken))
+        {
+            timeout.CancelAfter(TimeSpan.FromSeconds(2));
+            try
+            {
+                await raft.RefreshCatalogAsync(timeout.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (!context.CancellationToken.IsCancellationRequested)
+            {
+            }
+        }
+        return await raft.ListStreamsAsync(context.CancellationToken).ConfigureAwait(false);
+    }
 
     public override async Task<StreamDescription> CreateStream(CreateStreamRequest request, ServerCallContext context)
     {
