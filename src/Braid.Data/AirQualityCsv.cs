@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Text;
 
 namespace Braid.Data;
 
@@ -14,10 +13,13 @@ namespace Braid.Data;
 /// AQI, Category, SiteName, AgencyName, AQS code, full AQS code; UTC like "2020-09-21T23:00", units
 /// PPB / UG/M3 / PPM); checked against a public AirNow extract (github.com/LiaTsernant/air-quality,
 /// public/addGoogleMapMarkers.js) and the AQCSV spec (aqs.epa.gov/aqsweb/documents/AQCSV_Format.html)
-/// for the 9-digit AQS / 12-digit "840"-prefixed ids. Strict on purpose (issue 5): a line that is
-/// not exactly this shape is reported with the field number and reason, never guessed at.
+/// for the 9-digit AQS / 12-digit "840"-prefixed ids (some Canadian and Mexican sites have letters in
+/// theirs, "CC0040302", so ids are kept as text and only checked for being there). Strict on purpose
+/// (issue 5): a line that is not exactly this shape is reported with the field number and reason,
+/// never guessed at. A parsed record formats back to its line byte for byte (issue 13; see
+/// <see cref="AirQualityTextForm"/>).
 /// </remarks>
-public static class AirQualityCsv
+public static partial class AirQualityCsv
 {
     /// <summary>Fields per line.</summary>
     public const int FieldCount = 13;
@@ -28,8 +30,6 @@ public static class AirQualityCsv
         "Latitude", "Longitude", "UTC", "Parameter", "Concentration", "Unit", "Raw Concentration",
         "AQI", "Category", "Site Name", "Site Agency", "AQS ID", "Full AQS ID",
     ];
-
-    [ThreadStatic] private static StringBuilder? cachedBuilder;
 
     /// <summary>
     /// Parses one line (without its line terminator). On failure <paramref name="error"/> names the
@@ -43,52 +43,6 @@ public static class AirQualityCsv
         if (error is not null) return false;
         error = ParseFields(line, fields, anyEscaped, out record);
         return error is null;
-    }
-
-    /// <summary>Formats a record in the exact text shape of the files (no line terminator).</summary>
-    public static string Format(in AirQualityRecord r)
-    {
-        var sb = cachedBuilder ??= new StringBuilder(256);
-        sb.Clear();
-        Quoted(sb, FormatCoordinate(r.Latitude)).Append(',');
-        Quoted(sb, FormatCoordinate(r.Longitude)).Append(',');
-        Quoted(sb, r.TimeUtc.ToString("yyyy-MM-dd'T'HH:mm", CultureInfo.InvariantCulture)).Append(',');
-        Quoted(sb, r.Parameter.Name()).Append(',');
-        Quoted(sb, FormatAmount(r.Concentration)).Append(',');
-        Quoted(sb, r.Unit).Append(',');
-        Quoted(sb, FormatAmount(r.RawConcentration)).Append(',');
-        Quoted(sb, r.Aqi.ToString(CultureInfo.InvariantCulture)).Append(',');
-        Quoted(sb, r.Category.ToString(CultureInfo.InvariantCulture)).Append(',');
-        Quoted(sb, r.SiteName).Append(',');
-        Quoted(sb, r.SiteAgency).Append(',');
-        Quoted(sb, r.AqsId).Append(',');
-        Quoted(sb, r.FullAqsId);
-        return sb.ToString();
-    }
-
-    /// <summary>Six decimals like the files ("37.742500"), or round-trip digits if six would lose precision.</summary>
-    internal static string FormatCoordinate(double value) => RoundTrip(value, "F6");
-
-    /// <summary>At least one decimal like the files ("9.0", "0.23"), round-trip digits if needed.</summary>
-    internal static string FormatAmount(double value) => RoundTrip(value, "0.0###");
-
-    private static string RoundTrip(double value, string format)
-    {
-        Span<char> buffer = stackalloc char[64];
-        if (value.TryFormat(buffer, out int written, format, CultureInfo.InvariantCulture)
-            && double.TryParse(buffer[..written], NumberStyles.Float, CultureInfo.InvariantCulture, out double back) && back == value)
-        {
-            return new string(buffer[..written]);
-        }
-        return value.ToString("R", CultureInfo.InvariantCulture);
-    }
-
-    private static StringBuilder Quoted(StringBuilder sb, string value)
-    {
-        sb.Append('"');
-        if (value.Contains('"')) sb.Append(value.Replace("\"", "\"\"", StringComparison.Ordinal));
-        else sb.Append(value);
-        return sb.Append('"');
     }
 
     /// <summary>Finds the content range of each quoted field; RFC 4180 doubled quotes are allowed inside.</summary>
@@ -143,7 +97,10 @@ public static class AirQualityCsv
             if (line[f[i]].IsEmpty) return Fail(i, "empty");
         }
         record = new AirQualityRecord(lat, lon, utc, parameter, concentration, AirParameters.InternUnit(Text(line[f[5]], escaped)), raw, aqi, category,
-            Text(line[f[9]], escaped), Text(line[f[10]], escaped), Text(line[f[11]], escaped), Text(line[f[12]], escaped));
+            Text(line[f[9]], escaped), Text(line[f[10]], escaped), Text(line[f[11]], escaped), Text(line[f[12]], escaped))
+        {
+            TextForm = TextFormOf(line, f, (lat, lon, concentration, raw), parameter, aqi, category),
+        };
         return null;
     }
 

@@ -11,6 +11,8 @@ namespace Braid.Data;
 /// enough; pass it with <c>in</c> on hot paths.
 /// <para><see cref="TimeUtc"/> has minute precision (the files say "2020-08-10T01:00");
 /// <see cref="RecordBatchCodec.Encode"/> rejects finer times.</para>
+/// <para><see cref="TextForm"/> is how the source line wrote the values (issue 13); it takes part in
+/// equality, as two records that format differently are not the same payload.</para>
 /// </remarks>
 /// <param name="Latitude">Site latitude, degrees north, -90..90.</param>
 /// <param name="Longitude">Site longitude, degrees east, -180..180.</param>
@@ -23,8 +25,9 @@ namespace Braid.Data;
 /// <param name="Category">AQI category 1 (good) .. 6 (hazardous); 0 where the AQI is missing.</param>
 /// <param name="SiteName">Monitoring site name.</param>
 /// <param name="SiteAgency">Agency that runs the site.</param>
-/// <param name="AqsId">Nine-digit AQS site id (state, county, site).</param>
-/// <param name="FullAqsId">Twelve-digit id: country code 840 plus the AQS id.</param>
+/// <param name="AqsId">AQS site id: nine digits (state, county, site) for US sites, letters and digits for
+/// some Canadian and Mexican ones ("CC0040302", "MM0010001").</param>
+/// <param name="FullAqsId">Full id, usually a country code (840 for the US) plus the AQS id.</param>
 public readonly record struct AirQualityRecord(
     double Latitude,
     double Longitude,
@@ -42,6 +45,13 @@ public readonly record struct AirQualityRecord(
 {
     /// <summary>The value AirNow uses for "no AQI reported".</summary>
     public const int MissingAqi = -999;
+
+    /// <summary>
+    /// How the line this record was parsed from wrote it, so that <see cref="AirQualityCsv.Format"/>
+    /// gives that line back byte for byte; <see cref="AirQualityTextForm.Canonical"/> (default) for
+    /// records built in code, generated ones and lines already in the canonical form.
+    /// </summary>
+    public AirQualityTextForm TextForm { get; init; }
 
     /// <summary>True when the reading carries an AQI (aggregates and AQI filters ignore the others).</summary>
     public bool HasAqi => Aqi != MissingAqi;

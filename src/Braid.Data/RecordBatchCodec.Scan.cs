@@ -28,18 +28,21 @@ public static partial class RecordBatchCodec
     {
         public double Latitude, Longitude;
         public int Name, Agency, AqsId, FullAqsId; // string indices; FullAqsId -1 means "840" + AQS id
+        public byte CoordinateForms;
         public bool Matches;
     }
 
-    /// <summary>The decoded header: where each string lies, the sites, the units. Pooled arrays.</summary>
+    /// <summary>The decoded header: where each string lies, the sites, the styles, the whole lines. Pooled arrays.</summary>
     private ref struct Header
     {
+        public byte Version;
         public (int Start, int Length)[] Strings;
         public int StringCount;
         public SiteEntry[] Sites;
         public int SiteCount;
-        public string[] Units;
+        public (string Unit, byte AmountForms)[] Styles;
         public long BaseMinute;
+        public (int Record, int Line)[] Lines; // ascending record order
     }
 
     /// <summary>
@@ -54,9 +57,9 @@ public static partial class RecordBatchCodec
     {
         ArgumentNullException.ThrowIfNull(filter);
         var reader = new BatchReader(batch);
-        int count = ReadCount(ref reader);
+        int count = ReadCount(ref reader, out byte version);
         if (startRecord < 0 || startRecord > count) throw new ArgumentOutOfRangeException(nameof(startRecord), $"start {startRecord} is outside a batch of {count} records");
-        var header = new Header { Strings = [], Sites = [] };
+        var header = new Header { Version = version, Strings = [], Sites = [], Lines = [] };
         try
         {
             ReadHeader(ref reader, count, filter, ref header);
@@ -98,7 +101,7 @@ public static partial class RecordBatchCodec
         RecordFilter filter, ref TVisitor visitor) where TVisitor : struct, IRecordVisitor
     {
         string?[]? cache = null;
-        int matched = 0;
+        int matched = 0, nextLine = 0;
         bool checkCore = !filter.MatchesEverything;
         var sites = header.Sites.AsSpan(0, header.SiteCount);
         long baseMinute = header.BaseMinute;
@@ -109,21 +112,27 @@ public static partial class RecordBatchCodec
             if ((ulong)minute > MaxMinute) reader.Throw("record time out of range");
             byte parameter = reader.ReadByte();
             if (parameter >= AirParameters.Count) reader.Throw($"unknown parameter {parameter}");
-            int unit = reader.ReadIndex(header.Units.Length, "unit index");
+            int style = reader.ReadIndex(header.Styles.Length, "style index");
             double concentration = reader.ReadValue(ValueScale);
             double raw = reader.ReadValue(ValueScale);
             int aqi = reader.ReadInt32("AQI");
             int category = reader.ReadInt32("category");
+            int line = nextLine < header.Lines.Length && header.Lines[nextLine].Record == i ? header.Lines[nextLine++].Line : -1;
             if (i < start || !sites[site].Matches) continue;
             if (checkCore && !filter.MatchesCore(minute, (AirParameter)parameter, aqi)) continue;
             matched++;
             if (typeof(TVisitor) == typeof(CountingVisitor)) continue; // a count needs no record
             cache ??= new string?[header.StringCount + sites.Length];
             ref readonly var s = ref sites[site];
+            var (unit, amountForms) = header.Styles[style];
             var record = new AirQualityRecord(s.Latitude, s.Longitude, new DateTime(minute * TimeSpan.TicksPerMinute, DateTimeKind.Utc),
-                (AirParameter)parameter, concentration, header.Units[unit], raw, aqi, category,
+                (AirParameter)parameter, concentration, unit, raw, aqi, category,
                 Text(reader.Data, ref header, cache, s.Name), Text(reader.Data, ref header, cache, s.Agency),
-                Text(reader.Data, ref header, cache, s.AqsId), FullAqsId(reader.Data, ref header, cache, site));
+                Text(reader.Data, ref header, cache, s.AqsId), FullAqsId(reader.Data, ref header, cache, site))
+            {
+                TextForm = new AirQualityTextForm((ushort)(s.CoordinateForms | amountForms << 8),
+                    line < 0 ? null : Text(reader.Data, ref header, cache, line)),
+            };
             if (!visitor.Visit(in record)) return new ScanResult(matched, i + 1, count);
         }
         if (reader.Remaining != 0) reader.Throw($"{reader.Remaining} bytes after the last record");
@@ -143,31 +152,36 @@ public static partial class RecordBatchCodec
 
     private static void ReadHeader(ref BatchReader reader, int count, RecordFilter filter, ref Header header)
     {
+        bool version1 = header.Version == FirstVersion;
         header.StringCount = reader.ReadIndex(reader.Remaining + 1, "string count");
         header.Strings = ArrayPool<(int, int)>.Shared.Rent(Math.Max(header.StringCount, 1));
         for (int i = 0; i < header.StringCount; i++)
         {
-            var range = reader.ReadStringRange(MaxStringBytes);
+            var range = reader.ReadStringRange(version1 ? MaxStringBytes : MaxLineBytes);
             if (!Utf8.IsValid(reader.Data.Slice(range.Start, range.Length))) reader.Throw("text is not valid UTF-8");
             header.Strings[i] = range;
         }
+        byte siteForms = version1 ? (byte)0 : reader.ReadByte();
+        if (siteForms > 1) reader.Throw($"bad site form flag {siteForms}");
         ulong sites = reader.ReadVarUInt64();
         if (sites > (ulong)count || sites > (ulong)(reader.Remaining / MinSiteBytes)) reader.Throw($"site count {sites} is impossible here");
         header.SiteCount = (int)sites;
         header.Sites = ArrayPool<SiteEntry>.Shared.Rent(Math.Max(header.SiteCount, 1));
-        for (int s = 0; s < header.SiteCount; s++) header.Sites[s] = ReadSite(ref reader, ref header, filter);
-        header.Units = ReadUnits(ref reader, count, ref header);
+        for (int s = 0; s < header.SiteCount; s++) header.Sites[s] = ReadSite(ref reader, ref header, filter, siteForms == 1);
+        header.Styles = ReadStyles(ref reader, count, ref header);
         header.BaseMinute = (long)reader.ReadVarUInt64();
         if ((ulong)header.BaseMinute > MaxMinute) reader.Throw("base time out of range");
+        if (!version1) header.Lines = ReadLines(ref reader, count, header.StringCount);
     }
 
-    private static SiteEntry ReadSite(ref BatchReader reader, ref Header header, RecordFilter filter)
+    private static SiteEntry ReadSite(ref BatchReader reader, ref Header header, RecordFilter filter, bool withForms)
     {
         var e = new SiteEntry { Latitude = reader.ReadValue(CoordinateScale), Longitude = reader.ReadValue(CoordinateScale) };
         e.Name = reader.ReadIndex(header.StringCount, "site name index");
         e.Agency = reader.ReadIndex(header.StringCount, "site agency index");
         e.AqsId = reader.ReadIndex(header.StringCount, "AQS id index");
         e.FullAqsId = reader.ReadIndex(header.StringCount + 1, "full AQS id index") - 1;
+        if (withForms) e.CoordinateForms = reader.ReadByte();
         e.Matches = !filter.HasSiteCondition || SiteMatches(reader.Data.Slice(header.Strings[e.Name].Start, header.Strings[e.Name].Length),
             e.Latitude, e.Longitude, filter);
         return e;
@@ -181,20 +195,39 @@ public static partial class RecordBatchCodec
         return filter.MatchesSite(latitude, longitude, buffer[..chars]);
     }
 
-    private static string[] ReadUnits(ref BatchReader reader, int count, ref Header header)
+    /// <summary>The (unit, amounts' text form) table; version 1 has units only, all canonical.</summary>
+    private static (string Unit, byte AmountForms)[] ReadStyles(ref BatchReader reader, int count, ref Header header)
     {
         ulong declared = reader.ReadVarUInt64();
-        if (declared > (ulong)count || declared > (ulong)reader.Remaining) reader.Throw($"unit count {declared} is impossible here");
-        var units = new string[(int)declared];
+        string what = header.Version == FirstVersion ? "unit" : "style";
+        if (declared > (ulong)count || declared > (ulong)reader.Remaining) reader.Throw($"{what} count {declared} is impossible here");
+        var styles = new (string, byte)[(int)declared];
         Span<char> small = stackalloc char[64];
-        for (int u = 0; u < units.Length; u++)
+        for (int u = 0; u < styles.Length; u++)
         {
             var (start, length) = header.Strings[reader.ReadIndex(header.StringCount, "unit index")];
             Span<char> buffer = length <= small.Length ? small : new char[length];
             int chars = Encoding.UTF8.GetChars(reader.Data.Slice(start, length), buffer);
-            units[u] = AirParameters.InternUnit(buffer[..chars]);
+            styles[u] = (AirParameters.InternUnit(buffer[..chars]), header.Version == FirstVersion ? (byte)0 : reader.ReadByte());
         }
-        return units;
+        return styles;
+    }
+
+    /// <summary>The records kept with their whole source line, in ascending order, each with the line's string index.</summary>
+    private static (int Record, int Line)[] ReadLines(ref BatchReader reader, int count, int stringCount)
+    {
+        ulong declared = reader.ReadVarUInt64();
+        if (declared > (ulong)count || declared > (ulong)(reader.Remaining / 2)) reader.Throw($"line count {declared} is impossible here");
+        if (declared == 0) return [];
+        var lines = new (int, int)[(int)declared];
+        long record = -1;
+        for (int i = 0; i < lines.Length; i++)
+        {
+            record += (long)Math.Min(reader.ReadVarUInt64(), (ulong)count) + 1;
+            if (record >= count) reader.Throw($"line of record {record} in a batch of {count}");
+            lines[i] = ((int)record, reader.ReadIndex(stringCount, "line index"));
+        }
+        return lines;
     }
 
     private struct CollectingVisitor(List<AirQualityRecord> matches, int max) : IRecordVisitor

@@ -121,3 +121,21 @@ public sealed class AirQualityCsvFuzzFindings
         Assert.Equal(record, again);
     }
 }
+
+/// <summary>Issue 13: the real files have Canadian and Mexican sites, whose AQS ids are not nine digits.</summary>
+public sealed class AirQualityCsvSiteIdTests
+{
+    [Theory]
+    [InlineData("CC0040302", "124CC0040302")]
+    [InlineData("MM0010001", "484MM0010001")]
+    [InlineData("80CA2020001", "80CA2020001")]
+    public void ParsesAlphanumericAqsIds(string aqsId, string fullAqsId)
+    {
+        var line = DataSamples.OaklandLine.Replace("\"060010009\",\"840060010009\"", $"\"{aqsId}\",\"{fullAqsId}\"", StringComparison.Ordinal);
+        Assert.True(AirQualityCsv.TryParse(line, out var record, out var error), error);
+        Assert.Equal(aqsId, record.AqsId);
+        Assert.Equal(fullAqsId, record.FullAqsId);
+        Assert.Equal(record, RecordBatchCodec.Decode(RecordBatchCodec.Encode([record]))[0]);
+        Assert.Equal(line, AirQualityCsv.Format(in record));
+    }
+}

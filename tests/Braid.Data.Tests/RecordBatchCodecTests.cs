@@ -35,10 +35,12 @@ public class RecordBatchCodecTests
         Assert.Throws<ArgumentException>(() => RecordBatchCodec.Encode([DataSamples.Oakland with { Parameter = (AirParameter)9 }]));
     }
 
-    [Fact]
-    public void ScanMatchesExactlyWhatTheFilterMatches()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void ScanMatchesExactlyWhatTheFilterMatches(bool withTextForms)
     {
-        var records = DataSamples.Random(5, 3000);
+        var records = withTextForms ? WithTextForms(5, 3000) : DataSamples.Random(5, 3000);
         var batch = RecordBatchCodec.Encode(records);
         foreach (var filter in SampleFilters())
         {
@@ -94,15 +96,17 @@ public class RecordBatchCodecTests
         {
             var bytes = new byte[random.Next(0, 64)];
             random.NextBytes(bytes);
-            if (i % 2 == 0 && bytes.Length >= 4) "AQB\u0001"u8.CopyTo(bytes);
+            if (i % 2 == 0 && bytes.Length >= 4) (i % 4 == 0 ? "AQB\u0001"u8 : "AQB\u0002"u8).CopyTo(bytes);
             AssertDecodesOrFailsCleanly(bytes);
         }
     }
 
-    [Fact]
-    public void TruncationsAndBitFlipsOnlyEverRaiseRecordFormatException()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void TruncationsAndBitFlipsOnlyEverRaiseRecordFormatException(bool withTextForms)
     {
-        var batch = RecordBatchCodec.Encode(DataSamples.Random(9, 60, sites: 5));
+        var batch = RecordBatchCodec.Encode(withTextForms ? WithTextForms(9, 60) : DataSamples.Random(9, 60, sites: 5));
         for (int length = 0; length < batch.Length; length++)
         {
             Assert.Throws<RecordFormatException>(() => RecordBatchCodec.Decode(batch.AsSpan(0, length)));
@@ -138,6 +142,20 @@ public class RecordBatchCodecTests
         catch (RecordFormatException)
         {
         }
+    }
+
+    /// <summary>Random records mixed with real-style parsed ones (decimals as written) and whole-line ones.</summary>
+    private static AirQualityRecord[] WithTextForms(int seed, int count)
+    {
+        var odd = ExactTextTests.OddLines.Select(line =>
+        {
+            Assert.True(AirQualityCsv.TryParse(line, out var record, out _));
+            return record;
+        });
+        int half = (count - ExactTextTests.OddLines.Length) / 2;
+        AirQualityRecord[] records = [.. DataSamples.Random(seed, count - ExactTextTests.OddLines.Length - half), .. ExactTextTests.RealStyle(seed, half), .. odd];
+        new Random(seed).Shuffle(records);
+        return records;
     }
 
     internal static IEnumerable<RecordFilter> SampleFilters()
