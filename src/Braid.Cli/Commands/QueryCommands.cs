@@ -1,6 +1,5 @@
 using System.CommandLine;
 using System.Globalization;
-using System.Text.Json;
 using Braid.Cli.Cluster;
 using Braid.Cli.Json;
 using Braid.Client;
@@ -15,7 +14,7 @@ internal static class QueryCommands
     {
         var client = new ClientOptions();
         var filter = new FilterOptions();
-        var format = new Option<string>("--format") { Description = "csv (the source format) or jsonl", DefaultValueFactory = _ => "csv" };
+        var format = new Option<string>("--format") { Description = "csv (the source lines, byte for byte) or jsonl (numbers with the digits as written)", DefaultValueFactory = _ => "csv" };
         var limit = new Option<long?>("--limit") { Description = "Stop after this many records" };
         var cursor = new Option<string?>("--cursor") { Description = "Resume from a cursor printed by an earlier query (same filter)" };
         var command = new Command("query", "Stream the records matching a filter (resumes across node failures; prints a resumable cursor to stderr)") { format, limit, cursor };
@@ -44,7 +43,7 @@ internal static class QueryCommands
                     foreach (var record in page.Records)
                     {
                         if (count >= max) break;
-                        output.WriteLine(fmt == "csv" ? AirQualityCsv.Format(record) : JsonLine(record));
+                        output.WriteLine(fmt == "csv" ? AirQualityCsv.Format(record) : RecordJsonLine.Format(record));
                         count++;
                     }
                     last = Convert.ToBase64String(page.Cursor);
@@ -127,11 +126,4 @@ internal static class QueryCommands
         foreach (var r in rows)
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{r.Key,-12} {r.Count,10} {r.AqiCount,10} {(r.AqiCount > 0 ? r.AqiMin : 0),6} {(r.AqiCount > 0 ? r.AqiMax : 0),6} {r.AqiMean,8:F1}"));
     }
-
-    private static string JsonLine(in AirQualityRecord r) => JsonSerializer.Serialize(new Dictionary<string, object>
-    {
-        ["latitude"] = r.Latitude, ["longitude"] = r.Longitude, ["utc"] = r.TimeUtc.ToString("yyyy-MM-dd'T'HH:mm", CultureInfo.InvariantCulture),
-        ["parameter"] = r.Parameter.Name(), ["concentration"] = r.Concentration, ["unit"] = r.Unit, ["raw_concentration"] = r.RawConcentration,
-        ["aqi"] = r.Aqi, ["category"] = r.Category, ["site_name"] = r.SiteName, ["site_agency"] = r.SiteAgency, ["aqs_id"] = r.AqsId, ["full_aqs_id"] = r.FullAqsId,
-    });
 }

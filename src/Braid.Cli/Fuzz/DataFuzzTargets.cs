@@ -15,9 +15,23 @@ internal static class FuzzSamples
 
     public static AirQualityRecord[] Records => records.Value;
 
-    /// <summary>Batches of 1, 3, 17 and 60 records (and an empty one), as clients send them.</summary>
+    /// <summary>
+    /// Lines as the real files write them, coordinates with their own digits ("28.7456"), every
+    /// seventh with a "+" no decimals reproduce: records with text forms and whole lines (issue 13).
+    /// </summary>
+    public static IReadOnlyList<string> RealStyleLines { get; } = [.. Records.Skip(300).Take(40).Select((r, i) =>
+    {
+        var line = AirQualityCsv.Format(in r);
+        int rest = line.IndexOf("\",\"", line.IndexOf("\",\"", StringComparison.Ordinal) + 3, StringComparison.Ordinal);
+        return string.Create(System.Globalization.CultureInfo.InvariantCulture, $"\"{(i % 7 == 0 ? "+" : "")}{r.Latitude:R}\",\"{r.Longitude:R}") + line[rest..];
+    })];
+
+    /// <summary>Batches of 1, 3, 17 and 60 records (and an empty one), as clients send them, and one of real-style lines.</summary>
     public static IReadOnlyList<byte[]> Batches { get; } =
-        [RecordBatchCodec.Encode([]), .. new[] { 1, 3, 17, 60 }.Select((n, i) => RecordBatchCodec.Encode(Records.AsSpan(i * 61, n)))];
+    [
+        RecordBatchCodec.Encode([]), .. new[] { 1, 3, 17, 60 }.Select((n, i) => RecordBatchCodec.Encode(Records.AsSpan(i * 61, n))),
+        RecordBatchCodec.Encode([.. RealStyleLines.Select(line => AirQualityCsv.TryParse(line, out var r, out var error) ? r : throw new InvalidOperationException(error))]),
+    ];
 }
 
 /// <summary>Ingest: an AppendRequest as it arrives on the stream, checked as StreamService.Validate
@@ -251,15 +265,19 @@ internal sealed class FilterFuzzTarget : FuzzTarget
 }
 
 /// <summary>The CSV reader: lines as AirQualityFiles.Read reads them from an hour file
-/// (UTF-8, any line ending), each through AirQualityCsv.TryParse; parsed records must encode.</summary>
+/// (UTF-8, any line ending), each through AirQualityCsv.TryParse; a parsed record must format back to
+/// its line byte for byte (issue 13), also after the batch codec.</summary>
 internal sealed class CsvFuzzTarget : FuzzTarget
 {
     public override string Name => "csv";
-    public override string Description => "an hour file's bytes, line by line through AirQualityCsv.TryParse; accepted lines round-trip through the batch codec";
+    public override string Description => "an hour file's bytes, line by line through AirQualityCsv.TryParse; accepted lines format back byte for byte, also through the batch codec";
 
     public override IReadOnlyList<byte[]> Seeds { get; } =
-        Enumerable.Range(0, 6).Select(i => Encoding.UTF8.GetBytes(string.Join(i % 2 == 0 ? "\n" : "\r\n",
-            FuzzSamples.Records.Skip(i * 13).Take(1 + i * 2).Select(r => AirQualityCsv.Format(in r))) + "\n")).ToArray();
+    [
+        .. Enumerable.Range(0, 6).Select(i => Encoding.UTF8.GetBytes(string.Join(i % 2 == 0 ? "\n" : "\r\n",
+            FuzzSamples.Records.Skip(i * 13).Take(1 + i * 2).Select(r => AirQualityCsv.Format(in r))) + "\n")),
+        Encoding.UTF8.GetBytes(string.Join("\n", FuzzSamples.RealStyleLines.Take(15)) + "\n"),
+    ];
 
     public override int InputBytesMax => 64 * 1024;
 
@@ -267,15 +285,16 @@ internal sealed class CsvFuzzTarget : FuzzTarget
     {
         using var reader = new StreamReader(new MemoryStream(input), Encoding.UTF8);
         var records = new List<AirQualityRecord>();
+        var lines = new List<string>();
         int bad = 0;
         while (reader.ReadLine() is { } line)
         {
             if (AirQualityCsv.TryParse(line, out var record, out var error))
             {
                 records.Add(record);
+                lines.Add(line);
                 var formatted = AirQualityCsv.Format(in record);
-                FuzzInvariantException.Check(AirQualityCsv.TryParse(formatted, out var again, out _) && again == record,
-                    $"a parsed line does not survive formatting: '{Short(line)}' -> '{Short(formatted)}'");
+                FuzzInvariantException.Check(formatted == line, $"a parsed line does not format back byte for byte: '{Short(line)}' -> '{Short(formatted)}'");
             }
             else
             {
@@ -286,7 +305,9 @@ internal sealed class CsvFuzzTarget : FuzzTarget
         if (records.Count > 0)
         {
             var batch = RecordBatchCodec.Encode(records.ToArray());
-            FuzzInvariantException.Check(RecordBatchCodec.Decode(batch).AsSpan().SequenceEqual(records.ToArray()), "parsed records do not survive the batch codec");
+            var decoded = RecordBatchCodec.Decode(batch);
+            FuzzInvariantException.Check(decoded.AsSpan().SequenceEqual(records.ToArray()), "parsed records do not survive the batch codec");
+            FuzzInvariantException.Check(decoded.Select(r => AirQualityCsv.Format(in r)).SequenceEqual(lines), "decoded records do not format back to their lines");
         }
         return bad == 0 ? null : records.Count > 0 ? "some lines malformed" : "every line malformed";
     }
