@@ -110,6 +110,7 @@ public sealed partial class BraidClient
             while (true)
             {
                 var (chunk, error) = await NextAsync(call.ResponseStream, ct).ConfigureAwait(false);
+                ct.ThrowIfCancellationRequested();
                 if (error is not null && !IsTransient(error, ct)) throw Errors.From(error, $"read of '{stream}' at {address}");
                 if (error is not null || chunk is null)
                 {
@@ -135,8 +136,11 @@ public sealed partial class BraidClient
     /// the last chunk's cursor at another node, so no record is missed or repeated. Never ends by
     /// itself; cancel <paramref name="ct"/> to stop.
     /// </summary>
+    /// <param name="consumer">A durable consumer: with no cursor, the subscription starts at its
+    /// committed position (<see cref="CommitPositionAsync"/>) in each partition, and as
+    /// <paramref name="start"/> says where it has none.</param>
     public async IAsyncEnumerable<SubscribeChunk> SubscribeAsync(string stream, SubscribeRequest.Types.Start start = SubscribeRequest.Types.Start.Beginning,
-        byte[]? cursor = null, uint chunkRecords = 0, [EnumeratorCancellation] CancellationToken ct = default)
+        byte[]? cursor = null, uint chunkRecords = 0, [EnumeratorCancellation] CancellationToken ct = default, string consumer = "")
     {
         var current = cursor is null ? ByteString.Empty : ByteString.CopyFrom(cursor);
         var address = NextNode(null);
@@ -144,7 +148,7 @@ public sealed partial class BraidClient
         var lastProgress = Options.Clock.GetTimestamp();
         while (!ct.IsCancellationRequested)
         {
-            using var call = Stream(address).Subscribe(new SubscribeRequest { Stream = stream, Start = start, Cursor = current, ChunkRecords = chunkRecords }, cancellationToken: ct);
+            using var call = Stream(address).Subscribe(new SubscribeRequest { Stream = stream, Start = start, Cursor = current, ChunkRecords = chunkRecords, Consumer = consumer }, cancellationToken: ct);
             while (true)
             {
                 SubscribeChunk? chunk = null;
@@ -173,6 +177,40 @@ public sealed partial class BraidClient
                 current = chunk.Cursor;
                 yield return chunk;
             }
+        }
+    }
+
+    /// <summary>
+    /// Commits a durable consumer's position: <paramref name="cursor"/> (a subscription chunk's)
+    /// becomes where a subscription naming <paramref name="consumer"/> resumes, in every partition
+    /// of the stream, replicated with each partition. Positions only move forward.
+    /// </summary>
+    public Task<CommitPositionReply> CommitPositionAsync(string stream, string consumer, byte[] cursor, CancellationToken ct = default) =>
+        AnyNodeAsync((s, deadline) => s.CommitPositionAsync(new CommitPositionRequest { Stream = stream, Consumer = consumer, Cursor = ByteString.CopyFrom(cursor) },
+            deadline: deadline, cancellationToken: ct).ResponseAsync, $"commit of consumer '{consumer}' on '{stream}'", ct);
+
+    /// <summary>
+    /// The commit-after-process loop of a durable consumer: follows the stream from the consumer's
+    /// committed position, hands each chunk to <paramref name="process"/>, and commits the chunk's
+    /// cursor once it returns. A consumer that dies resumes after its last commit from any node,
+    /// so a chunk processed but not committed is delivered again: at least once. Runs until
+    /// <paramref name="ct"/> is cancelled.
+    /// </summary>
+    public async Task ConsumeAsync(string stream, string consumer, Func<SubscribeChunk, CancellationToken, Task> process,
+        SubscribeRequest.Types.Start start = SubscribeRequest.Types.Start.Beginning, CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(process);
+        try
+        {
+            await foreach (var chunk in SubscribeAsync(stream, start, null, 0, ct, consumer).ConfigureAwait(false))
+            {
+                if (chunk.RawRecords.Count == 0 && chunk.RecordCount == 0) continue;
+                await process(chunk, ct).ConfigureAwait(false);
+                await CommitPositionAsync(stream, consumer, chunk.Cursor.ToByteArray(), ct).ConfigureAwait(false);
+            }
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
         }
     }
 
@@ -222,6 +260,7 @@ public sealed partial class BraidClient
             }
             catch (RpcException e)
             {
+                ct.ThrowIfCancellationRequested();
                 throw Errors.From(e, $"{what} at {address}");
             }
         }

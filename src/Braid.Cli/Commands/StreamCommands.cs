@@ -237,7 +237,8 @@ internal static class StreamCommands
         var follow = new Option<bool>("--follow", "-f") { Description = "Keep following the stream as records commit (Ctrl-C to stop; prints the cursor to resume)" };
         var format = new Option<string>("--format") { Description = "text (each value as a UTF-8 line), jsonl (key, value and headers in base64, position, timestamp) or raw (values back to back, byte for byte)", DefaultValueFactory = _ => "text" };
         var limit = new Option<long?>("--limit") { Description = "Stop after this many records" };
-        var command = new Command("tail", "Read a stream's records in order per partition; with --follow, keep delivering them as they commit") { from, follow, format, limit };
+        var consumer = new Option<string?>("--consumer") { Description = "A durable consumer: start at its committed position (or as --from says where it has none) and commit after each chunk is written" };
+        var command = new Command("tail", "Read a stream's records in order per partition; with --follow, keep delivering them as they commit") { from, follow, format, limit, consumer };
         client.AddTo(command);
         command.SetAction((p, ct) => CommandRunner.RunAsync(async () =>
         {
@@ -262,7 +263,9 @@ internal static class StreamCommands
             string? last = null;
             try
             {
-                if (!p.GetValue(follow) && start == SubscribeRequest.Types.Start.Beginning)
+                var durable = p.GetValue(consumer) ?? "";
+                if (durable.Length > 0 && cursor is not null) throw new CliException("--consumer resumes at its committed position; give it no cursor in --from");
+                if (!p.GetValue(follow) && start == SubscribeRequest.Types.Start.Beginning && durable.Length == 0)
                 {
                     await foreach (var chunk in braid.ReadRawAsync(name, cursor, 0, ct).ConfigureAwait(false))
                     {
@@ -273,10 +276,17 @@ internal static class StreamCommands
                 }
                 else
                 {
-                    await foreach (var chunk in braid.SubscribeAsync(name, start, cursor, 0, ct).ConfigureAwait(false))
+                    await foreach (var chunk in braid.SubscribeAsync(name, start, cursor, 0, ct, durable).ConfigureAwait(false))
                     {
-                        count += Write(output, fmt, chunk.RawRecords, chunk.Positions, max - count);
+                        var written = Write(output, fmt, chunk.RawRecords, chunk.Positions, max - count);
+                        count += written;
                         last = Convert.ToBase64String(chunk.Cursor.ToByteArray());
+                        // Commit only a chunk written whole: a --limit that cut it leaves the rest for the next run.
+                        if (durable.Length > 0 && written == chunk.RawRecords.Count && written > 0)
+                        {
+                            await output.FlushAsync(ct).ConfigureAwait(false);
+                            await braid.CommitPositionAsync(name, durable, chunk.Cursor.ToByteArray(), ct).ConfigureAwait(false);
+                        }
                         if (count >= max || !p.GetValue(follow) && chunk.RawRecords.Count == 0) break;
                     }
                 }

@@ -222,7 +222,7 @@ public sealed partial class PartitionReplica : IDisposable
     /// </summary>
     private AppendAck? AnswerBeforeAppending(long ticket, ulong producer, ulong sequence)
     {
-        if (Raft.Role != RaftRole.Leader) return null;
+        if (Raft.Role != RaftRole.Leader || producer == ConsumerCommit.ControlProducer) return null;
         if (State.OutcomeOf(producer, sequence) != ApplyOutcome.Duplicate) return null;
         var index = sequence == State.LastSequenceOf(producer) ? State.LastIndexOf(producer) : 0;
         return new AppendAck(ticket, producer, sequence, AckStatus.Ok, index, Duplicate: true);
@@ -313,7 +313,7 @@ public sealed partial class PartitionReplica : IDisposable
         }
         output.Acks.Add(outcome switch
         {
-            ApplyOutcome.Stored => new AppendAck(p.Ticket, p.Producer, p.Sequence, AckStatus.Ok, entry.Index),
+            ApplyOutcome.Stored or ApplyOutcome.Control => new AppendAck(p.Ticket, p.Producer, p.Sequence, AckStatus.Ok, entry.Index),
             ApplyOutcome.Duplicate => new AppendAck(p.Ticket, p.Producer, p.Sequence, AckStatus.Ok, entry.Index, Duplicate: true),
             _ => new AppendAck(p.Ticket, p.Producer, p.Sequence, AckStatus.OutOfOrder, ExpectedSequence: State.LastSequenceOf(p.Producer) + 1,
                 Error: $"sequence {p.Sequence} of producer {p.Producer} skips ahead"),

@@ -16,6 +16,10 @@ public enum ApplyOutcome
     /// resend from its next sequence (Kafka's OutOfOrderSequence). Storing it would turn a later
     /// retry of the missing one into a "duplicate" and lose it.</summary>
     OutOfOrder,
+
+    /// <summary>A control entry (producer 0): a consumer's committed position, or a malformed
+    /// one that changed nothing. Not a record.</summary>
+    Control,
 }
 
 /// <summary>
@@ -27,8 +31,9 @@ public enum ApplyOutcome
 /// </summary>
 public sealed class PartitionState
 {
-    /// <summary>Version 2 adds each producer's last stored index (for expiry); version 1 is still read.</summary>
-    private const byte SnapshotVersion = 2;
+    /// <summary>Version 2 adds each producer's last stored index (for expiry), version 3 the
+    /// consumers' committed positions after the producers; versions 1 and 2 are still read.</summary>
+    private const byte SnapshotVersion = 3;
     private const int HeaderBytes = 33;
 
     /// <summary>What <see cref="ProducerIdleEntriesMax"/> is unless set: a producer silent for a
@@ -66,6 +71,11 @@ public sealed class PartitionState
 
     public ulong LastSequenceOf(ulong producer) => producers.GetValueOrDefault(producer).Sequence;
 
+    private readonly SortedDictionary<string, (ulong NextIndex, uint Skip)> consumers = new(StringComparer.Ordinal);
+
+    /// <summary>Durable consumers' committed positions (issue 13, item 4), by name.</summary>
+    public IReadOnlyDictionary<string, (ulong NextIndex, uint Skip)> Consumers => consumers;
+
     /// <summary>The log index of the producer's last stored batch (0: unknown or expired).</summary>
     public ulong LastIndexOf(ulong producer) => producers.GetValueOrDefault(producer).Index;
 
@@ -80,7 +90,8 @@ public sealed class PartitionState
     /// </summary>
     public byte[] Snapshot()
     {
-        var bytes = new byte[HeaderBytes + 24 * producers.Count];
+        var names = consumers.Keys.Select(System.Text.Encoding.UTF8.GetBytes).ToList();
+        var bytes = new byte[HeaderBytes + 24 * producers.Count + 4 + names.Sum(n => 2 + n.Length + 12)];
         bytes[0] = SnapshotVersion;
         BinaryPrimitives.WriteUInt64LittleEndian(bytes.AsSpan(1), AppliedIndex);
         BinaryPrimitives.WriteInt64LittleEndian(bytes.AsSpan(9), RecordCount);
@@ -94,7 +105,49 @@ public sealed class PartitionState
             BinaryPrimitives.WriteUInt64LittleEndian(bytes.AsSpan(at + 16), last.Index);
             at += 24;
         }
+        BinaryPrimitives.WriteInt32LittleEndian(bytes.AsSpan(at), consumers.Count);
+        at += 4;
+        var i = 0;
+        foreach (var (_, position) in consumers)
+        {
+            var name = names[i++];
+            BinaryPrimitives.WriteUInt16LittleEndian(bytes.AsSpan(at), (ushort)name.Length);
+            name.CopyTo(bytes.AsSpan(at + 2));
+            at += 2 + name.Length;
+            BinaryPrimitives.WriteUInt64LittleEndian(bytes.AsSpan(at), position.NextIndex);
+            BinaryPrimitives.WriteUInt32LittleEndian(bytes.AsSpan(at + 8), position.Skip);
+            at += 12;
+        }
         return bytes;
+    }
+
+    /// <summary>A version-3 snapshot's consumers, read from <paramref name="data"/> at
+    /// <paramref name="at"/>; null (with why) when that part is malformed.</summary>
+    private static List<(string Name, ulong NextIndex, uint Skip)>? ReadConsumers(ReadOnlySpan<byte> data, int at, out string? problem)
+    {
+        problem = null;
+        var result = new List<(string, ulong, uint)>();
+        if (data.Length - at < 4) { problem = "no consumer count"; return null; }
+        var count = BinaryPrimitives.ReadInt32LittleEndian(data[at..]);
+        at += 4;
+        if (count < 0 || count > ConsumerCommit.ConsumersMax) { problem = $"{count} consumers"; return null; }
+        string? previous = null;
+        for (var i = 0; i < count; i++)
+        {
+            if (data.Length - at < 2) { problem = $"consumer {i} cut short"; return null; }
+            var length = BinaryPrimitives.ReadUInt16LittleEndian(data[at..]);
+            if (length == 0 || length > ConsumerCommit.NameBytesMax || data.Length - at < 2 + length + 12) { problem = $"consumer {i} cut short"; return null; }
+            string name;
+            try { name = new System.Text.UTF8Encoding(false, true).GetString(data.Slice(at + 2, length)); }
+            catch (System.Text.DecoderFallbackException) { problem = $"consumer {i} is not UTF-8"; return null; }
+            if (previous is not null && string.CompareOrdinal(name, previous) <= 0) { problem = $"consumers out of order at {i}"; return null; }
+            at += 2 + length;
+            result.Add((name, BinaryPrimitives.ReadUInt64LittleEndian(data[at..]), BinaryPrimitives.ReadUInt32LittleEndian(data[(at + 8)..])));
+            at += 12;
+            previous = name;
+        }
+        if (at != data.Length) { problem = $"{data.Length - at} bytes after the consumers"; return null; }
+        return result;
     }
 
     private static int ProducerBytes(byte version) => version == 1 ? 16 : 24;
@@ -105,10 +158,12 @@ public sealed class PartitionState
     public static string? ValidateSnapshot(ulong index, ReadOnlyMemory<byte> snapshot)
     {
         var data = snapshot.Span;
-        if (data.Length < HeaderBytes || data[0] is not (1 or SnapshotVersion)) return $"partition snapshot at {index}: bad header ({data.Length} bytes)";
+        if (data.Length < HeaderBytes || data[0] is not (1 or 2 or SnapshotVersion)) return $"partition snapshot at {index}: bad header ({data.Length} bytes)";
         var size = ProducerBytes(data[0]);
         var count = BinaryPrimitives.ReadInt64LittleEndian(data[25..]);
-        if (count < 0 || count > (data.Length - HeaderBytes) / size || data.Length != HeaderBytes + size * count) return $"partition snapshot at {index}: {data.Length} bytes for {count} producers";
+        if (count < 0 || count > (data.Length - HeaderBytes) / size) return $"partition snapshot at {index}: {data.Length} bytes for {count} producers";
+        if (data[0] < 3 && data.Length != HeaderBytes + size * count) return $"partition snapshot at {index}: {data.Length} bytes for {count} producers";
+        if (data[0] >= 3 && ReadConsumers(data, HeaderBytes + (int)(size * count), out var bad) is null) return $"partition snapshot at {index}: {bad}";
         var applied = BinaryPrimitives.ReadUInt64LittleEndian(data[1..]);
         if (applied != index) return $"partition snapshot says index {applied}, Raft says {index}";
         if (BinaryPrimitives.ReadInt64LittleEndian(data[9..]) < 0 || BinaryPrimitives.ReadInt64LittleEndian(data[17..]) < 0) return $"partition snapshot at {index}: negative counters";
@@ -147,6 +202,9 @@ public sealed class PartitionState
             restored.Add((index, producer));
         }
         foreach (var e in restored.OrderBy(e => e.Index).ThenBy(e => e.Producer)) expiry.Enqueue(e);
+        consumers.Clear();
+        if (data[0] >= 3)
+            foreach (var (name, next, skip) in ReadConsumers(data, HeaderBytes + (int)(size * count), out _)!) consumers[name] = (next, skip);
         AppliedIndex = applied;
         RecordCount = BinaryPrimitives.ReadInt64LittleEndian(data[9..]);
         DuplicateCount = BinaryPrimitives.ReadInt64LittleEndian(data[17..]);
@@ -179,6 +237,11 @@ public sealed class PartitionState
         Expire(entry.Index);
         if (entry.IsNoop) return ApplyOutcome.Noop;
         var record = RecordEntry.Decode(entry.Data);
+        if (record.Producer == ConsumerCommit.ControlProducer)
+        {
+            ApplyControl(record.Payload.Span);
+            return ApplyOutcome.Control;
+        }
         var outcome = OutcomeOf(record.Producer, record.Sequence);
         if (outcome == ApplyOutcome.Duplicate) DuplicateCount++;
         if (outcome != ApplyOutcome.Stored) return outcome;
@@ -187,6 +250,18 @@ public sealed class PartitionState
         RecordIndexes.Add(entry.Index);
         RecordCount++;
         return ApplyOutcome.Stored;
+    }
+
+    /// <summary>A consumer's commit moves its position forward only (a late retry of an older
+    /// commit never moves it back); a malformed one, or one consumer too many, changes nothing.</summary>
+    private void ApplyControl(ReadOnlySpan<byte> payload)
+    {
+        if (!ConsumerCommit.TryDecode(payload, out var commit)) return;
+        if (consumers.TryGetValue(commit.Consumer, out var at))
+        {
+            if (commit.NextIndex > at.NextIndex || commit.NextIndex == at.NextIndex && commit.Skip > at.Skip) consumers[commit.Consumer] = (commit.NextIndex, commit.Skip);
+        }
+        else if (consumers.Count < ConsumerCommit.ConsumersMax) consumers[commit.Consumer] = (commit.NextIndex, commit.Skip);
     }
 
     /// <summary>Forgets every producer whose last stored batch is <see cref="ProducerIdleEntriesMax"/>

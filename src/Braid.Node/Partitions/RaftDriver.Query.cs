@@ -53,10 +53,14 @@ internal sealed partial class RaftDriver
         if (!replicas.TryGetValue(request.Partition, out var r)) return new NodeResponse { Error = $"{options.NodeId} holds no replica of partition {request.Partition}" };
         var isLeader = r.Raft.ServeRead();
         var s = r.Raft.Status;
-        return new NodeResponse
+        var answer = new CommitIndexResponse { IsLeader = isLeader, Term = s.Term, CommitIndex = s.CommitIndex, Leader = s.Leader ?? "", AppliedIndex = r.State.AppliedIndex, RetainedAfter = r.State.RetainedAfter };
+        if (request.Consumer.Length > 0 && r.State.Consumers.TryGetValue(request.Consumer, out var position))
         {
-            CommitIndex = new CommitIndexResponse { IsLeader = isLeader, Term = s.Term, CommitIndex = s.CommitIndex, Leader = s.Leader ?? "", AppliedIndex = r.State.AppliedIndex, RetainedAfter = r.State.RetainedAfter },
-        };
+            answer.HasConsumer = true;
+            answer.ConsumerNextIndex = position.NextIndex;
+            answer.ConsumerSkip = position.Skip;
+        }
+        return new NodeResponse { CommitIndex = answer };
     }
 
     /// <summary>One page of a filtered scan (or aggregate) of this node's replica of a partition.</summary>

@@ -34,7 +34,7 @@ public sealed class RoleInterceptor(NodeOptions options) : Interceptor
             "braid.v1.Stream" => name switch
             {
                 "Append" or "Ingest" => (Need.Role, BraidRoles.Produce),
-                "Query" or "Aggregate" or "Subscribe" => (Need.Role, BraidRoles.Consume),
+                "Query" or "Aggregate" or "Subscribe" or "CommitPosition" => (Need.Role, BraidRoles.Consume),
                 "CreateStream" or "DeleteStream" => (Need.Role, BraidRoles.Admin),
                 _ => (Need.AnyRole, BraidRoles.None),
             },

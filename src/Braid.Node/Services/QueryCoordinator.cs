@@ -31,6 +31,32 @@ internal sealed class QueryCoordinator(OverlayDriver overlay, StreamDefinition s
         return ScanCursor.Start(QueryCursors.Hash(filter), leaders, stream.Id, stream.Name);
     }
 
+    /// <summary>
+    /// A durable consumer's subscription start: in each partition its committed position (read
+    /// from the leader, which has applied every acknowledged commit), else the start of a fresh
+    /// snapshot, or its end when <paramref name="fromNow"/>. Null when the consumer has committed
+    /// nowhere (the caller starts as asked).
+    /// </summary>
+    public async Task<ScanCursor?> ConsumerStartAsync(QueryFilter filter, string consumer, bool fromNow, CancellationToken ct)
+    {
+        var positions = new List<ScanPosition>();
+        var found = false;
+        for (var p = 0; p < stream.PartitionCount; p++)
+        {
+            var leader = await LeaderCommitIndexAsync((uint)p, ct, consumer).ConfigureAwait(false);
+            var start = ScanPosition.Start((uint)p, leader.CommitIndex, leader.RetainedAfter);
+            if (leader.HasConsumer)
+            {
+                found = true;
+                var next = Math.Min(leader.ConsumerNextIndex, leader.CommitIndex + 1);
+                var skip = next <= leader.CommitIndex ? leader.ConsumerSkip : 0;
+                positions.Add(new ScanPosition((uint)p, leader.CommitIndex, next, skip));
+            }
+            else positions.Add(fromNow ? start.Finished() : start);
+        }
+        return found ? ScanCursor.At(QueryCursors.Hash(filter), positions, stream.Id, stream.Name) : null;
+    }
+
     /// <summary>Pages through the query from <paramref name="cursor"/>; each page comes with the cursor after it.</summary>
     /// <remarks>Pages are handed out partition by partition, in order (so one cursor describes the
     /// position), but up to <see cref="PartitionsAhead"/> partitions are scanned concurrently into
@@ -130,7 +156,7 @@ internal sealed class QueryCoordinator(OverlayDriver overlay, StreamDefinition s
         }
     }
 
-    private async Task<CommitIndexResponse> LeaderCommitIndexAsync(uint streamPartition, CancellationToken ct)
+    private async Task<CommitIndexResponse> LeaderCommitIndexAsync(uint streamPartition, CancellationToken ct, string consumer = "")
     {
         var replicas = stream.Placement[(int)streamPartition];
         var partition = stream.Group(streamPartition);
@@ -141,7 +167,7 @@ internal sealed class QueryCoordinator(OverlayDriver overlay, StreamDefinition s
             // for up to an election timeout (CheckQuorum), so the claim of the highest term wins.
             string? hint = null;
             var answers = await Task.WhenAll(replicas.Select(replica =>
-                overlay.CallAsync(replica, new NodeRequest { CommitIndex = new CommitIndexRequest { Partition = partition } }, CallTimeout, ct))).ConfigureAwait(false);
+                overlay.CallAsync(replica, new NodeRequest { CommitIndex = new CommitIndexRequest { Partition = partition, Consumer = consumer } }, CallTimeout, ct))).ConfigureAwait(false);
             var leader = answers.Where(a => a.Error.Length == 0 && a.CommitIndex is { IsLeader: true }).Select(a => a.CommitIndex).MaxBy(c => c.Term);
             if (leader is not null) return leader;
             hint = answers.Select(a => a.CommitIndex?.Leader).FirstOrDefault(l => l is { Length: > 0 });

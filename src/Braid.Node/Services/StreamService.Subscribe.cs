@@ -28,7 +28,15 @@ internal sealed partial class StreamService
         metrics.QueryStarted();
         var coordinator = Coordinator(stream);
         ScanCursor cursor;
+        if (request.Consumer.Length > 0 && ConsumerCommit.ValidateName(request.Consumer) is { } badName)
+            throw new RpcException(new Status(StatusCode.InvalidArgument, badName));
         if (!request.Cursor.IsEmpty) cursor = QueryCursors.Parse(request.Cursor, filter, stream);
+        else if (request.Consumer.Length > 0
+            && await coordinator.ConsumerStartAsync(filter, request.Consumer, request.Start == SubscribeRequest.Types.Start.Now, ct).ConfigureAwait(false) is { } committed)
+        {
+            cursor = committed;
+            await responseStream.WriteAsync(new SubscribeChunk { Cursor = ByteString.CopyFrom(cursor.Encode()) }, ct).ConfigureAwait(false);
+        }
         else
         {
             cursor = await coordinator.StartAsync(filter, ct).ConfigureAwait(false);
