@@ -18,7 +18,36 @@ internal static class BenchCommand
         bench.Subcommands.Add(CatchUp());
         bench.Subcommands.Add(Fuzz());
         bench.Subcommands.Add(Compare());
+        bench.Subcommands.Add(Produce());
+        bench.Subcommands.Add(Subscribe());
         return bench;
+    }
+
+    private static Command Produce()
+    {
+        var records = new Option<int>("--records") { Description = "Records to produce (after 2,000 of warm-up)", DefaultValueFactory = _ => 100_000 };
+        var bytes = new Option<int>("--value-bytes") { Description = "Bytes per value", DefaultValueFactory = _ => 150 };
+        var inflight = new Option<int>("--inflight") { Description = "ProduceAsync calls in flight at once (the producer batches them)", DefaultValueFactory = _ => 1000 };
+        var port = Port(7660);
+        var dir = Dir("bench-produce");
+        var json = Options.Json();
+        var command = new Command("produce", "Records produced one at a time through ProduceAsync on mesh3 at R=3: records/s and ack latency p50/p99") { records, bytes, inflight, port, dir, json };
+        command.SetAction((p, ct) => CommandRunner.RunAsync(() => ReportAsync(p.GetValue(json), output =>
+            StreamBench.ProduceAsync(Math.Max(1, p.GetValue(records)), Math.Max(0, p.GetValue(bytes)), Math.Max(1, p.GetValue(inflight)), p.GetValue(dir)!, p.GetValue(port), output, ct), _ => 0)));
+        return command;
+    }
+
+    private static Command Subscribe()
+    {
+        var rate = new Option<int>("--rate") { Description = "Records per second produced", DefaultValueFactory = _ => 10_000 };
+        var seconds = new Option<int>("--seconds") { Description = "Seconds of producing", DefaultValueFactory = _ => 10 };
+        var port = Port(7670);
+        var dir = Dir("bench-subscribe");
+        var json = Options.Json();
+        var command = new Command("subscribe", "A subscriber's delivery latency (from the producer's ack to the subscriber) at a steady rate on mesh3 at R=3") { rate, seconds, port, dir, json };
+        command.SetAction((p, ct) => CommandRunner.RunAsync(() => ReportAsync(p.GetValue(json), output =>
+            StreamBench.SubscribeAsync(Math.Max(100, p.GetValue(rate)), Math.Max(1, p.GetValue(seconds)), p.GetValue(dir)!, p.GetValue(port), output, ct), _ => 0)));
+        return command;
     }
 
     /// <summary>Runs a benchmark that returns its figures: with --json its progress lines go to

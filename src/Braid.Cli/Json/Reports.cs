@@ -134,3 +134,18 @@ internal sealed record IdleBenchReport(string Topology, double SampledSeconds, i
 }
 
 internal sealed record IdleNodeReport(string Node, double CpuPercentOfCore, double RssMb, double PssMb);
+
+/// <summary><c>braid bench produce --json</c>.</summary>
+internal sealed record ProduceBenchReport(int Records, int ValueBytes, int CallsInFlight, double Seconds, double RecordsPerSecond, double AckP50Ms, double AckP99Ms)
+{
+    [JsonPropertyOrder(-1)]
+    public string Benchmark => "produce";
+}
+
+/// <summary><c>braid bench subscribe --json</c>: delivery latency is from the producer's ack (commit) to the subscriber.</summary>
+internal sealed record SubscribeBenchReport(int TargetRecordsPerSecond, double AchievedRecordsPerSecond, int Seconds, int Batches, int BatchesNotDelivered,
+    double DeliveryP50Ms, double DeliveryP99Ms, double DeliveredBeforeAckPercent)
+{
+    [JsonPropertyOrder(-1)]
+    public string Benchmark => "subscribe";
+}
