@@ -105,7 +105,8 @@ public static class AirQualityReadings
     private static string? CheckSourceLine(string line, in AirQualityRecord built, out AirQualityRecord parsed)
     {
         parsed = default;
-        if (line.AsSpan().IndexOfAny('\r', '\n') >= 0) return "source_line holds a line break (it is one line of the files, without its terminator)";
+        if (line.AsSpan().IndexOfAny('\r', '\n') >= 0)
+            return "source_line holds a line break (it is one line of the files, without its terminator)";
         if (Encoding.UTF8.GetByteCount(line) > RecordBatchCodec.MaxLineBytes)
             return $"source_line is longer than {RecordBatchCodec.MaxLineBytes} UTF-8 bytes";
         if (!AirQualityCsv.TryParse(line, out parsed, out var error)) return $"source_line is not a line of the files: {error}";

@@ -33,7 +33,8 @@ internal sealed partial class StreamService
             throw new RpcException(new Status(StatusCode.InvalidArgument, $"{where}: {e.Message}"));
         }
         if (encoded.Length > PayloadBytesMax)
-            throw new RpcException(new Status(StatusCode.ResourceExhausted, $"{where} encodes to {encoded.Length} bytes, over the limit of {PayloadBytesMax}"));
+            throw new RpcException(new Status(StatusCode.ResourceExhausted,
+                $"{where} encodes to {encoded.Length} bytes, over the limit of {PayloadBytesMax}"));
         return (records.Length, ByteString.CopyFrom(encoded));
     }
 
