@@ -36,8 +36,8 @@ public static partial class RecordBatchCodec
     private static ReadOnlySpan<byte> Magic => "AQB"u8;
     private const byte Version = 2;
     private const byte FirstVersion = 1;
-    private const int MaxStringBytes = 4096;
-    private const int MaxLineBytes = 1 << 16;
+    internal const int MaxStringBytes = 4096;
+    internal const int MaxLineBytes = 1 << 16;
     private const int MinRecordBytes = 8;
     private const int MinSiteBytes = 6;
     private const double ValueScale = 1_000;

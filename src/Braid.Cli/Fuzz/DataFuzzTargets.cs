@@ -35,7 +35,8 @@ internal static class FuzzSamples
 }
 
 /// <summary>Ingest: an AppendRequest as it arrives on the stream, checked as StreamService.Validate
-/// checks it (fields, size, then every record decoded), then decoded and scanned as a query would.</summary>
+/// checks it (fields, size, typed readings converted and encoded, then every record decoded), then
+/// decoded and scanned as a query would.</summary>
 internal sealed class AppendRequestFuzzTarget : FuzzTarget
 {
     private const uint Partitions = 3;
@@ -43,11 +44,14 @@ internal sealed class AppendRequestFuzzTarget : FuzzTarget
     private static readonly RecordFilter Narrow = RecordFilter.Create(aqiMin: 20, aqiMax: 80, parameters: [AirParameter.Pm25, AirParameter.Ozone]);
 
     public override string Name => "append";
-    public override string Description => "AppendRequest bytes: fields, then the record batch (RecordBatchCodec count, decode, scan)";
+    public override string Description => "AppendRequest bytes: fields, typed readings, then the record batch (RecordBatchCodec count, decode, scan)";
 
-    public override IReadOnlyList<byte[]> Seeds { get; } = FuzzSamples.Batches
-        .Select((b, i) => new AppendRequest { Partition = (uint)i % Partitions, Producer = 42, Sequence = (ulong)i + 1, Payload = ByteString.CopyFrom(b) }.ToByteArray())
-        .ToArray();
+    public override IReadOnlyList<byte[]> Seeds { get; } =
+    [
+        .. FuzzSamples.Batches.Select((b, i) =>
+            new AppendRequest { Partition = (uint)i % Partitions, Producer = 42, Sequence = (ulong)i + 1, Payload = ByteString.CopyFrom(b) }.ToByteArray()),
+        new AppendRequest { Producer = 42, Sequence = 9, Readings = { FuzzSamples.Records.Take(5).Select(r => AirQualityReadings.ToReading(in r)) } }.ToByteArray(),
+    ];
 
     public override string? Run(byte[] input)
     {
@@ -64,6 +68,12 @@ internal sealed class AppendRequestFuzzTarget : FuzzTarget
         if (request.Producer == 0 || request.Sequence == 0) return "InvalidArgument: producer/sequence";
         if (request.Payload.Length > PayloadBytesMax) return "ResourceExhausted: payload size";
         var payload = request.Payload.Span;
+        if (request.Readings.Count > 0)
+        {
+            if (!request.Payload.IsEmpty) return "InvalidArgument: readings and payload";
+            if (Readings(request.Readings) is not { } encoded) return "InvalidArgument: reading";
+            payload = encoded;
+        }
         int count;
         try
         {
@@ -86,6 +96,33 @@ internal sealed class AppendRequestFuzzTarget : FuzzTarget
         var again = RecordBatchCodec.Decode(RecordBatchCodec.Encode(decoded));
         FuzzInvariantException.Check(again.AsSpan().SequenceEqual(decoded), "an accepted batch does not survive re-encoding");
         return null;
+    }
+
+    /// <summary>Readings converted and encoded as the node does; null if one is refused. Accepted ones
+    /// must come back from the codec as the same records, and as readings that convert back to them.</summary>
+    private static byte[]? Readings(IReadOnlyList<AirQualityReading> readings)
+    {
+        var records = new AirQualityRecord[readings.Count];
+        for (var i = 0; i < records.Length; i++)
+            if (!AirQualityReadings.TryToRecord(readings[i], out records[i], out _)) return null;
+        byte[] encoded;
+        try
+        {
+            encoded = RecordBatchCodec.Encode(records);
+        }
+        catch (ArgumentException)
+        {
+            return null;
+        }
+        var decoded = RecordBatchCodec.Decode(encoded);
+        FuzzInvariantException.Check(decoded.AsSpan().SequenceEqual(records), "accepted readings do not come back from the codec");
+        foreach (var record in decoded)
+        {
+            var wire = AirQualityReading.Parser.ParseFrom(AirQualityReadings.ToReading(in record).ToByteArray());
+            FuzzInvariantException.Check(AirQualityReadings.TryToRecord(wire, out var back, out var error)
+                && AirQualityCsv.Format(in back) == AirQualityCsv.Format(in record), $"a stored record read out as a reading does not convert back: {error}");
+        }
+        return encoded;
     }
 }
 

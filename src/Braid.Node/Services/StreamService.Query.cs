@@ -34,7 +34,8 @@ internal sealed partial class StreamService
             if (stream.Format == StreamFormat.Raw) AddRaw(reply.RawRecords, reply.Positions, page);
             else
             {
-                reply.Records = page.Records;
+                if (request.Typed) AddReadings(reply.Readings, page.Records);
+                else reply.Records = page.Records;
                 reply.RecordCount = page.RecordCount;
             }
             await responseStream.WriteAsync(reply, ct).ConfigureAwait(false);
@@ -45,7 +46,7 @@ internal sealed partial class StreamService
         if (!sentDone)
         {
             var last = new QueryChunk { Cursor = ByteString.CopyFrom(cursor.Encode()), Done = true, Scanned = scanned };
-            if (stream.Format != StreamFormat.Raw) last.Records = ByteString.CopyFrom(Data.RecordBatchCodec.Encode([]));
+            if (stream.Format != StreamFormat.Raw && !request.Typed) last.Records = ByteString.CopyFrom(Data.RecordBatchCodec.Encode([]));
             await responseStream.WriteAsync(last, ct).ConfigureAwait(false);
             metrics.ChunkSent();
         }

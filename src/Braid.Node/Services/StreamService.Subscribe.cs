@@ -55,7 +55,8 @@ internal sealed partial class StreamService
                 if (stream.Format == StreamFormat.Raw) AddRaw(reply.RawRecords, reply.Positions, page);
                 else
                 {
-                    reply.Records = page.Records;
+                    if (request.Typed) AddReadings(reply.Readings, page.Records);
+                    else reply.Records = page.Records;
                     reply.RecordCount = page.RecordCount;
                 }
                 await responseStream.WriteAsync(reply, ct).ConfigureAwait(false);

@@ -132,10 +132,12 @@ internal sealed partial class StreamService(RaftDriver raft, AppendForwarder app
         int records;
         if (stream.Format == StreamFormat.Raw)
             (records, payload) = RawPayload(request, stream);
+        else if (request.Records.Count > 0)
+            throw new RpcException(new Status(StatusCode.InvalidArgument, $"stream '{stream.Name}' holds air-quality records: send them as readings (or in payload, a record batch), not as raw records"));
+        else if (request.Readings.Count > 0)
+            (records, payload) = TypedPayload(request, $"batch ({request.Producer},{request.Sequence}) for {stream.Name}/{request.Partition}");
         else
         {
-            if (request.Records.Count > 0)
-                throw new RpcException(new Status(StatusCode.InvalidArgument, $"stream '{stream.Name}' holds air-quality records: send them in payload (a record batch), not as raw records"));
             try
             {
                 // Decodes every record once: a malformed batch is refused before it can be replicated.
@@ -147,7 +149,7 @@ internal sealed partial class StreamService(RaftDriver raft, AppendForwarder app
             }
         }
         var group = stream.Group(request.Partition);
-        var inner = group == request.Partition && payload == request.Payload && request.Records.Count == 0 && request.Stream.Length == 0 ? request
+        var inner = group == request.Partition && payload == request.Payload && request.Records.Count == 0 && request.Readings.Count == 0 && request.Stream.Length == 0 ? request
             : new AppendRequest { Partition = group, Producer = request.Producer, Sequence = request.Sequence, Payload = payload, Forward = request.Forward };
         return (records, inner);
     }
@@ -158,6 +160,8 @@ internal sealed partial class StreamService(RaftDriver raft, AppendForwarder app
     {
         var where = $"batch ({request.Producer},{request.Sequence}) for {stream.Name}/{request.Partition}";
         IReadOnlyList<RawRecord> records;
+        if (request.Readings.Count > 0)
+            throw new RpcException(new Status(StatusCode.InvalidArgument, $"{where}: stream '{stream.Name}' is raw: send records (key, value, headers), not air-quality readings"));
         if (request.Records.Count > 0)
         {
             if (!request.Payload.IsEmpty) throw new RpcException(new Status(StatusCode.InvalidArgument, $"{where}: send records or an encoded payload, not both"));
