@@ -24,6 +24,8 @@ namespace Braid.Cli.Json;
 [JsonSerializable(typeof(FailoverBenchReport))]
 [JsonSerializable(typeof(RerouteBenchReport))]
 [JsonSerializable(typeof(IdleBenchReport))]
+[JsonSerializable(typeof(FileTransferReport))]
+[JsonSerializable(typeof(FilesBenchReport))]
 internal sealed partial class CliJson : JsonSerializerContext
 {
     public static string Serialize<T>(T value) =>
