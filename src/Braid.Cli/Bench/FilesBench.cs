@@ -22,6 +22,9 @@ internal static class FilesBench
         var seeds = cluster.State.Nodes.Select(n => n.Address).ToList();
         using var braid = await BraidClient.ConnectAsync(new BraidClientOptions { Seeds = seeds, Tls = cluster.Tls }, ct).ConfigureAwait(false);
         await braid.CreateStreamAsync(Stream, "raw", 3, 3, 0, ct).ConfigureAwait(false);
+        // Not timed: the new stream's partitions electing their first leaders.
+        var ready = await StreamCommands.WaitForLeadersAsync(braid, Stream, TimeSpan.FromSeconds(30), ct).ConfigureAwait(false);
+        if (ready is null || ready.Partitions.Any(p => p.Leader.Length == 0)) throw new Cluster.CliException($"stream '{Stream}' has partitions without a leader after 30 s");
         var source = Path.Combine(directory, "source.bin");
         var copy = Path.Combine(directory, "copy.bin");
         var size = (long)sizeMb << 20;
@@ -35,7 +38,7 @@ internal static class FilesBench
             putProgress.Finish();
             var putSeconds = clock.Elapsed.TotalSeconds;
             var hashSeconds = putProgress.Seconds(FileTransferPhase.Hashing);
-            var sendSeconds = Math.Max(1e-6, putSeconds - hashSeconds);
+            var sendSeconds = putProgress.Seconds(FileTransferPhase.Sending);
 
             var getProgress = new FileProgressPrinter(output);
             clock.Restart();
@@ -46,11 +49,12 @@ internal static class FilesBench
             var verified = got.Manifest.Sha256 == expected && put.Manifest.Sha256 == expected && new FileInfo(copy).Length == size;
             double Rate(double seconds) => Math.Round(size / 1048576.0 / Math.Max(1e-6, seconds), 1);
             var report = new Json.FilesBenchReport(topology, size, put.Manifest.Chunks, put.Partition, Math.Round(hashSeconds, 2), Math.Round(putSeconds, 2), Math.Round(getSeconds, 2),
-                Rate(putSeconds), Rate(sendSeconds), Rate(getSeconds), braid.Stats.Retries, verified);
+                Rate(putSeconds), Rate(sendSeconds), Rate(getSeconds), braid.Stats.Retries, PeakRssMb(), verified);
             output.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"put {sizeMb} MB in {putSeconds:F2} s: {report.PutMegabytesPerSecond:F1} MB/s (hashing {hashSeconds:F2} s, then sending at {report.SendMegabytesPerSecond:F1} MB/s)"));
             output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"get {sizeMb} MB in {getSeconds:F2} s: {report.GetMegabytesPerSecond:F1} MB/s"));
-            output.WriteLine($"sha256 {expected}: {(verified ? "the copy matches" : "MISMATCH")}; {put.Manifest.Chunks} chunks in partition {put.Partition}; client retries {braid.Stats.Retries}");
+            output.WriteLine($"sha256 {expected}: {(verified ? "the copy matches" : "MISMATCH")}; {put.Manifest.Chunks} chunks in partition {put.Partition}; client retries {braid.Stats.Retries}; "
+                + $"peak RSS of this process (the client) {report.ClientPeakRssMb} MB");
             return report;
         }
         finally
@@ -58,6 +62,13 @@ internal static class FilesBench
             File.Delete(source);
             File.Delete(copy);
         }
+    }
+
+    /// <summary>This process's peak resident memory (VmHWM), in MB: the client's, the nodes being processes of their own.</summary>
+    private static double PeakRssMb()
+    {
+        using var self = Process.GetCurrentProcess();
+        return Math.Round(self.PeakWorkingSet64 / 1048576.0, 1);
     }
 
     /// <summary>Writes <paramref name="size"/> seeded random bytes; returns their SHA-256 (hex).</summary>

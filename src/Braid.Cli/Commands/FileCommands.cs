@@ -100,6 +100,7 @@ internal sealed class FileProgressPrinter(TextWriter output) : IProgress<FileTra
     private readonly object gate = new();
     private readonly Dictionary<FileTransferPhase, double> seconds = [];
     private FileTransferProgress? last;
+    private long lastAt;
     private long phaseStart;
     private long startBytes;
     private long printedAt;
@@ -118,6 +119,7 @@ internal sealed class FileProgressPrinter(TextWriter output) : IProgress<FileTra
                     output.WriteLine($"  resuming: {FileCommands.Mb(value.Bytes)} MB already stored by an earlier put");
             }
             last = value;
+            lastAt = Stopwatch.GetTimestamp();
             if (Stopwatch.GetElapsedTime(printedAt) < Period) return;
             printedAt = Stopwatch.GetTimestamp();
             Print(value);
@@ -134,7 +136,7 @@ internal sealed class FileProgressPrinter(TextWriter output) : IProgress<FileTra
         }
     }
 
-    /// <summary>How long a phase took in this run (0 if it did not run).</summary>
+    /// <summary>How long a phase took in this run, from its first report to its last (0 if it did not run).</summary>
     public double Seconds(FileTransferPhase phase)
     {
         lock (gate) return Math.Round(seconds.GetValueOrDefault(phase), 3);
@@ -142,13 +144,13 @@ internal sealed class FileProgressPrinter(TextWriter output) : IProgress<FileTra
 
     private void EndPhase(FileTransferProgress final)
     {
-        seconds[final.Phase] = Stopwatch.GetElapsedTime(phaseStart).TotalSeconds;
-        Print(final);
+        seconds[final.Phase] = Stopwatch.GetElapsedTime(phaseStart, lastAt).TotalSeconds;
+        Print(final, lastAt);
     }
 
-    private void Print(FileTransferProgress p)
+    private void Print(FileTransferProgress p, long? at = null)
     {
-        var elapsed = Math.Max(1e-6, Stopwatch.GetElapsedTime(phaseStart).TotalSeconds);
+        var elapsed = Math.Max(1e-6, Stopwatch.GetElapsedTime(phaseStart, at ?? Stopwatch.GetTimestamp()).TotalSeconds);
         var rate = (p.Bytes - startBytes) / 1048576.0 / elapsed;
         var total = p.TotalBytes >= 0 ? $" / {FileCommands.Mb(p.TotalBytes)}" : "";
         output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {Verb(p.Phase),-10} {FileCommands.Mb(p.Bytes)}{total} MB  {rate,7:F1} MB/s"));

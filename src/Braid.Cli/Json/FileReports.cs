@@ -28,8 +28,9 @@ internal sealed record FileTransferReport(
 
 /// <summary><c>braid bench files --json</c>: one file put and got back on a fresh cluster.</summary>
 /// <param name="PutMegabytesPerSecond">Size over the whole put: hashing, then sending until the manifest is acknowledged.</param>
-/// <param name="SendMegabytesPerSecond">Size over the sending phase alone.</param>
+/// <param name="SendMegabytesPerSecond">Size over the sending phase alone (from the manifest offer's answer to the manifest's acknowledgement).</param>
 /// <param name="GetMegabytesPerSecond">Size over the whole get, until the verified file has its name.</param>
+/// <param name="ClientPeakRssMb">Peak resident memory of the benchmark's process, which runs the client (the nodes are processes of their own).</param>
 internal sealed record FilesBenchReport(
     string Topology,
     long SizeBytes,
@@ -42,6 +43,7 @@ internal sealed record FilesBenchReport(
     double SendMegabytesPerSecond,
     double GetMegabytesPerSecond,
     long ClientRetries,
+    double ClientPeakRssMb,
     bool Verified)
 {
     [JsonPropertyOrder(-1)]
