@@ -20,6 +20,8 @@ var root = new RootCommand("Braid: fault-tolerant streaming of records over a gR
     StreamCommands.Stream(),
     StreamCommands.Produce(),
     StreamCommands.Tail(),
+    FileCommands.Put(),
+    FileCommands.Get(),
     PlacementCommand.Create(),
     GenCommand.Create(),
 };

@@ -37,6 +37,18 @@ public sealed partial class BraidClient
     /// </summary>
     public async Task<AppendReply> AppendRawAsync(string stream, uint partition, ulong producer, ulong sequence, IEnumerable<RawRecord> records, CancellationToken ct = default)
     {
+        var reply = await AppendRawOrOutOfOrderAsync(stream, partition, producer, sequence, records, ct).ConfigureAwait(false);
+        if (reply.Status == AppendStatus.OutOfOrder)
+            throw new BraidException($"{stream}/{partition}: batch ({producer},{sequence}) is out of order; the partition expects sequence {reply.ExpectedSequence}");
+        return reply;
+    }
+
+    /// <summary><see cref="AppendRawAsync"/>, but an out-of-order batch is answered (with the
+    /// sequence the partition expects next, decided when it applied the batch) instead of thrown:
+    /// how a file's put learns where an earlier, interrupted put of it stopped.</summary>
+    internal async Task<AppendReply> AppendRawOrOutOfOrderAsync(string stream, uint partition, ulong producer, ulong sequence, IEnumerable<RawRecord> records,
+        CancellationToken ct)
+    {
         var request = new AppendRequest { Stream = stream, Partition = partition, Producer = producer, Sequence = sequence, Forward = true };
         request.Records.AddRange(records);
         var key = StreamKey(stream, partition);
@@ -56,7 +68,7 @@ public sealed partial class BraidClient
                         Stats.Ack(request.Records.Count, reply.Duplicate);
                         return reply;
                     case AppendStatus.OutOfOrder:
-                        throw new BraidException($"{stream}/{partition}: batch ({producer},{sequence}) is out of order; the partition expects sequence {reply.ExpectedSequence}");
+                        return reply;
                     case AppendStatus.NotLeader:
                         SetLeader(key, reply.LeaderAddress);
                         address = reply.LeaderAddress.Length > 0 ? reply.LeaderAddress : NextNode(address);
@@ -84,7 +96,7 @@ public sealed partial class BraidClient
     }
 
     /// <summary>The leader map's key of a stream's partition (the default stream keeps its partition numbers).</summary>
-    private static uint StreamKey(string stream, uint partition) =>
+    internal static uint StreamKey(string stream, uint partition) =>
         stream.Length == 0 || stream == "airquality" ? partition : (uint)(Fnv(stream) & 0x7FFF) << 16 | partition | 0x8000_0000u;
 
     private static ulong Fnv(string s)
@@ -98,15 +110,28 @@ public sealed partial class BraidClient
     /// Reads a raw stream's records (a snapshot fixed at the start, or resumed at <paramref name="cursor"/>),
     /// in chunks, exactly once each across node failures.
     /// </summary>
-    public async IAsyncEnumerable<RawChunk> ReadRawAsync(string stream, byte[]? cursor = null, uint chunkRecords = 0, [EnumeratorCancellation] CancellationToken ct = default)
+    public IAsyncEnumerable<RawChunk> ReadRawAsync(string stream, byte[]? cursor = null, uint chunkRecords = 0, CancellationToken ct = default) =>
+        ReadRawAsync(stream, [], cursor, chunkRecords, ct);
+
+    /// <summary>
+    /// Reads the records of some of a raw stream's partitions (<paramref name="partitions"/>;
+    /// empty: all), as <see cref="ReadRawAsync(string, byte[], uint, CancellationToken)"/> does:
+    /// only their leaders are asked to fix the snapshot and only their records are read. A
+    /// resumed read (<paramref name="cursor"/>) covers what its cursor covers.
+    /// </summary>
+    public async IAsyncEnumerable<RawChunk> ReadRawAsync(string stream, IReadOnlyCollection<uint> partitions, byte[]? cursor = null, uint chunkRecords = 0,
+        [EnumeratorCancellation] CancellationToken ct = default)
     {
+        ArgumentNullException.ThrowIfNull(partitions);
         var current = cursor is null ? ByteString.Empty : ByteString.CopyFrom(cursor);
         var address = NextNode(null);
         var backoff = NewBackoff();
         var lastProgress = Options.Clock.GetTimestamp();
         while (true)
         {
-            using var call = Stream(address).Query(new QueryRequest { Stream = stream, Cursor = current, ChunkRecords = chunkRecords }, cancellationToken: ct);
+            var request = new QueryRequest { Stream = stream, Cursor = current, ChunkRecords = chunkRecords };
+            request.Partitions.AddRange(partitions);
+            using var call = Stream(address).Query(request, cancellationToken: ct);
             while (true)
             {
                 var (chunk, error) = await NextAsync(call.ResponseStream, ct).ConfigureAwait(false);

@@ -20,6 +20,8 @@ internal sealed class PartitionSender
 {
     private readonly BraidClient client;
     private readonly uint partition;
+    private readonly string stream;
+    private readonly uint leaderKey; // the client's leader map key of (stream, partition)
     private readonly ulong producer;
     private readonly Action<PendingBatch> onAcked;
     private readonly SendWindow<PendingBatch> pending;
@@ -36,13 +38,17 @@ internal sealed class PartitionSender
     private long forwardUntil;
     private string? unreachableLeader;
 
-    public PartitionSender(BraidClient client, uint partition, ulong producer, Action<PendingBatch> onAcked, CancellationToken ct)
+    /// <param name="stream">The stream ("": the default one); its batches go in encoded form (<c>payload</c>).</param>
+    /// <param name="window">Unacknowledged batches sent at most (default: <see cref="BraidClientOptions.InflightBatchesPerPartition"/>).</param>
+    public PartitionSender(BraidClient client, uint partition, ulong producer, Action<PendingBatch> onAcked, CancellationToken ct, string stream = "", int? window = null)
     {
         this.client = client;
         this.partition = partition;
+        this.stream = stream;
+        leaderKey = BraidClient.StreamKey(stream, partition);
         this.producer = producer;
         this.onAcked = onAcked;
-        pending = new SendWindow<PendingBatch>(client.Options.InflightBatchesPerPartition);
+        pending = new SendWindow<PendingBatch>(window ?? client.Options.InflightBatchesPerPartition);
         progressAt = client.Options.Clock.GetTimestamp();
         Completion = Task.Run(() => RunAsync(ct), ct);
     }
@@ -103,9 +109,9 @@ internal sealed class PartitionSender
             // any other node, which forwards to the leader over the overlay.
             var forward = client.Options.Clock.GetTimestamp() < forwardUntil;
             // In forward mode move on from the last node tried, so a dead or unhelpful one is left behind.
-            address = forward ? client.NextNode(address == unreachableLeader ? unreachableLeader : address) : client.AddressFor(partition);
+            address = forward ? client.NextNode(address == unreachableLeader ? unreachableLeader : address) : client.AddressFor(leaderKey);
             var outcome = await StreamOnceAsync(address, forward, ct).ConfigureAwait(false);
-            if (outcome.Unreachable && !forward && client.IsKnownLeader(partition, address))
+            if (outcome.Unreachable && !forward && client.IsKnownLeader(leaderKey, address))
             {
                 unreachableLeader = address;
                 forwardUntil = client.Options.Clock.GetTimestamp() + (long)(ForwardPeriod.TotalSeconds * client.Options.Clock.TimestampFrequency);
@@ -127,7 +133,7 @@ internal sealed class PartitionSender
                 throw new BraidException($"partition {partition}: no batch acknowledged for {client.Options.StallTimeout.TotalSeconds:F0} s; last problem: {outcome.Problem}");
             }
             client.Stats.Retry();
-            if (!outcome.LeaderKnown) client.SetLeader(partition, null);
+            if (!outcome.LeaderKnown) client.SetLeader(leaderKey, null);
             if (outcome.Failover) client.Stats.Failover();
             await Task.Delay(outcome.LeaderKnown && !forward ? TimeSpan.Zero : backoff.Next(), client.Options.Clock, ct).ConfigureAwait(false);
         }
@@ -160,7 +166,7 @@ internal sealed class PartitionSender
                         case AppendStatus.AppendOk:
                             Acked(ack.Sequence, ack.Reply.Duplicate);
                             progress = true;
-                            if (!forward) client.SetLeader(partition, address);
+                            if (!forward) client.SetLeader(leaderKey, address);
                             break;
                         case AppendStatus.NoSpace:
                             // The leader is full: stay with it and resend after a pause; it resumes by itself.
@@ -170,7 +176,7 @@ internal sealed class PartitionSender
                             return;
                         case AppendStatus.NotLeader:
                             leaderKnown = ack.Reply.LeaderAddress.Length > 0 && ack.Reply.LeaderAddress != address;
-                            if (leaderKnown) client.SetLeader(partition, ack.Reply.LeaderAddress);
+                            if (leaderKnown) client.SetLeader(leaderKey, ack.Reply.LeaderAddress);
                             problem = $"{address}: {ack.Reply.Error}";
                             failover = progress || leaderKnown;
                             await life.CancelAsync().ConfigureAwait(false);
@@ -229,7 +235,7 @@ internal sealed class PartitionSender
                 if (toSend.Count == 0 && pending.AckOverdue(now, ackTimeout)) return; // an acknowledgement is overdue: reopen and resend
             }
             foreach (var (sequence, batch) in toSend)
-                await requests.WriteAsync(new AppendRequest { Partition = partition, Producer = producer, Sequence = sequence, Payload = ByteString.CopyFrom(batch.Payload), Forward = forward }, ct).ConfigureAwait(false);
+                await requests.WriteAsync(new AppendRequest { Partition = partition, Producer = producer, Sequence = sequence, Payload = UnsafeByteOperations.UnsafeWrap(batch.Payload), Forward = forward, Stream = stream }, ct).ConfigureAwait(false);
             using var tick = CancellationTokenSource.CreateLinkedTokenSource(ct);
             tick.CancelAfter(TimeSpan.FromMilliseconds(500));
             try { await wake.Reader.ReadAsync(tick.Token).ConfigureAwait(false); }

@@ -20,6 +20,7 @@ internal static class BenchCommand
         bench.Subcommands.Add(Compare());
         bench.Subcommands.Add(Produce());
         bench.Subcommands.Add(Subscribe());
+        bench.Subcommands.Add(Files());
         return bench;
     }
 
@@ -231,6 +232,23 @@ internal static class BenchCommand
                 new QueryBench.Settings(p.GetValue(topology)!, Math.Min(20_000u, p.GetValue(chunk)), p.GetValue(records), p.GetValue(seed), p.GetValue(dir)!, p.GetValue(port), p.GetValue(repeat)),
                 Console.Out, ct);
         }));
+        return command;
+    }
+
+    private static Command Files()
+    {
+        var topology = Options.Topology();
+        topology.DefaultValueFactory = _ => "mesh3";
+        var size = new Option<int>("--size-mb") { Description = "Size of the file in MB (2^20 bytes); it is written to the scratch folder, as is the copy got back", DefaultValueFactory = _ => 256 };
+        var port = Port(7730);
+        var dir = Dir("bench-files");
+        var json = Options.Json();
+        var command = new Command("files", "A file of random bytes put into a raw stream (braid put: hash, then chunks and a manifest at R=3) and got back (braid get, SHA-256 checked): MB/s each way")
+        {
+            topology, size, port, dir, json,
+        };
+        command.SetAction((p, ct) => CommandRunner.RunAsync(() => ReportAsync(p.GetValue(json), output =>
+            FilesBench.RunAsync(p.GetValue(topology)!, Math.Clamp(p.GetValue(size), 1, 1 << 20), p.GetValue(dir)!, p.GetValue(port), output, ct), report => report.Verified ? 0 : 1)));
         return command;
     }
 

@@ -46,7 +46,7 @@ internal static class StreamCommands
     }
 
     /// <summary>Polls until every partition of the stream has a leader (progress on stderr), or the time is up.</summary>
-    private static async Task<StreamDescription?> WaitForLeadersAsync(BraidClient braid, string name, TimeSpan timeout, CancellationToken ct)
+    internal static async Task<StreamDescription?> WaitForLeadersAsync(BraidClient braid, string name, TimeSpan timeout, CancellationToken ct)
     {
         var clock = System.Diagnostics.Stopwatch.StartNew();
         StreamDescription? last = null;

@@ -26,6 +26,8 @@ namespace Braid.Cli.Json;
 [JsonSerializable(typeof(IdleBenchReport))]
 [JsonSerializable(typeof(ProduceBenchReport))]
 [JsonSerializable(typeof(SubscribeBenchReport))]
+[JsonSerializable(typeof(FileTransferReport))]
+[JsonSerializable(typeof(FilesBenchReport))]
 internal sealed partial class CliJson : JsonSerializerContext
 {
     public static string Serialize<T>(T value) =>

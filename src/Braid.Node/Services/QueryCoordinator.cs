@@ -19,12 +19,19 @@ internal sealed class QueryCoordinator(OverlayDriver overlay, StreamDefinition s
     private static readonly TimeSpan RetryInterval = TimeSpan.FromMilliseconds(100);
 
     /// <summary>A new cursor at the start of a fresh snapshot: each partition's leader's records
-    /// from its retention point to its commit index.</summary>
-    public async Task<ScanCursor> StartAsync(QueryFilter filter, CancellationToken ct)
+    /// from its retention point to its commit index. Partitions outside <paramref name="only"/>
+    /// (when given and not empty) get an empty snapshot, done at once, without asking their leader
+    /// (a file's get reads the one partition that holds it).</summary>
+    public async Task<ScanCursor> StartAsync(QueryFilter filter, CancellationToken ct, IReadOnlyCollection<uint>? only = null)
     {
         var leaders = new List<(ulong, ulong)>();
         for (var p = 0; p < stream.PartitionCount; p++)
         {
+            if (only is { Count: > 0 } && !only.Contains((uint)p))
+            {
+                leaders.Add((0, 0));
+                continue;
+            }
             var leader = await LeaderCommitIndexAsync((uint)p, ct).ConfigureAwait(false);
             leaders.Add((leader.CommitIndex, leader.RetainedAfter));
         }

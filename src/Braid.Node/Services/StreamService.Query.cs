@@ -18,9 +18,12 @@ internal sealed partial class StreamService
         var filter = CheckFilter(request.Filter, stream);
         metrics.QueryStarted();
         if (request.ChunkRecords > ChunkRecordsMax) throw new RpcException(new Status(StatusCode.InvalidArgument, $"chunk_records may be at most {ChunkRecordsMax}"));
+        foreach (var p in request.Partitions)
+            if (p >= stream.PartitionCount)
+                throw new RpcException(new Status(StatusCode.InvalidArgument, $"partition {p} of stream '{stream.Name}' does not exist (it has {stream.PartitionCount})"));
         var coordinator = Coordinator(stream);
         var cursor = request.Cursor.IsEmpty
-            ? await coordinator.StartAsync(filter, ct).ConfigureAwait(false)
+            ? await coordinator.StartAsync(filter, ct, request.Partitions).ConfigureAwait(false)
             : QueryCursors.Parse(request.Cursor, filter, stream);
         var chunk = request.ChunkRecords == 0 ? ChunkRecordsDefault : request.ChunkRecords;
         var sentDone = false;

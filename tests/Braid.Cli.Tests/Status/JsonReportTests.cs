@@ -155,6 +155,35 @@ public sealed class JsonReportTests
         Assert.Equal("idle", Parse(new IdleBenchReport("mini2", 20, 15, [new IdleNodeReport("A", 1.5, 60, 40)], 1.5, 60, 2, 80)).GetProperty("benchmark").GetString());
     }
 
+    [Fact]
+    public void File_documents_pin_their_field_names()
+    {
+        var put = Parse(new FileTransferReport("put", "files", "a.bin", "00000000000000ff", 1, 10, 1, new string('0', 64), 0, false, 0, 1, 0.1, 0.2));
+        Assert.Equal(["command", "stream", "name", "object_id", "partition", "size", "chunks", "sha256", "chunks_already_stored", "already_complete",
+            "bytes_resumed", "passes", "check_seconds", "transfer_seconds"], Keys(put));
+        var bench = Parse(new FilesBenchReport("mesh3", 1 << 30, 1033, 1, 0.8, 19, 7, 53, 56, 144, 1, 345, true));
+        Assert.Equal(["benchmark", "topology", "size_bytes", "chunks", "partition", "hash_seconds", "put_seconds", "get_seconds", "put_megabytes_per_second",
+            "send_megabytes_per_second", "get_megabytes_per_second", "client_retries", "client_peak_rss_mb", "verified"], Keys(bench));
+        Assert.Equal("files", bench.GetProperty("benchmark").GetString());
+    }
+
+    [Theory]
+    [InlineData("files a.bin", null)]
+    [InlineData("files ./dir/a.bin --name photos/a.bin --json", "photos/a.bin")]
+    public void Put_takes_a_stream_a_file_and_an_optional_name(string args, string? name)
+    {
+        var parse = FileCommands.Put().Parse(args);
+        Assert.Empty(parse.Errors);
+        Assert.Equal(name, parse.GetValue<string?>("--name"));
+    }
+
+    [Fact]
+    public void Get_needs_a_stream_a_name_and_a_destination()
+    {
+        Assert.Empty(FileCommands.Get().Parse("files photos/a.bin out.bin").Errors);
+        Assert.NotEmpty(FileCommands.Get().Parse("files photos/a.bin").Errors);
+    }
+
     [Theory]
     [InlineData("", null)]
     [InlineData("--watch", StatusCommand.DefaultWatchSeconds)]
