@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
 using Braid.Cli.Bench;
+using Braid.Cli.Cluster;
 using Braid.Cli.Data;
 using Braid.Cli.Load;
 using Braid.Client;
@@ -27,34 +28,61 @@ internal static class DemoCommand
         var dir = new Option<string>("--dir") { Description = "Scratch folder (deleted and recreated)", DefaultValueFactory = _ => Path.Combine(".braid", "demo") };
         var records = new Option<long?>("--records") { Description = "Generate fewer records than the full 1,167,525 (same mix)" };
         var seed = new Option<int>("--seed") { Description = "Generator seed", DefaultValueFactory = _ => 1 };
-        var command = new Command("demo", "Start mini2, load the air-quality data set through a leader kill and a frozen node, query across the failure, check exactly-once, stop")
+        var file = new Option<int>("--file-mb") { Description = "Size of the file put through a kill -9 in the second act (0 skips the second act)", DefaultValueFactory = _ => 100 };
+        var data = new Option<string?>("--data") { Description = "Your own copy of the fire data (day folders of hourly AirNow files, a folder of .csv files, or one file) instead of generated data; exactly-once is checked against the records read from it" };
+        var command = new Command("demo", "Start mini2, load the air-quality data set through a leader kill and a frozen node, query across the failure, check exactly-once; then binary payloads followed live by braid tail and a 100 MB file, each through a kill -9, checked byte for byte; stop")
         {
-            port, dir, records, seed,
+            port, dir, records, seed, data, file,
         };
-        command.SetAction((p, ct) => CommandRunner.RunAsync(() => RunAsync(p.GetValue(dir)!, p.GetValue(port), p.GetValue(records), p.GetValue(seed), Console.Out, ct)));
+        command.SetAction((p, ct) => CommandRunner.RunAsync(() =>
+        {
+            if (p.GetValue(data) is { } d && p.GetValue(records) is not null) throw new CliException("--records applies to generated data; with --data every record of the files is loaded");
+            if (p.GetValue(data) is { } folder && !Directory.Exists(folder) && !File.Exists(folder)) throw new CliException($"no data folder or file at '{folder}'");
+            return RunAsync(p.GetValue(dir)!, p.GetValue(port), p.GetValue(records), p.GetValue(seed), p.GetValue(data), Math.Max(0, p.GetValue(file)), Console.Out, ct);
+        }));
         return command;
     }
 
-    private static async Task<int> RunAsync(string directory, int basePort, long? recordLimit, int seed, TextWriter output, CancellationToken ct)
+    private static async Task<int> RunAsync(string directory, int basePort, long? recordLimit, int seed, string? userData, int fileMegabytes, TextWriter output, CancellationToken ct)
     {
         var total = Stopwatch.StartNew();
         output.WriteLine($"== starting the mini2 cluster (A-F, edges AB BC BD AE EF ED), one process per node, {Partitions} partitions x 3 replicas");
         await using var cluster = await BenchCluster.StartAsync("mini2", directory, basePort, output, ct, Partitions).ConfigureAwait(false);
         var question = RecordFilter.Create(new DateTime(2020, 9, 1, 0, 0, 0, DateTimeKind.Utc), new DateTime(2020, 9, 7, 0, 0, 0, DateTimeKind.Utc), [AirParameter.Pm25], 100, 500);
-        var dataDirectory = Path.Combine(directory, "data");
+        var dataDirectory = userData ?? Path.Combine(directory, "data");
         var expectedAnswer = 0L;
         var clock = Stopwatch.StartNew();
         var generated = new RecordTally();
-        var written = AirQualityFiles.Write(dataDirectory, AirQualityGenerator.Generate(seed, recordLimit).Select(f =>
+        WriteSummary written;
+        if (userData is null)
         {
-            foreach (var r in f.Records)
+            written = AirQualityFiles.Write(dataDirectory, AirQualityGenerator.Generate(seed, recordLimit).Select(f =>
+            {
+                foreach (var r in f.Records)
+                {
+                    if (question.Matches(r)) expectedAnswer++;
+                    generated.Add(r);
+                }
+                return f;
+            }));
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"== generated {written.Records:N0} records in {written.Files} hourly files ({written.Bytes / 1e6:F0} MB) in {clock.Elapsed.TotalSeconds:F1} s: {Counts(written.Counts)}"));
+        }
+        else
+        {
+            // The user's files are the reference: every record read from them must be stored once.
+            var read = new LoadReport();
+            var counts = AirParameters.All.ToDictionary(p => p, _ => 0L);
+            foreach (var r in AirQualityFiles.Records(userData, read))
             {
                 if (question.Matches(r)) expectedAnswer++;
                 generated.Add(r);
+                counts[r.Parameter]++;
             }
-            return f;
-        }));
-        output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"== generated {written.Records:N0} records in {written.Files} hourly files ({written.Bytes / 1e6:F0} MB) in {clock.Elapsed.TotalSeconds:F1} s: {Counts(written.Counts)}"));
+            written = new WriteSummary(read.Files, 0, counts);
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"== read {written.Records:N0} records from {read.Files} files in {userData} in {clock.Elapsed.TotalSeconds:F1} s: {Counts(written.Counts)}"));
+            if (read.Malformed > 0) output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"   {read.Malformed:N0} malformed lines are skipped (not loaded, not expected back)"));
+            if (written.Records == 0) throw new CliException($"no air-quality records in {userData}");
+        }
 
         using var client = await BraidClient.ConnectAsync(new BraidClientOptions { Seeds = cluster.State.Nodes.Select(n => n.Address).ToList(), Tls = cluster.Tls }, ct).ConfigureAwait(false);
         var faults = new FaultPlan(cluster, client, written.Records, output);
@@ -83,10 +111,13 @@ internal static class DemoCommand
         foreach (var (parameter, expected) in written.Counts.OrderBy(kv => kv.Key))
         {
             var have = stored.CountOf(parameter);
-            output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"   {parameter.Name(),-6} generated {expected,9:N0}  stored {have,9:N0}  {(have == expected ? "ok" : "MISMATCH")}"));
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"   {parameter.Name(),-6} {(userData is null ? "generated" : "in files")} {expected,9:N0}  stored {have,9:N0}  {(have == expected ? "ok" : "MISMATCH")}"));
         }
         var ok = lost == 0 && duplicated == 0 && phantom == 0 && answer == expectedAnswer && result.Records == written.Records;
-        PrintSummary(output, written.Records, result, faults, (lost, duplicated, phantom), answer == expectedAnswer, total.Elapsed);
+        DemoPayloads.Outcome? payloads = null;
+        if (fileMegabytes > 0) payloads = await new DemoPayloads(cluster, client, directory, output).RunAsync(fileMegabytes, ct).ConfigureAwait(false);
+        PrintSummary(output, written.Records, result, faults, (lost, duplicated, phantom), answer == expectedAnswer, total.Elapsed, userData is null ? "generated" : "in the files", payloads);
+        ok &= payloads?.Ok ?? true;
         output.WriteLine("== stopping the cluster");
         return ok ? 0 : 1;
     }
@@ -103,11 +134,12 @@ internal static class DemoCommand
         return count;
     }
 
-    private static void PrintSummary(TextWriter output, long generated, LoadResult result, FaultPlan faults, (long Lost, long Duplicated, long Phantom) check, bool queryOk, TimeSpan elapsed)
+    private static void PrintSummary(TextWriter output, long generated, LoadResult result, FaultPlan faults, (long Lost, long Duplicated, long Phantom) check, bool queryOk, TimeSpan elapsed, string source,
+        DemoPayloads.Outcome? payloads)
     {
         output.WriteLine("== summary");
         void Row(string name, string value) => output.WriteLine($"   {name,-34} {value}");
-        Row("records generated", generated.ToString("N0", CultureInfo.InvariantCulture));
+        Row($"records {source}", generated.ToString("N0", CultureInfo.InvariantCulture));
         Row("records acknowledged", result.Records.ToString("N0", CultureInfo.InvariantCulture));
         Row("load throughput", string.Create(CultureInfo.InvariantCulture, $"{result.RecordsPerSecond:N0} records/s"));
         Row("faults", faults.Description);
@@ -118,7 +150,14 @@ internal static class DemoCommand
         Row("query across the failure", queryOk ? "exact" : "WRONG");
         Row("lost", check.Lost.ToString(CultureInfo.InvariantCulture));
         Row("duplicated", check.Duplicated.ToString(CultureInfo.InvariantCulture));
-        Row("phantom (stored, never generated)", check.Phantom.ToString(CultureInfo.InvariantCulture));
+        Row($"phantom (stored, not {source})", check.Phantom.ToString(CultureInfo.InvariantCulture));
+        if (payloads is { } act2)
+        {
+            Row("act 2 faults", act2.Faults.Length > 0 ? act2.Faults : "-");
+            Row("binary records acknowledged", act2.Records.ToString(CultureInfo.InvariantCulture));
+            Row("seen live by braid tail --follow", string.Create(CultureInfo.InvariantCulture, $"{act2.Tailed} ({act2.TailDuplicates} twice, {act2.Mismatched} differing)"));
+            Row("file put and got back", string.Create(CultureInfo.InvariantCulture, $"{act2.FileBytes / 1e6:F0} MB, {(act2.FileExact ? "identical" : "DIFFERENT")} (put {act2.PutMBps:F0} MB/s, get {act2.GetMBps:F0} MB/s)"));
+        }
         Row("demo time", string.Create(CultureInfo.InvariantCulture, $"{elapsed.TotalSeconds:F0} s"));
     }
 
