@@ -13,8 +13,9 @@ public sealed partial class BraidClient
 {
     /// <summary>Creates a stream; idempotent (an existing stream with the same settings is answered unchanged).</summary>
     /// <exception cref="BraidException">refused (a name in use with other settings, bad settings) or no node could do it.</exception>
-    public Task<StreamDescription> CreateStreamAsync(string name, string format, uint partitions, uint replicas, long retainBytes = 0, CancellationToken ct = default) =>
-        AnyNodeAsync((s, deadline) => s.CreateStreamAsync(new CreateStreamRequest { Name = name, Format = format, Partitions = partitions, Replicas = replicas, RetainBytes = retainBytes },
+    /// <param name="retainTime">Retention by time: records applied at least this long ago may be removed (default: none).</param>
+    public Task<StreamDescription> CreateStreamAsync(string name, string format, uint partitions, uint replicas, long retainBytes = 0, CancellationToken ct = default, TimeSpan retainTime = default) =>
+        AnyNodeAsync((s, deadline) => s.CreateStreamAsync(new CreateStreamRequest { Name = name, Format = format, Partitions = partitions, Replicas = replicas, RetainBytes = retainBytes, RetainMs = (long)retainTime.TotalMilliseconds },
             deadline: deadline, cancellationToken: ct).ResponseAsync, $"create stream '{name}'", ct);
 
     /// <summary>Deletes a stream and its records; false when no stream had that name.</summary>

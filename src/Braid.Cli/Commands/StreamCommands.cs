@@ -28,21 +28,39 @@ internal static class StreamCommands
         var partitions = new Option<uint>("--partitions", "-p") { Description = "Partitions (1-256)", DefaultValueFactory = _ => 3 };
         var replicas = new Option<uint>("--replicas", "-r") { Description = "Replicas per partition (default 3, or fewer on a smaller cluster)" };
         var retain = new Option<long>("--retain-bytes") { Description = "Log bytes kept per partition replica (0 keeps everything)" };
+        var retainTime = new Option<string?>("--retain-time") { Description = "Records applied at least this long ago may be removed: 90s, 30m, 12h, 7d (default: kept by time)" };
         var format = new Option<string>("--format") { Description = "raw (opaque key, value, headers) or airquality (typed, with filters)", DefaultValueFactory = _ => "raw" };
         var json = Options.Json();
-        var command = new Command("create", "Create a stream; safe to repeat (an existing stream with the same settings is left as it is)") { partitions, replicas, retain, format, json };
+        var command = new Command("create", "Create a stream; safe to repeat (an existing stream with the same settings is left as it is)") { partitions, replicas, retain, retainTime, format, json };
         client.AddTo(command);
         command.SetAction((p, ct) => CommandRunner.RunAsync(async () =>
         {
             using var braid = await client.ConnectAnyAsync(p, ct).ConfigureAwait(false);
             var name = p.GetValue(client.StreamName)!;
-            var created = await braid.CreateStreamAsync(name, p.GetValue(format)!, p.GetValue(partitions), p.GetValue(replicas), p.GetValue(retain), ct).ConfigureAwait(false);
+            var keepFor = p.GetValue(retainTime) is { } text ? ParseDuration(text) : TimeSpan.Zero;
+            var created = await braid.CreateStreamAsync(name, p.GetValue(format)!, p.GetValue(partitions), p.GetValue(replicas), p.GetValue(retain), ct, keepFor).ConfigureAwait(false);
             if (!p.GetValue(json)) await Console.Error.WriteLineAsync($"stream '{name}' committed; waiting for its partitions to elect leaders").ConfigureAwait(false);
             var ready = await WaitForLeadersAsync(braid, name, TimeSpan.FromSeconds(30), ct).ConfigureAwait(false) ?? created;
             Print(ready, p.GetValue(json));
             return 0;
         }));
         return command;
+    }
+
+    /// <summary>"500ms", "90s", "30m", "12h", "7d" as a duration; anything else is a clear error.</summary>
+    internal static TimeSpan ParseDuration(string text)
+    {
+        var match = System.Text.RegularExpressions.Regex.Match(text.Trim(), "^([0-9]+)(ms|s|m|h|d)$");
+        if (!match.Success || !long.TryParse(match.Groups[1].Value, NumberStyles.None, CultureInfo.InvariantCulture, out var n) || n <= 0 || n > 100_000_000)
+            throw new CliException($"'{text}' is not a duration: a positive whole number and a unit, e.g. 500ms, 90s, 30m, 12h, 7d");
+        return match.Groups[2].Value switch
+        {
+            "ms" => TimeSpan.FromMilliseconds(n),
+            "s" => TimeSpan.FromSeconds(n),
+            "m" => TimeSpan.FromMinutes(n),
+            "h" => TimeSpan.FromHours(n),
+            _ => TimeSpan.FromDays(n),
+        };
     }
 
     /// <summary>Polls until every partition of the stream has a leader (progress on stderr), or the time is up.</summary>
@@ -149,7 +167,9 @@ internal static class StreamCommands
             Console.WriteLine(JsonFormatter.Default.Format(s));
             return;
         }
-        Console.WriteLine($"stream {s.Name} (id {s.Id}): {s.Format}, {s.Partitions.Count} partitions, {s.ReplicationFactor} replicas, retain {(s.RetainBytes == 0 ? "everything" : $"{s.RetainBytes} bytes")}");
+        var retention = s.RetainBytes == 0 && s.RetainMs == 0 ? "everything"
+            : string.Join(" or ", new[] { s.RetainBytes > 0 ? $"{s.RetainBytes} bytes" : null, s.RetainMs > 0 ? $"{TimeSpan.FromMilliseconds(s.RetainMs)}" : null }.Where(x => x is not null));
+        Console.WriteLine($"stream {s.Name} (id {s.Id}): {s.Format}, {s.Partitions.Count} partitions, {s.ReplicationFactor} replicas, retain {retention}");
         Console.WriteLine($"{"partition",9} {"leader",-8} {"term",6} {"commit",10} {"records",10}  replicas");
         foreach (var p in s.Partitions)
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{p.Partition,9} {(p.Leader.Length > 0 ? p.Leader : "-"),-8} {p.Term,6} {p.CommitIndex,10} {p.RecordCount,10}  {string.Join(",", p.Replicas)}"));

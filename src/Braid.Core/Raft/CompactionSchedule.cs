@@ -12,22 +12,33 @@ namespace Braid.Core.Raft;
 /// </summary>
 public sealed class CompactionSchedule
 {
-    private readonly Queue<(ulong Index, byte[] State)> checkpoints = new();
+    private readonly Queue<(ulong Index, byte[] State, long Tick)> checkpoints = new();
     private long bytesSinceCheckpoint;
+    private long ticks;
 
-    /// <param name="keepBytes">Log bytes always kept; 0 keeps everything (no compaction).</param>
+    /// <param name="keepBytes">Log bytes always kept; 0: no retention by size.</param>
     /// <param name="checkpointEveryBytes">Applied entry bytes between checkpoints of the state.</param>
-    public CompactionSchedule(long keepBytes, long checkpointEveryBytes)
+    /// <param name="keepTicks">Retention by time (Kafka's <c>retention.ms</c>, issue 13): entries
+    /// applied here at least this many ticks ago may go; 0: no retention by time. The core has no
+    /// clock, so age is counted in this replica's ticks since it applied them: a restarted replica
+    /// starts counting again (it keeps records longer, never shorter).</param>
+    public CompactionSchedule(long keepBytes, long checkpointEveryBytes, long keepTicks = 0)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(keepBytes);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(checkpointEveryBytes);
+        ArgumentOutOfRangeException.ThrowIfNegative(keepTicks);
         KeepBytes = keepBytes;
         CheckpointEveryBytes = checkpointEveryBytes;
+        KeepTicks = keepTicks;
     }
 
     public long KeepBytes { get; }
     public long CheckpointEveryBytes { get; }
-    public bool Enabled => KeepBytes > 0;
+    public long KeepTicks { get; }
+    public bool Enabled => KeepBytes > 0 || KeepTicks > 0;
+
+    /// <summary>One tick of the replica's clock (ages checkpoints for retention by time).</summary>
+    public void Tick() => ticks++;
     public int CheckpointCount => checkpoints.Count;
 
     /// <summary>Compactions skipped because the state exceeded <see cref="Log.SnapshotStore.DataBytesMax"/>.</summary>
@@ -40,7 +51,7 @@ public sealed class CompactionSchedule
         if (!Enabled) return;
         bytesSinceCheckpoint += entryBytes;
         if (bytesSinceCheckpoint < CheckpointEveryBytes) return;
-        checkpoints.Enqueue((appliedIndex, captureState()));
+        checkpoints.Enqueue((appliedIndex, captureState(), ticks));
         bytesSinceCheckpoint = 0;
     }
 
@@ -56,9 +67,11 @@ public sealed class CompactionSchedule
     public ulong MaybeCompact(RaftNode raft)
     {
         if (!Enabled || checkpoints.Count == 0) return 0;
-        var point = raft.RetentionPoint(KeepBytes);
-        (ulong Index, byte[] State)? chosen = null;
-        while (checkpoints.Count > 0 && checkpoints.Peek().Index <= point) chosen = checkpoints.Dequeue();
+        // Either limit lets entries go (as in Kafka): behind the size retention point, or old enough.
+        var point = KeepBytes > 0 ? raft.RetentionPoint(KeepBytes) : 0;
+        (ulong Index, byte[] State, long Tick)? chosen = null;
+        while (checkpoints.Count > 0 && (checkpoints.Peek().Index <= point || KeepTicks > 0 && ticks - checkpoints.Peek().Tick >= KeepTicks))
+            chosen = checkpoints.Dequeue();
         if (chosen is not { } c || c.Index <= raft.SnapshotIndex) return 0;
         if (c.State.Length > Log.SnapshotStore.DataBytesMax)
         {

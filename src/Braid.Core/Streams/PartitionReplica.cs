@@ -8,6 +8,7 @@ namespace Braid.Core.Streams;
 /// <param name="RetainBytes">Log bytes kept per replica (0: keep everything, never compact).</param>
 /// <param name="CheckpointEveryBytes">Applied entry bytes between state checkpoints (compaction points).</param>
 /// <param name="PendingMax">Client appends in flight per partition; more are answered Retry.</param>
+/// <param name="RetainTicks">Retention by time: entries applied this many ticks ago may be compacted (0: none).</param>
 /// <param name="ProducerIdleEntries">Entries after a producer's last stored batch at which it is
 /// forgotten (see <see cref="PartitionState"/>; the same on every replica of a partition).</param>
 public sealed record PartitionReplicaOptions(
@@ -16,7 +17,8 @@ public sealed record PartitionReplicaOptions(
     long RetainBytes = 0,
     long CheckpointEveryBytes = 0,
     int PendingMax = 20_000,
-    ulong ProducerIdleEntries = PartitionState.DefaultProducerIdleEntries)
+    ulong ProducerIdleEntries = PartitionState.DefaultProducerIdleEntries,
+    long RetainTicks = 0)
 {
     /// <summary>The checkpoint interval in use: a quarter segment unless set.</summary>
     public long CheckpointBytes => CheckpointEveryBytes > 0 ? CheckpointEveryBytes : Math.Max(1, SegmentBytes / 4);
@@ -82,7 +84,7 @@ public sealed partial class PartitionReplica : IDisposable
             Raft.BeginRecovery();
             recoveryMarked = true;
         }
-        Compaction = new CompactionSchedule(options.RetainBytes, options.CheckpointBytes);
+        Compaction = new CompactionSchedule(options.RetainBytes, options.CheckpointBytes, options.RetainTicks);
         State = new PartitionState(options.ProducerIdleEntries);
     }
 
@@ -130,6 +132,13 @@ public sealed partial class PartitionReplica : IDisposable
     public void Tick()
     {
         TickNoSpace();
+        Compaction.Tick();
+        // Retention by time also compacts an idle partition: check now and then, not only on commits.
+        if (Compaction.KeepTicks > 0 && ++ticksSinceAgeCheck >= AgeCheckTicks)
+        {
+            ticksSinceAgeCheck = 0;
+            ageCheckDue = true;
+        }
         try
         {
             Raft.Tick();
@@ -241,7 +250,12 @@ public sealed partial class PartitionReplica : IDisposable
     private readonly List<AppendAck> acksWaiting = [];
 
     /// <summary>True when <see cref="TakeOutput"/> has something to hand out.</summary>
-    public bool HasOutput => Raft.HasReady || acksWaiting.Count > 0 || transferStartedTo is not null || NoSpaceAlarm != noSpaceReported;
+    public bool HasOutput => Raft.HasReady || acksWaiting.Count > 0 || transferStartedTo is not null || NoSpaceAlarm != noSpaceReported || ageCheckDue;
+
+    /// <summary>Ticks between checks of retention by time on an idle partition.</summary>
+    private const int AgeCheckTicks = 20;
+    private int ticksSinceAgeCheck;
+    private bool ageCheckDue;
 
     /// <summary>
     /// Takes the Raft ready (durable when handed out), replaces the state by a snapshot if one
@@ -267,13 +281,19 @@ public sealed partial class PartitionReplica : IDisposable
             RaiseNoSpace(e);
         }
         ReportNoSpace(output);
+        if (ageCheckDue && ready is null)
+        {
+            ageCheckDue = false;
+            MaybeCompact(output);
+        }
         if (ready is null) return output;
         var atStart = !firstOutputTaken;
         firstOutputTaken = true;
         output.Messages.AddRange(ready.Messages);
         if (ready.Snapshot is { } snapshot) Restore(snapshot, atStart, output);
         foreach (var entry in ready.Committed) Apply(entry, output);
-        if (ready.Committed.Count > 0) MaybeCompact(output);
+        if (ready.Committed.Count > 0 || ageCheckDue) MaybeCompact(output);
+        ageCheckDue = false;
         if (ready.StateChanged) OnStateChanged(output);
         if (recoveryMarked && !Raft.Recovering)
         {

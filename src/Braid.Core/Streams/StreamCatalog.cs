@@ -59,15 +59,16 @@ public static partial class StreamGroups
 /// <summary>A stream as the catalog holds it.</summary>
 /// <param name="Placement">Each partition's replicas (node ids, preferred leader first).</param>
 /// <param name="CreatedIndex">Metadata index of the entry that created it (0 for the default stream).</param>
-public sealed record StreamDefinition(string Name, uint Id, StreamFormat Format, IReadOnlyList<IReadOnlyList<string>> Placement, long RetainBytes, ulong CreatedIndex)
+/// <param name="RetainMs">Retention by time in milliseconds (0: none).</param>
+public sealed record StreamDefinition(string Name, uint Id, StreamFormat Format, IReadOnlyList<IReadOnlyList<string>> Placement, long RetainBytes, ulong CreatedIndex, long RetainMs = 0)
 {
     public int PartitionCount => Placement.Count;
 
     public uint Group(uint partition) => StreamGroups.Group(Id, partition);
 
     /// <summary>Same name, format, partitions, replicas per partition and retention: what makes a repeated create a no-op.</summary>
-    public bool SameSettings(StreamFormat format, int partitions, int replicas, long retainBytes) =>
-        Format == format && PartitionCount == partitions && Placement.All(p => p.Count == replicas) && RetainBytes == retainBytes;
+    public bool SameSettings(StreamFormat format, int partitions, int replicas, long retainBytes, long retainMs = 0) =>
+        Format == format && PartitionCount == partitions && Placement.All(p => p.Count == replicas) && RetainBytes == retainBytes && RetainMs == retainMs;
 }
 
 /// <summary>
@@ -124,7 +125,7 @@ public sealed class StreamCatalog
         if (command.KindCase == CatalogCommand.KindOneofCase.Create)
         {
             var c = command.Create;
-            nextActive[c.Name] = new StreamDefinition(c.Name, nextId++, (StreamFormat)c.Format, [.. c.Placement.Select(p => (IReadOnlyList<string>)[.. p.Nodes])], c.RetainBytes, index);
+            nextActive[c.Name] = new StreamDefinition(c.Name, nextId++, (StreamFormat)c.Format, [.. c.Placement.Select(p => (IReadOnlyList<string>)[.. p.Nodes])], c.RetainBytes, index, c.RetainMs);
         }
         else
         {
@@ -144,6 +145,7 @@ public sealed class StreamCatalog
         if (!Enum.IsDefined((StreamFormat)c.Format)) return $"unknown stream format {c.Format}";
         if (c.Placement.Count is 0 or > StreamGroups.PartitionsMax) return $"a stream has 1-{StreamGroups.PartitionsMax} partitions, not {c.Placement.Count}";
         if (c.RetainBytes < 0) return "retain_bytes must not be negative";
+        if (c.RetainMs < 0) return "retain_ms must not be negative";
         foreach (var p in c.Placement)
         {
             if (p.Nodes.Count == 0) return "a partition without replicas";
@@ -167,7 +169,7 @@ public sealed class StreamCatalog
 
     private static CatalogStream Wire(StreamDefinition s, ulong deletedIndex)
     {
-        var w = new CatalogStream { Name = s.Name, Id = s.Id, Format = (uint)s.Format, RetainBytes = s.RetainBytes, CreatedIndex = s.CreatedIndex, Deleted = deletedIndex > 0, DeletedIndex = deletedIndex };
+        var w = new CatalogStream { Name = s.Name, Id = s.Id, Format = (uint)s.Format, RetainBytes = s.RetainBytes, RetainMs = s.RetainMs, CreatedIndex = s.CreatedIndex, Deleted = deletedIndex > 0, DeletedIndex = deletedIndex };
         foreach (var p in s.Placement)
         {
             var r = new PartitionReplicas();
@@ -186,7 +188,7 @@ public sealed class StreamCatalog
         var ids = new HashSet<uint>();
         foreach (var w in state.Streams)
         {
-            var create = new CreateStreamCommand { Name = w.Name, Format = w.Format, RetainBytes = w.RetainBytes };
+            var create = new CreateStreamCommand { Name = w.Name, Format = w.Format, RetainBytes = w.RetainBytes, RetainMs = w.RetainMs };
             create.Placement.AddRange(w.Placement);
             var bad = Empty.RefusalOf(create);
             if (bad is not null || w.Id == 0 || w.Id >= state.NextId || !ids.Add(w.Id) || w.CreatedIndex > state.Version || w.DeletedIndex > state.Version)
@@ -194,7 +196,7 @@ public sealed class StreamCatalog
                 error = $"catalog stream '{w.Name}' (id {w.Id}) is malformed: {bad ?? "bad id or index"}";
                 return false;
             }
-            var s = new StreamDefinition(w.Name, w.Id, (StreamFormat)w.Format, [.. w.Placement.Select(p => (IReadOnlyList<string>)[.. p.Nodes])], w.RetainBytes, w.CreatedIndex);
+            var s = new StreamDefinition(w.Name, w.Id, (StreamFormat)w.Format, [.. w.Placement.Select(p => (IReadOnlyList<string>)[.. p.Nodes])], w.RetainBytes, w.CreatedIndex, w.RetainMs);
             if (w.Deleted) deleted.Add((s, w.DeletedIndex));
             else if (!active.TryAdd(s.Name, s))
             {

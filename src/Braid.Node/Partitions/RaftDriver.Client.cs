@@ -98,7 +98,7 @@ internal sealed partial class RaftDriver
     {
         var description = new StreamDescription
         {
-            Name = stream.Name, Id = stream.Id, Format = FormatName(stream.Format), RetainBytes = stream.RetainBytes,
+            Name = stream.Name, Id = stream.Id, Format = FormatName(stream.Format), RetainBytes = stream.RetainBytes, RetainMs = stream.RetainMs,
             ReplicationFactor = (uint)(stream.PartitionCount > 0 ? stream.Placement[0].Count : 0),
         };
         for (var p = 0; p < stream.PartitionCount; p++)

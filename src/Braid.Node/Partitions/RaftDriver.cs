@@ -66,7 +66,8 @@ internal sealed partial class RaftDriver : BackgroundService, IHostedLifecycleSe
     /// <summary>The default stream's placement.</summary>
     public PlacementTable Placement => streams.Placement;
 
-    private PartitionReplicaOptions ReplicaOptions(long retainBytes) => new(RaftOptions.Node, options.SegmentBytes, retainBytes, PendingMax: PendingPerPartitionMax);
+    private PartitionReplicaOptions ReplicaOptions(long retainBytes, long retainMs = 0) =>
+        new(RaftOptions.Node, options.SegmentBytes, retainBytes, PendingMax: PendingPerPartitionMax, RetainTicks: retainMs > 0 ? Math.Max(1, retainMs / (long)TickInterval.TotalMilliseconds) : 0);
 
     /// <summary>
     /// The loop runs on a dedicated thread: its fsyncs and file writes block, and on a small
@@ -175,7 +176,7 @@ internal sealed partial class RaftDriver : BackgroundService, IHostedLifecycleSe
         // A reopened replica draws other election jitter than the one that failed.
         var seed = Core.Fnv1a.Hash(options.NodeId) ^ options.Incarnation ^ partition ^ ((ulong)opens++ << 32);
         var replica = new PartitionReplica(partition, options.NodeId, [.. voters], new FileDevice(directory, storageMetrics.Synced), new Random((int)seed),
-            ReplicaOptions(stream?.RetainBytes ?? 0), expectExisting);
+            ReplicaOptions(stream?.RetainBytes ?? 0, stream?.RetainMs ?? 0), expectExisting);
         ReportStorage(replica);
         health.SetStatus(HealthName(partition), Grpc.Health.V1.HealthCheckResponse.Types.ServingStatus.Serving);
         return replica;

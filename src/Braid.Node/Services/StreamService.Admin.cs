@@ -53,8 +53,9 @@ internal sealed partial class StreamService
         if (replicas > nodes)
             throw new RpcException(new Status(StatusCode.InvalidArgument, $"{replicas} replicas need {replicas} nodes; the cluster has {nodes}"));
         if (request.RetainBytes < 0) throw new RpcException(new Status(StatusCode.InvalidArgument, "retain_bytes must not be negative"));
-        if (raft.Streams.TryResolve(request.Name, out var existing)) return await SameOrConflictAsync(existing, format, partitions, replicas, request.RetainBytes, ct).ConfigureAwait(false);
-        var command = new CatalogCommand { Create = new CreateStreamCommand { Name = request.Name, Format = (uint)format, RetainBytes = request.RetainBytes } };
+        if (request.RetainMs < 0) throw new RpcException(new Status(StatusCode.InvalidArgument, "retain_ms must not be negative"));
+        if (raft.Streams.TryResolve(request.Name, out var existing)) return await SameOrConflictAsync(existing, format, partitions, replicas, request.RetainBytes, request.RetainMs, ct).ConfigureAwait(false);
+        var command = new CatalogCommand { Create = new CreateStreamCommand { Name = request.Name, Format = (uint)format, RetainBytes = request.RetainBytes, RetainMs = request.RetainMs } };
         foreach (var p in PlaceStream(request.Name, partitions, replicas))
         {
             var wire = new PartitionReplicas();
@@ -65,15 +66,15 @@ internal sealed partial class StreamService
         var created = raft.Streams.Catalog.Created(request.Name, index);
         if (created is not null) return await raft.AskAsync(() => raft.DescribeStream(created), ct).ConfigureAwait(false);
         // Another create of the same name committed first.
-        if (raft.Streams.TryResolve(request.Name, out existing)) return await SameOrConflictAsync(existing, format, partitions, replicas, request.RetainBytes, ct).ConfigureAwait(false);
+        if (raft.Streams.TryResolve(request.Name, out existing)) return await SameOrConflictAsync(existing, format, partitions, replicas, request.RetainBytes, request.RetainMs, ct).ConfigureAwait(false);
         throw new RpcException(new Status(StatusCode.Aborted, $"the create of '{request.Name}' changed nothing (see the nodes' logs); try again"));
     }
 
-    private async Task<StreamDescription> SameOrConflictAsync(StreamDefinition existing, StreamFormat format, int partitions, int replicas, long retainBytes, CancellationToken ct)
+    private async Task<StreamDescription> SameOrConflictAsync(StreamDefinition existing, StreamFormat format, int partitions, int replicas, long retainBytes, long retainMs, CancellationToken ct)
     {
-        if (!existing.SameSettings(format, partitions, replicas, retainBytes))
+        if (!existing.SameSettings(format, partitions, replicas, retainBytes, retainMs))
             throw new RpcException(new Status(StatusCode.AlreadyExists,
-                $"stream '{existing.Name}' exists with other settings ({RaftDriver.FormatName(existing.Format)}, {existing.PartitionCount} partitions, {existing.Placement[0].Count} replicas, retain {existing.RetainBytes} bytes)"));
+                $"stream '{existing.Name}' exists with other settings ({RaftDriver.FormatName(existing.Format)}, {existing.PartitionCount} partitions, {existing.Placement[0].Count} replicas, retain {existing.RetainBytes} bytes, {existing.RetainMs} ms)"));
         return await raft.AskAsync(() => raft.DescribeStream(existing), ct).ConfigureAwait(false);
     }
 

@@ -68,4 +68,24 @@ public sealed class CompactionScheduleTests
         Assert.Equal(0ul, raft.SnapshotIndex);
         Assert.True(schedule.SkippedOversized > 0);
     }
+
+    [Fact]
+    public void RetentionByTimeCompactsWhatWasAppliedLongEnoughAgoAndKeepsTheRest()
+    {
+        var raft = SingleNodeLeader(new SimulatedDevice(3));
+        var schedule = new CompactionSchedule(keepBytes: 0, checkpointEveryBytes: 256, keepTicks: 100);
+        Run(raft, schedule, 200, index => BitConverter.GetBytes(index)); // at tick 0
+        Assert.Equal(0ul, raft.SnapshotIndex); // young: nothing goes, however large the log
+        var applied = raft.CommitIndex;
+        for (var t = 0; t < 99; t++) schedule.Tick();
+        Assert.Equal(0ul, schedule.MaybeCompact(raft)); // 99 ticks old: still kept
+        schedule.Tick();
+        var compacted = schedule.MaybeCompact(raft);
+        Assert.True(compacted > applied - 10 && compacted <= applied, $"compacted at {compacted}, applied {applied}");
+        // Newer entries are kept until they are old too.
+        Run(raft, schedule, 100, index => BitConverter.GetBytes(index));
+        Assert.Equal(compacted, raft.SnapshotIndex);
+        for (var t = 0; t < 100; t++) schedule.Tick();
+        Assert.True(schedule.MaybeCompact(raft) > compacted);
+    }
 }

@@ -103,4 +103,20 @@ public sealed class StreamCatalogTests
         Assert.False(ScanCursor.TryDecode(ScanCursor.Start(7, [(1, 0), (1, 0)]).Encode(), 7, 2, 3, "logs", out _, out error));
         Assert.Contains("belongs to stream 'airquality', not 'logs'", error);
     }
+
+    [Fact]
+    public void Retention_by_time_is_part_of_a_streams_settings_and_travels_with_the_catalog()
+    {
+        var create = Create("logs");
+        create.Create.RetainMs = 60_000;
+        var catalog = StreamCatalog.Empty.Apply(1, create, out _);
+        Assert.Equal(60_000, catalog.Streams["logs"].RetainMs);
+        Assert.True(catalog.Streams["logs"].SameSettings(StreamFormat.Raw, 2, 3, 0, 60_000));
+        Assert.False(catalog.Streams["logs"].SameSettings(StreamFormat.Raw, 2, 3, 0, 0));
+        Assert.True(StreamCatalog.TryFrom(catalog.ToState(), out var copy, out _));
+        Assert.Equal(60_000, copy.Streams["logs"].RetainMs);
+        create.Create.RetainMs = -1;
+        StreamCatalog.Empty.Apply(1, create, out var refusal);
+        Assert.Contains("retain_ms", refusal);
+    }
 }
