@@ -52,6 +52,11 @@ public sealed partial class BraidClient
     {
         var request = new AppendRequest { Stream = stream, Partition = partition, Producer = producer, Sequence = sequence, Forward = true };
         request.Records.AddRange(records);
+        // Refused here, before any network, with the node's own rules: a batch the node cannot take is not worth retrying.
+        for (var i = 0; i < request.Records.Count; i++)
+            if (Data.RawBatchCodec.Validate(request.Records[i], i) is { } problem) throw new BraidRefusedException($"{stream}/{partition}: batch ({producer},{sequence}): {problem}");
+        if (request.CalculateSize() > BatchBytesMax)
+            throw new BraidRefusedException($"{stream}/{partition}: batch ({producer},{sequence}) of {request.CalculateSize()} bytes is over the limit of {BatchBytesMax}: send fewer or smaller records");
         var key = StreamKey(stream, partition);
         var backoff = NewBackoff();
         var started = Options.Clock.GetTimestamp();
@@ -95,6 +100,9 @@ public sealed partial class BraidClient
             await Task.Delay(backoff.Next(), Options.Clock, ct).ConfigureAwait(false);
         }
     }
+
+    /// <summary>The largest raw batch a node takes (its payload limit).</summary>
+    public const int BatchBytesMax = 4 << 20;
 
     /// <summary>The leader map's key of a stream's partition (the default stream keeps its partition numbers).</summary>
     internal static uint StreamKey(string stream, uint partition) =>

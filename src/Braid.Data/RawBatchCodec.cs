@@ -28,8 +28,8 @@ namespace Braid.Data;
 /// </remarks>
 public static partial class RawBatchCodec
 {
-    /// <summary>Largest value of a record, in bytes (4 MiB). Empty values are legal.</summary>
-    public const int ValueBytesMax = 4 << 20;
+    /// <summary>Largest value of a record, in bytes (4 MiB less 64 KiB, so that one such record with its key and headers fits a node's 4 MiB batch). Empty values are legal.</summary>
+    public const int ValueBytesMax = (4 << 20) - (64 << 10);
 
     /// <summary>Largest key of a record, in bytes (4 KiB). Empty keys are legal (the producer then
     /// spreads records round robin over the partitions).</summary>

@@ -210,7 +210,7 @@ public sealed class ProducerBatcherTests
         var batcher = new ProducerBatcher(2, new ProducerOptions());
         var big = new RawRecord { Value = ByteString.CopyFrom(new byte[RawBatchCodec.ValueBytesMax + 1]) };
         var e = Assert.Throws<ArgumentException>(() => batcher.TryAdd(big, TimeSpan.Zero, out _));
-        Assert.StartsWith("the record: value of 4194305 bytes exceeds ValueBytesMax (4194304)", e.Message, StringComparison.Ordinal);
+        Assert.StartsWith($"the record: value of {RawBatchCodec.ValueBytesMax + 1} bytes exceeds ValueBytesMax ({RawBatchCodec.ValueBytesMax})", e.Message, StringComparison.Ordinal);
         Assert.Throws<ArgumentOutOfRangeException>(() => batcher.TryAdd(Record("k", "v"), partition: 2, TimeSpan.Zero, out _));
         Assert.Throws<ArgumentOutOfRangeException>(() => new ProducerBatcher(0, new ProducerOptions()));
         Assert.Equal(0, batcher.BufferedRecords);

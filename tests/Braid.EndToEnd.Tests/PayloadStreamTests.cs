@@ -123,6 +123,14 @@ public sealed class PayloadStreamTests
         // Bad input: clear errors of the right kind.
         await Assert.ThrowsAsync<BraidNotFoundException>(() => braid.AppendRawAsync("no-such-stream", 0, 1, 1, [new RawRecord()]));
         await Assert.ThrowsAsync<BraidNotFoundException>(() => braid.AppendRawAsync("payloads", 9, 1, 1, [new RawRecord()]));
+        var oversized = await Assert.ThrowsAsync<BraidRefusedException>(() => braid.AppendRawAsync("payloads", 0, 3, 1, [new RawRecord { Value = ByteString.CopyFrom(new byte[5 << 20]) }]));
+        Assert.Contains("exceeds ValueBytesMax", oversized.Message);
+        // The node refuses it too, for a client that does not check first (a raw gRPC call).
+        var direct = new Protocol.V1.Stream.StreamClient(cluster.Channel(braid.Nodes[0]));
+        var tooMany = new AppendRequest { Stream = "payloads", Partition = 0, Producer = 4, Sequence = 1 };
+        for (var i = 0; i < 5; i++) tooMany.Records.Add(new RawRecord { Value = ByteString.CopyFrom(new byte[900_000]) });
+        var refused = await Assert.ThrowsAsync<Grpc.Core.RpcException>(() => direct.AppendAsync(tooMany).ResponseAsync);
+        Assert.True(refused.StatusCode is Grpc.Core.StatusCode.InvalidArgument or Grpc.Core.StatusCode.ResourceExhausted, refused.ToString());
         var badHeader = new RawRecord();
         badHeader.Headers.Add(new RecordHeader { Key = "", Value = ByteString.Empty });
         await Assert.ThrowsAsync<BraidRefusedException>(() => braid.AppendRawAsync("payloads", 0, 2, 1, [badHeader]));

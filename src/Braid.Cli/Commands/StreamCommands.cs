@@ -170,7 +170,7 @@ internal static class StreamCommands
         var retention = s.RetainBytes == 0 && s.RetainMs == 0 ? "everything"
             : string.Join(" or ", new[] { s.RetainBytes > 0 ? $"{s.RetainBytes} bytes" : null, s.RetainMs > 0 ? $"{TimeSpan.FromMilliseconds(s.RetainMs)}" : null }.Where(x => x is not null));
         Console.WriteLine($"stream {s.Name} (id {s.Id}): {s.Format}, {s.Partitions.Count} partitions, {s.ReplicationFactor} replicas, retain {retention}");
-        Console.WriteLine($"{"partition",9} {"leader",-8} {"term",6} {"commit",10} {"records",10}  replicas");
+        Console.WriteLine($"{"partition",9} {"leader",-8} {"term",6} {"commit",10} {"batches",10}  replicas");
         foreach (var p in s.Partitions)
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{p.Partition,9} {(p.Leader.Length > 0 ? p.Leader : "-"),-8} {p.Term,6} {p.CommitIndex,10} {p.RecordCount,10}  {string.Join(",", p.Replicas)}"));
     }

@@ -185,7 +185,7 @@ internal sealed partial class StreamService(RaftDriver raft, AppendForwarder app
         if (!request.Payload.IsEmpty) return (records.Count, request.Payload);
         var encoded = Data.RawBatchCodec.Encode(records);
         if (encoded.Length > PayloadBytesMax)
-            throw new RpcException(new Status(StatusCode.ResourceExhausted, $"{where} encodes to {encoded.Length} bytes, over the limit of {PayloadBytesMax}"));
+            throw new RpcException(new Status(StatusCode.InvalidArgument, $"{where} encodes to {encoded.Length} bytes, over the batch limit of {PayloadBytesMax}: send fewer or smaller records"));
         return (records.Count, ByteString.CopyFrom(encoded));
     }
 
