@@ -102,15 +102,27 @@ internal sealed partial class StreamService
         return new DeleteStreamReply { Deleted = raft.Streams.Catalog.Deleted.Any(d => d.DeletedIndex == index) };
     }
 
-    /// <summary>Commits a catalog command in the metadata group (following leader hints over the
-    /// overlay), then waits until this node's catalog has folded it; returns its index.</summary>
+    /// <summary>Commits a catalog command in the metadata group, then waits until this node's
+    /// catalog has folded it; returns its index.</summary>
     private async Task<ulong> CommitCatalogAsync(CatalogCommand command, CancellationToken ct)
     {
-        var started = clock.GetTimestamp();
         var producer = (ulong)Random.Shared.NextInt64(1, long.MaxValue);
         var forwarded = new ForwardedAppend { Partition = StreamGroups.MetaGroup, Producer = producer, Sequence = 1, Payload = command.ToByteString() };
-        var metaReplicas = raft.Streams.MetaReplicas;
-        string target = metaReplicas[0];
+        var index = await CommitToGroupAsync(forwarded, raft.Streams.MetaReplicas, CatalogDeadline, $"the metadata group ({string.Join(",", raft.Streams.MetaReplicas)})", ct).ConfigureAwait(false);
+        await raft.WaitForCatalogAsync(index, ct).WaitAsync(CatalogDeadline, clock, ct).ConfigureAwait(false);
+        return index;
+    }
+
+    /// <summary>
+    /// Proposes <paramref name="forwarded"/> to its group's leader over the overlay, following the
+    /// leader hints of NOT_LEADER answers and trying the replicas in turn otherwise, until it
+    /// commits (returns its index) or <paramref name="deadline"/> passes (UNAVAILABLE naming
+    /// <paramref name="what"/> and the last answers). Used for catalog commands and consumer commits.
+    /// </summary>
+    private async Task<ulong> CommitToGroupAsync(ForwardedAppend forwarded, IReadOnlyList<string> replicas, TimeSpan deadline, string what, CancellationToken ct)
+    {
+        var started = clock.GetTimestamp();
+        var target = replicas[0];
         var attempt = 0;
         var problems = new List<string>();
         while (true)
@@ -118,16 +130,13 @@ internal sealed partial class StreamService
             ct.ThrowIfCancellationRequested();
             var response = await overlay.CallAsync(target, new NodeRequest { Append = forwarded }, CatalogCallTimeout, ct).ConfigureAwait(false);
             var reply = response.Append;
-            if (response.Error.Length == 0 && reply is not null && reply.Status == (int)AppendStatus.AppendOk)
-            {
-                await raft.WaitForCatalogAsync(reply.Index, ct).WaitAsync(CatalogDeadline, clock, ct).ConfigureAwait(false);
-                return reply.Index;
-            }
+            if (response.Error.Length == 0 && reply is { Status: (int)AppendStatus.AppendOk }) return reply.Index;
             problems.Add($"{target}: {(response.Error.Length > 0 ? response.Error : $"{(AppendStatus)(reply?.Status ?? 0)} {reply?.Error}")}");
-            if (clock.GetElapsedTime(started) > CatalogDeadline)
-                throw new RpcException(new Status(StatusCode.Unavailable, $"the metadata group ({string.Join(",", metaReplicas)}) did not commit the change: {string.Join("; ", problems.TakeLast(3))}"));
-            target = reply is { Status: (int)AppendStatus.NotLeader, Leader.Length: > 0 } && metaReplicas.Contains(reply.Leader) ? reply.Leader : metaReplicas[++attempt % metaReplicas.Count];
-            if (reply?.Status != (int)AppendStatus.NotLeader || reply.Leader.Length == 0) await Task.Delay(TimeSpan.FromMilliseconds(100), clock, ct).ConfigureAwait(false);
+            if (clock.GetElapsedTime(started) > deadline)
+                throw new RpcException(new Status(StatusCode.Unavailable, $"{what} did not commit the change: {string.Join("; ", problems.TakeLast(3))}"));
+            var hinted = reply is { Status: (int)AppendStatus.NotLeader, Leader.Length: > 0 } && replicas.Contains(reply.Leader);
+            target = hinted ? reply!.Leader : replicas[++attempt % replicas.Count];
+            if (!hinted) await Task.Delay(TimeSpan.FromMilliseconds(100), clock, ct).ConfigureAwait(false);
         }
     }
 }

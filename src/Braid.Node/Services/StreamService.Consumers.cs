@@ -37,27 +37,10 @@ internal sealed partial class StreamService
         return new CommitPositionReply { Partitions = (uint)parsed.Positions.Count };
     }
 
-    /// <summary>Proposes one control entry to a partition's leader (following its hints over the overlay) until it commits.</summary>
-    private async Task CommitAsync(StreamDefinition stream, ConsumerCommit commit, uint partition, CancellationToken ct)
+    /// <summary>Commits one control entry in a partition, through its leader.</summary>
+    private Task CommitAsync(StreamDefinition stream, ConsumerCommit commit, uint partition, CancellationToken ct)
     {
-        var started = clock.GetTimestamp();
-        var replicas = stream.Placement[(int)partition];
         var forwarded = new ForwardedAppend { Partition = stream.Group(partition), Producer = ConsumerCommit.ControlProducer, Sequence = 0, Payload = ByteString.CopyFrom(commit.Encode()) };
-        var target = replicas[0];
-        var attempt = 0;
-        var problems = new List<string>();
-        while (true)
-        {
-            ct.ThrowIfCancellationRequested();
-            var response = await overlay.CallAsync(target, new NodeRequest { Append = forwarded }, CatalogCallTimeout, ct).ConfigureAwait(false);
-            var reply = response.Append;
-            if (response.Error.Length == 0 && reply is { Status: (int)AppendStatus.AppendOk }) return;
-            problems.Add($"{target}: {(response.Error.Length > 0 ? response.Error : $"{(AppendStatus)(reply?.Status ?? 0)} {reply?.Error}")}");
-            if (clock.GetElapsedTime(started) > CommitDeadline)
-                throw new RpcException(new Status(StatusCode.Unavailable, $"partition {partition} of '{stream.Name}' did not commit the position of '{commit.Consumer}': {string.Join("; ", problems.TakeLast(3))}"));
-            var hinted = reply is { Status: (int)AppendStatus.NotLeader, Leader.Length: > 0 } && replicas.Contains(reply.Leader);
-            target = hinted ? reply!.Leader : replicas[++attempt % replicas.Count];
-            if (!hinted) await Task.Delay(TimeSpan.FromMilliseconds(100), clock, ct).ConfigureAwait(false);
-        }
+        return CommitToGroupAsync(forwarded, stream.Placement[(int)partition], CommitDeadline, $"partition {partition} of '{stream.Name}' (position of '{commit.Consumer}')", ct);
     }
 }
