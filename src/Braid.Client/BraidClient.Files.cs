@@ -204,6 +204,7 @@ public sealed partial class BraidClient
             {
                 await foreach (var chunk in ReadRawAsync(target.Stream, [target.Partition], state.Cursor, 0, ct).ConfigureAwait(false))
                 {
+                    ct.ThrowIfCancellationRequested(); // a chunk already buffered must not outrun a stop
                     foreach (var record in chunk.Records) assembler.Accept(record);
                     state = state with { Cursor = chunk.Cursor, State = assembler.Save() };
                     progress?.Report(new FileTransferProgress(FileTransferPhase.Receiving, assembler.Bytes, assembler.TotalBytes));
@@ -282,6 +283,7 @@ public sealed partial class BraidClient
             using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
             for (ulong s = 1; s <= (ulong)plan.Batches; s++)
             {
+                ct.ThrowIfCancellationRequested();
                 var length = (int)Math.Min(FileLayout.BatchBytes, size - (long)(s - 1) * FileLayout.BatchBytes);
                 var n = await source.ReadAtLeastAsync(buffer.AsMemory(0, length), length, throwOnEndOfStream: false, ct).ConfigureAwait(false);
                 if (n != length) throw new BraidException($"file '{plan.Manifest.Name}' changed while it was put: it ended after {(long)(s - 1) * FileLayout.BatchBytes + n} of {size} bytes");
