@@ -10,10 +10,11 @@ namespace Braid.Client;
 /// <summary>Which pass of a file transfer a <see cref="FileTransferProgress"/> reports.</summary>
 public enum FileTransferPhase
 {
-    /// <summary>A put reads the file once to hash it (the put's identity, see <see cref="BraidClient.PutFileAsync(string, string, Stream, IProgress{FileTransferProgress}?, CancellationToken)"/>).</summary>
+    /// <summary>A put reads the file once to hash it (the hash is part of the put's identity).</summary>
     Hashing,
 
-    /// <summary>A put's chunks acknowledged (committed on a majority), counting those an earlier put already stored.</summary>
+    /// <summary>A put's chunks acknowledged (committed on a majority), counting those an
+    /// earlier put already stored.</summary>
     Sending,
 
     /// <summary>A resumed get hashes again the bytes its part file already holds.</summary>
@@ -23,24 +24,31 @@ public enum FileTransferPhase
     Receiving,
 }
 
-/// <summary>Progress of a put or get: <paramref name="Bytes"/> done of <paramref name="TotalBytes"/> (-1: not known yet).</summary>
+/// <summary>Progress of a put or get: <paramref name="Bytes"/> done of
+/// <paramref name="TotalBytes"/> (-1: not known yet).</summary>
 public readonly record struct FileTransferProgress(FileTransferPhase Phase, long Bytes, long TotalBytes);
 
 /// <summary>A finished put.</summary>
 /// <param name="Partition">The stream's partition that holds every record of the file.</param>
-/// <param name="ChunksAlreadyStored">Chunks an earlier, interrupted put of the same file had stored (not sent again).</param>
-/// <param name="AlreadyComplete">The same file was stored whole under this name before: nothing was stored.</param>
+/// <param name="ChunksAlreadyStored">Chunks an earlier, interrupted put of the same file had
+/// stored (not sent again).</param>
+/// <param name="AlreadyComplete">The same file was stored whole under this name before: nothing
+/// was stored.</param>
 public sealed record FilePutResult(FileManifest Manifest, uint Partition, long ChunksAlreadyStored, bool AlreadyComplete);
 
 /// <summary>A finished get.</summary>
-/// <param name="BytesResumed">Bytes an earlier, interrupted get had fetched into the part file (0: a fresh get).</param>
-/// <param name="Passes">Reads of the partition: 1, or 2 when the newest put of the name was not complete (see <see cref="FileAssembler"/>).</param>
+/// <param name="BytesResumed">Bytes an earlier, interrupted get had fetched into the part file
+/// (0: a fresh get).</param>
+/// <param name="Passes">Reads of the partition: 1, or 2 when the newest put of the name was not
+/// complete.</param>
 public sealed record FileGetResult(FileManifest Manifest, uint Partition, long BytesResumed, int Passes);
 
-/// <summary>The bytes of a file read back do not have the SHA-256 its manifest recorded: nothing was written to the destination.</summary>
+/// <summary>The bytes of a file read back do not have the SHA-256 its manifest recorded: nothing
+/// was written to the destination.</summary>
 public sealed class BraidChecksumException(string message, Exception? inner = null) : BraidException(message, inner);
 
-/// <summary>Files of any size in a raw stream, as chunks (issue 13, item 3; the layout is <see cref="FileLayout"/>'s).</summary>
+/// <summary>Files of any size in a raw stream, as chunks (issue 13, item 3; the layout is
+/// <see cref="FileLayout"/>'s).</summary>
 public sealed partial class BraidClient
 {
     /// <summary>Batches of a put in flight at once: 32 MiB, what a node lets one ingest stream hold.</summary>
@@ -48,11 +56,14 @@ public sealed partial class BraidClient
 
     private static readonly TimeSpan SidecarPeriod = TimeSpan.FromSeconds(1);
 
-    /// <summary>Stores the file at <paramref name="path"/> as the object <paramref name="name"/> of raw stream <paramref name="stream"/>.</summary>
+    /// <summary>Stores the file at <paramref name="path"/> as the object <paramref name="name"/>
+    /// of raw stream <paramref name="stream"/>.</summary>
     /// <inheritdoc cref="PutFileAsync(string, string, Stream, IProgress{FileTransferProgress}?, CancellationToken)"/>
-    public async Task<FilePutResult> PutFileAsync(string stream, string name, string path, IProgress<FileTransferProgress>? progress = null, CancellationToken ct = default)
+    public async Task<FilePutResult> PutFileAsync(string stream, string name, string path, IProgress<FileTransferProgress>? progress = null,
+        CancellationToken ct = default)
     {
-        await using var source = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 0, FileOptions.SequentialScan);
+        await using var source = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 0,
+            FileOptions.SequentialScan);
         return await PutFileAsync(stream, name, source, progress, ct).ConfigureAwait(false);
     }
 
@@ -77,21 +88,26 @@ public sealed partial class BraidClient
     /// one is what <see cref="GetFileAsync"/> reads); an interrupted put that is never resumed
     /// leaves its chunks in the stream, unread.</para>
     /// </remarks>
-    /// <exception cref="BraidRefusedException">the name is empty, too long (1,024 UTF-8 bytes) or holds control characters, or the stream is not raw.</exception>
+    /// <exception cref="BraidRefusedException">the name is empty, too long (1,024 UTF-8 bytes) or
+    /// holds control characters, or the stream is not raw.</exception>
     /// <exception cref="BraidNotFoundException">no stream of that name.</exception>
-    /// <exception cref="BraidException">the source changed while it was read, or the cluster could not take it (see the subclasses).</exception>
+    /// <exception cref="BraidException">the source changed while it was read, or the cluster
+    /// could not take it (see the subclasses).</exception>
     /// <exception cref="ArgumentException"><paramref name="source"/> cannot be read or cannot seek.</exception>
-    public async Task<FilePutResult> PutFileAsync(string stream, string name, Stream source, IProgress<FileTransferProgress>? progress = null, CancellationToken ct = default)
+    public async Task<FilePutResult> PutFileAsync(string stream, string name, Stream source, IProgress<FileTransferProgress>? progress = null,
+        CancellationToken ct = default)
     {
         ArgumentNullException.ThrowIfNull(source);
-        if (!source.CanRead || !source.CanSeek) throw new ArgumentException("a file's source must be readable and seekable: it is read twice (to hash it, then to send it)", nameof(source));
+        if (!source.CanRead || !source.CanSeek)
+            throw new ArgumentException("a file's source must be readable and seekable: it is read twice (to hash it, then to send it)", nameof(source));
         var (partition, _) = await FileTargetAsync(stream, name, ct).ConfigureAwait(false);
         var start = source.Position;
         var size = source.Length - start;
         var sha = await HashAsync(source, size, progress, ct).ConfigureAwait(false);
         var plan = FileLayout.Plan(stream, name, size, sha);
         var timestamp = Options.Clock.GetUtcNow().ToUnixTimeMilliseconds();
-        var offer = await AppendRawOrOutOfOrderAsync(stream, partition, plan.Producer, plan.ManifestSequence, [FileLayout.ManifestRecord(plan, timestamp)], ct).ConfigureAwait(false);
+        var offer = await AppendRawOrOutOfOrderAsync(stream, partition, plan.Producer, plan.ManifestSequence,
+            [FileLayout.ManifestRecord(plan, timestamp)], ct).ConfigureAwait(false);
         if (offer.Status == AppendStatus.AppendOk)
         {
             progress?.Report(new FileTransferProgress(FileTransferPhase.Sending, size, size));
@@ -99,7 +115,8 @@ public sealed partial class BraidClient
         }
         var next = offer.ExpectedSequence;
         if (next < 1 || next > (ulong)plan.Batches)
-            throw new BraidException($"{stream}/{partition}: file '{name}' (object {plan.Manifest.ObjectId}) expects batch {next}, outside its batches 1-{plan.Batches}");
+            throw new BraidException(
+                $"{stream}/{partition}: file '{name}' (object {plan.Manifest.ObjectId}) expects batch {next}, outside its batches 1-{plan.Batches}");
         source.Position = start;
         await SendChunksAsync(stream, partition, plan, source, next, timestamp, progress, ct).ConfigureAwait(false);
         return new FilePutResult(plan.Manifest, partition, plan.ChunksBefore(next), false);
@@ -122,15 +139,19 @@ public sealed partial class BraidClient
     /// put of the name was not complete (an interrupted new version), a second pass reads the
     /// latest complete one.</para>
     /// </remarks>
-    /// <exception cref="BraidNotFoundException">no stream of that name, or no complete object of that name in it.</exception>
-    /// <exception cref="BraidRefusedException">the name is empty, too long or holds control characters, or the stream is not raw.</exception>
-    /// <exception cref="BraidChecksumException">the bytes read do not have the manifest's SHA-256 (the part file is removed).</exception>
+    /// <exception cref="BraidNotFoundException">no stream of that name, or no complete object of
+    /// that name in it.</exception>
+    /// <exception cref="BraidRefusedException">the name is empty, too long or holds control
+    /// characters, or the stream is not raw.</exception>
+    /// <exception cref="BraidChecksumException">the bytes read do not have the manifest's SHA-256
+    /// (the part file is removed).</exception>
     public async Task<FileGetResult> GetFileAsync(string stream, string name, string destinationPath, IProgress<FileTransferProgress>? progress = null,
         CancellationToken ct = default)
     {
         var (partition, description) = await FileTargetAsync(stream, name, ct).ConfigureAwait(false);
         var destination = Path.GetFullPath(destinationPath);
-        var target = new FileGetTarget(stream, description.Id, name, partition, destination + ".part", destination + ".part.resume");
+        var target = new FileGetTarget(stream, description.Id, name, partition, destination + ".part",
+            destination + ".part.resume");
         var saved = FileGetSidecar.TryLoad(target.SidecarPath, stream, description.Id, name, partition);
         var part = new FileStream(target.PartPath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, bufferSize: 0);
         try
@@ -142,7 +163,7 @@ public sealed partial class BraidClient
             }
             catch (BraidException e) when (saved is not null && e is BraidOutOfRangeException or BraidRefusedException)
             {
-                // The saved cursor no longer reads (retention removed its records, the stream was made again): start afresh.
+                // The saved cursor no longer reads (retention removed its records): start afresh.
                 FileGetSidecar.Delete(target.SidecarPath);
                 result = await FetchFileAsync(target, part, null, progress, ct).ConfigureAwait(false);
             }
@@ -152,7 +173,8 @@ public sealed partial class BraidClient
             FileGetSidecar.Delete(target.SidecarPath);
             return result;
         }
-        catch (BraidException e) when (e is BraidNotFoundException or BraidChecksumException or BraidRefusedException or BraidOutOfRangeException)
+        catch (BraidException e)
+            when (e is BraidNotFoundException or BraidChecksumException or BraidRefusedException or BraidOutOfRangeException)
         {
             // Nothing a rerun could complete: leave no part file behind.
             await part.DisposeAsync().ConfigureAwait(false);
@@ -170,8 +192,8 @@ public sealed partial class BraidClient
 
     /// <summary>One get into <paramref name="part"/>, from <paramref name="saved"/> or from the
     /// start; whatever stops it, the sidecar is left at the last chunk taken.</summary>
-    private async Task<FileGetResult> FetchFileAsync(FileGetTarget target, FileStream part, FileGetSidecar? saved, IProgress<FileTransferProgress>? progress,
-        CancellationToken ct)
+    private async Task<FileGetResult> FetchFileAsync(FileGetTarget target, FileStream part, FileGetSidecar? saved,
+        IProgress<FileTransferProgress>? progress, CancellationToken ct)
     {
         using var assembler = new FileAssembler(target.Name, part);
         long resumed = 0;
@@ -179,7 +201,9 @@ public sealed partial class BraidClient
         {
             try
             {
-                await assembler.RestoreAsync(saved.State, b => progress?.Report(new FileTransferProgress(FileTransferPhase.Verifying, b, saved.State.Bytes)), ct).ConfigureAwait(false);
+                var total = saved.State.Bytes;
+                await assembler.RestoreAsync(saved.State, b => progress?.Report(new FileTransferProgress(FileTransferPhase.Verifying, b, total)), ct)
+                    .ConfigureAwait(false);
                 resumed = saved.State.Bytes;
             }
             catch (Exception e) when (e is InvalidDataException or EndOfStreamException)
@@ -204,6 +228,7 @@ public sealed partial class BraidClient
             {
                 await foreach (var chunk in ReadRawAsync(target.Stream, [target.Partition], state.Cursor, 0, ct).ConfigureAwait(false))
                 {
+                    ct.ThrowIfCancellationRequested(); // a chunk already buffered must not outrun a stop
                     foreach (var record in chunk.Records) assembler.Accept(record);
                     state = state with { Cursor = chunk.Cursor, State = assembler.Save() };
                     progress?.Report(new FileTransferProgress(FileTransferPhase.Receiving, assembler.Bytes, assembler.TotalBytes));
@@ -212,7 +237,8 @@ public sealed partial class BraidClient
                 }
                 if (assembler.Complete) return new FileGetResult(assembler.Result!, target.Partition, resumed, passes);
                 if (assembler.Pinned is not null)
-                    throw new BraidNotFoundException($"file '{target.Name}' (object {assembler.Pinned}) of stream '{target.Stream}' is no longer whole in partition {target.Partition} (removed by retention?)");
+                    throw new BraidNotFoundException($"file '{target.Name}' (object {assembler.Pinned}) of stream '{target.Stream}' "
+                        + $"is no longer whole in partition {target.Partition} (removed by retention?)");
                 if (assembler.LatestManifest is null)
                     throw new BraidNotFoundException(assembler.FollowedId is null ? $"no file named '{target.Name}' in stream '{target.Stream}'"
                         : $"file '{target.Name}' of stream '{target.Stream}' is incomplete: its put did not finish (run the put again)");
@@ -235,7 +261,8 @@ public sealed partial class BraidClient
     private async Task<(uint Partition, StreamDescription Stream)> FileTargetAsync(string stream, string name, CancellationToken ct)
     {
         if (FileLayout.NameProblem(name) is { } problem) throw new BraidRefusedException(problem);
-        var description = await DescribeStreamAsync(stream, ct).ConfigureAwait(false) ?? throw new BraidNotFoundException($"no stream named '{stream}'");
+        var description = await DescribeStreamAsync(stream, ct).ConfigureAwait(false)
+            ?? throw new BraidNotFoundException($"no stream named '{stream}'");
         if (description.Format != "raw") throw new BraidRefusedException($"stream '{stream}' is {description.Format}: files go in raw streams");
         return ((uint)ProducerBatcher.KeyPartition(Encoding.UTF8.GetBytes(name), description.Partitions.Count), description);
     }
@@ -269,11 +296,13 @@ public sealed partial class BraidClient
         using var window = new SemaphoreSlim(FileWindowBatches);
         void OnAcked(PendingBatch batch)
         {
-            var bytes = batch.Sequence == plan.ManifestSequence ? 0 : Math.Min(FileLayout.BatchBytes, size - (long)(batch.Sequence - 1) * FileLayout.BatchBytes);
+            var bytes = batch.Sequence == plan.ManifestSequence ? 0
+                : Math.Min(FileLayout.BatchBytes, size - (long)(batch.Sequence - 1) * FileLayout.BatchBytes);
             progress?.Report(new FileTransferProgress(FileTransferPhase.Sending, Interlocked.Add(ref acked, bytes), size));
             window.Release();
         }
-        progress?.Report(new FileTransferProgress(FileTransferPhase.Sending, acked, size)); // where this put starts: what was stored before
+        // Where this put starts: what was stored before.
+        progress?.Report(new FileTransferProgress(FileTransferPhase.Sending, acked, size));
         var sender = new PartitionSender(this, partition, plan.Producer, OnAcked, stop.Token, stream, FileWindowBatches);
         try
         {
@@ -282,9 +311,13 @@ public sealed partial class BraidClient
             using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
             for (ulong s = 1; s <= (ulong)plan.Batches; s++)
             {
+                ct.ThrowIfCancellationRequested();
                 var length = (int)Math.Min(FileLayout.BatchBytes, size - (long)(s - 1) * FileLayout.BatchBytes);
-                var n = await source.ReadAtLeastAsync(buffer.AsMemory(0, length), length, throwOnEndOfStream: false, ct).ConfigureAwait(false);
-                if (n != length) throw new BraidException($"file '{plan.Manifest.Name}' changed while it was put: it ended after {(long)(s - 1) * FileLayout.BatchBytes + n} of {size} bytes");
+                var n = await source.ReadAtLeastAsync(buffer.AsMemory(0, length), length, throwOnEndOfStream: false, ct)
+                    .ConfigureAwait(false);
+                if (n != length)
+                    throw new BraidException($"file '{plan.Manifest.Name}' changed while it was put: it ended after "
+                        + $"{(long)(s - 1) * FileLayout.BatchBytes + n} of {size} bytes");
                 hash.AppendData(buffer, 0, n);
                 if (s < first) continue; // stored by an earlier put: read only to check the hash
                 var records = new List<RawRecord>(FileLayout.ChunksPerBatch);
@@ -294,13 +327,16 @@ public sealed partial class BraidClient
                     var value = UnsafeByteOperations.UnsafeWrap(buffer.AsMemory(offset, Math.Min(FileLayout.ChunkBytes, length - offset)));
                     records.Add(FileLayout.ChunkRecord(plan, key, chunk, value, timestamp));
                 }
-                await EnqueueAsync(sender, window, new PendingBatch((long)s, s, RawBatchCodec.Encode(records), records.Count), stop.Token).ConfigureAwait(false);
+                var batch = new PendingBatch((long)s, s, RawBatchCodec.Encode(records), records.Count);
+                await EnqueueAsync(sender, window, batch, stop.Token).ConfigureAwait(false);
             }
             var sha = Convert.ToHexStringLower(hash.GetHashAndReset());
             if (sha != plan.Manifest.Sha256)
-                throw new BraidException($"file '{plan.Manifest.Name}' changed while it was put: SHA-256 {plan.Manifest.Sha256} at first, {sha} when sent; put it again");
+                throw new BraidException(
+                    $"file '{plan.Manifest.Name}' changed while it was put: SHA-256 {plan.Manifest.Sha256} at first, {sha} when sent; put it again");
             var manifest = RawBatchCodec.Encode([FileLayout.ManifestRecord(plan, timestamp)]);
-            await EnqueueAsync(sender, window, new PendingBatch((long)plan.ManifestSequence, plan.ManifestSequence, manifest, 1), stop.Token).ConfigureAwait(false);
+            var last = new PendingBatch((long)plan.ManifestSequence, plan.ManifestSequence, manifest, 1);
+            await EnqueueAsync(sender, window, last, stop.Token).ConfigureAwait(false);
             sender.Complete();
             await sender.Completion.WaitAsync(ct).ConfigureAwait(false);
         }
@@ -308,7 +344,10 @@ public sealed partial class BraidClient
         {
             await stop.CancelAsync().ConfigureAwait(false);
             try { await sender.Completion.ConfigureAwait(false); }
-            catch (Exception e) when (e is OperationCanceledException or BraidException or Grpc.Core.RpcException) { } // reported above, or the put was stopped
+            catch (Exception e) when (e is OperationCanceledException or BraidException or Grpc.Core.RpcException)
+            {
+                // Reported above, or the put was stopped.
+            }
         }
     }
 

@@ -89,7 +89,8 @@ internal sealed class FileAssembler : IDisposable
         {
             var actual = Convert.ToHexStringLower(hash.GetCurrentHash());
             if (actual != m.Sha256)
-                throw new BraidChecksumException($"file '{m.Name}' (object {m.ObjectId}): the {m.Size} bytes read have SHA-256 {actual}, its manifest says {m.Sha256}");
+                throw new BraidChecksumException(
+                    $"file '{m.Name}' (object {m.ObjectId}): the {m.Size} bytes read have SHA-256 {actual}, its manifest says {m.Sha256}");
         }
         if (Pinned is null)
         {
@@ -139,7 +140,8 @@ internal sealed class FileAssembler : IDisposable
     /// <param name="onHashed">Told the bytes hashed so far, now and then.</param>
     public async Task RestoreAsync(FileAssemblyState state, Action<long>? onHashed, CancellationToken ct)
     {
-        if (part.Length < state.Bytes) throw new InvalidDataException($"the part file has {part.Length} bytes, fewer than the {state.Bytes} its sidecar recorded");
+        if (part.Length < state.Bytes)
+            throw new InvalidDataException($"the part file has {part.Length} bytes, fewer than the {state.Bytes} its sidecar recorded");
         part.SetLength(state.Bytes);
         part.Position = 0;
         var buffer = new byte[1 << 20];
@@ -159,5 +161,5 @@ internal sealed class FileAssembler : IDisposable
 }
 
 /// <summary>What a resumable get keeps of its <see cref="FileAssembler"/>.</summary>
-internal sealed record FileAssemblyState(string? FollowedId, long NextChunk, long Bytes, long TotalBytes, string? Pinned, FileManifest? LatestManifest,
-    bool LatestAssembled, bool PinnedDone);
+internal sealed record FileAssemblyState(string? FollowedId, long NextChunk, long Bytes, long TotalBytes, string? Pinned,
+    FileManifest? LatestManifest, bool LatestAssembled, bool PinnedDone);

@@ -63,12 +63,14 @@ internal sealed record FileGetSidecar(string Stream, uint StreamId, string Name,
             using var doc = JsonDocument.Parse(File.ReadAllBytes(path));
             var r = doc.RootElement;
             if (r.GetProperty("version").GetInt32() != Version) return null;
-            var loaded = new FileGetSidecar(r.GetProperty("stream").GetString()!, r.GetProperty("stream_id").GetUInt32(), r.GetProperty("name").GetString()!,
-                r.GetProperty("partition").GetUInt32(), r.GetProperty("cursor").GetString() is { } c ? Convert.FromBase64String(c) : null,
-                new FileAssemblyState(r.GetProperty("followed_id").GetString(), r.GetProperty("next_chunk").GetInt64(), r.GetProperty("bytes").GetInt64(),
-                    r.GetProperty("total_bytes").GetInt64(), r.GetProperty("pinned").GetString(), Manifest(r), r.GetProperty("latest_assembled").GetBoolean(),
-                    r.GetProperty("pinned_done").GetBoolean()));
-            var ours = loaded.Stream == stream && loaded.StreamId == streamId && loaded.Name == name && loaded.Partition == partition && loaded.State.Bytes >= 0;
+            var state = new FileAssemblyState(r.GetProperty("followed_id").GetString(), r.GetProperty("next_chunk").GetInt64(),
+                r.GetProperty("bytes").GetInt64(), r.GetProperty("total_bytes").GetInt64(), r.GetProperty("pinned").GetString(), Manifest(r),
+                r.GetProperty("latest_assembled").GetBoolean(), r.GetProperty("pinned_done").GetBoolean());
+            var cursor = r.GetProperty("cursor").GetString() is { } c ? Convert.FromBase64String(c) : null;
+            var loaded = new FileGetSidecar(r.GetProperty("stream").GetString()!, r.GetProperty("stream_id").GetUInt32(),
+                r.GetProperty("name").GetString()!, r.GetProperty("partition").GetUInt32(), cursor, state);
+            var ours = loaded.Stream == stream && loaded.StreamId == streamId && loaded.Name == name && loaded.Partition == partition
+                && state.Bytes >= 0;
             return ours ? loaded : null;
         }
         catch (Exception e) when (e is JsonException or InvalidOperationException or KeyNotFoundException or FormatException or IOException)
@@ -80,8 +82,8 @@ internal sealed record FileGetSidecar(string Stream, uint StreamId, string Name,
     private static FileManifest? Manifest(JsonElement root)
     {
         if (!root.TryGetProperty("latest_manifest", out var m)) return null;
-        return new FileManifest(m.GetProperty("name").GetString()!, m.GetProperty("id").GetString()!, m.GetProperty("size").GetInt64(), m.GetProperty("chunks").GetInt64(),
-            m.GetProperty("chunk_bytes").GetInt32(), m.GetProperty("sha256").GetString()!);
+        return new FileManifest(m.GetProperty("name").GetString()!, m.GetProperty("id").GetString()!, m.GetProperty("size").GetInt64(),
+            m.GetProperty("chunks").GetInt64(), m.GetProperty("chunk_bytes").GetInt32(), m.GetProperty("sha256").GetString()!);
     }
 
     public static void Delete(string path)

@@ -78,7 +78,8 @@ internal static class FileLayout
         var producer = BinaryPrimitives.ReadUInt64LittleEndian(identity.GetHashAndReset()) & long.MaxValue;
         if (producer == 0) producer = 1; // ids start at 1
         var chunks = (size + ChunkBytes - 1) / ChunkBytes;
-        var manifest = new FileManifest(name, producer.ToString("x16", CultureInfo.InvariantCulture), size, chunks, ChunkBytes, Convert.ToHexStringLower(sha256));
+        var id = producer.ToString("x16", CultureInfo.InvariantCulture);
+        var manifest = new FileManifest(name, id, size, chunks, ChunkBytes, Convert.ToHexStringLower(sha256));
         return new FilePlan(manifest, producer, (chunks + ChunksPerBatch - 1) / ChunksPerBatch);
     }
 
@@ -88,10 +89,12 @@ internal static class FileLayout
         var record = new RawRecord { Key = key, Value = value, TimestampMs = timestampMs };
         record.Headers.Add(new RecordHeader { Key = IdHeader, Value = ByteString.CopyFromUtf8(plan.Manifest.ObjectId) });
         record.Headers.Add(new RecordHeader { Key = KindHeader, Value = ChunkKind });
-        record.Headers.Add(new RecordHeader { Key = ChunkHeader, Value = ByteString.CopyFromUtf8(chunk.ToString(CultureInfo.InvariantCulture)) });
-        record.Headers.Add(new RecordHeader { Key = SizeHeader, Value = ByteString.CopyFromUtf8(plan.Manifest.Size.ToString(CultureInfo.InvariantCulture)) });
+        record.Headers.Add(new RecordHeader { Key = ChunkHeader, Value = DecimalText(chunk) });
+        record.Headers.Add(new RecordHeader { Key = SizeHeader, Value = DecimalText(plan.Manifest.Size) });
         return record;
     }
+
+    private static ByteString DecimalText(long n) => ByteString.CopyFromUtf8(n.ToString(CultureInfo.InvariantCulture));
 
     /// <summary>The manifest record: the manifest as JSON in the value (readable with <c>braid tail</c>).</summary>
     public static RawRecord ManifestRecord(FilePlan plan, long timestampMs)
@@ -109,7 +112,8 @@ internal static class FileLayout
             json.WriteString("sha256", m.Sha256);
             json.WriteEndObject();
         }
-        var record = new RawRecord { Key = ByteString.CopyFromUtf8(m.Name), Value = ByteString.CopyFrom(buffer.ToArray()), TimestampMs = timestampMs };
+        var record = new RawRecord { Key = ByteString.CopyFromUtf8(m.Name), Value = ByteString.CopyFrom(buffer.ToArray()) };
+        record.TimestampMs = timestampMs;
         record.Headers.Add(new RecordHeader { Key = IdHeader, Value = ByteString.CopyFromUtf8(m.ObjectId) });
         record.Headers.Add(new RecordHeader { Key = KindHeader, Value = ManifestKind });
         return record;
@@ -131,11 +135,13 @@ internal static class FileLayout
                 case SizeHeader: size = h.Value.ToStringUtf8(); break;
             }
         }
-        if (id is not { Length: 16 } || !ulong.TryParse(id, NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out _)) return FileRecord.Other;
+        if (id is not { Length: 16 } || !ulong.TryParse(id, NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out _))
+            return FileRecord.Other;
         if (kind == "chunk" && long.TryParse(chunk, NumberStyles.None, CultureInfo.InvariantCulture, out var n)
             && long.TryParse(size, NumberStyles.None, CultureInfo.InvariantCulture, out var total))
             return new FileRecord(FileRecordKind.Chunk, id, n, total, null);
-        if (kind == "manifest" && ParseManifest(record.Value, id) is { } manifest) return new FileRecord(FileRecordKind.Manifest, id, 0, manifest.Size, manifest);
+        if (kind == "manifest" && ParseManifest(record.Value, id) is { } manifest)
+            return new FileRecord(FileRecordKind.Manifest, id, 0, manifest.Size, manifest);
         return FileRecord.Other;
     }
 
@@ -145,9 +151,11 @@ internal static class FileLayout
         {
             using var doc = JsonDocument.Parse(value.Memory);
             var root = doc.RootElement;
-            var m = new FileManifest(root.GetProperty("name").GetString() ?? "", root.GetProperty("id").GetString() ?? "", root.GetProperty("size").GetInt64(),
-                root.GetProperty("chunks").GetInt64(), root.GetProperty("chunk_bytes").GetInt32(), root.GetProperty("sha256").GetString() ?? "");
-            var sane = m.ObjectId == id && m.Size >= 0 && m.ChunkBytes > 0 && m.Chunks == (m.Size + m.ChunkBytes - 1) / m.ChunkBytes && m.Sha256.Length == 64;
+            var m = new FileManifest(root.GetProperty("name").GetString() ?? "", root.GetProperty("id").GetString() ?? "",
+                root.GetProperty("size").GetInt64(), root.GetProperty("chunks").GetInt64(), root.GetProperty("chunk_bytes").GetInt32(),
+                root.GetProperty("sha256").GetString() ?? "");
+            var sane = m.ObjectId == id && m.Size >= 0 && m.ChunkBytes > 0 && m.Sha256.Length == 64
+                && m.Chunks == (m.Size + m.ChunkBytes - 1) / m.ChunkBytes;
             return sane ? m : null;
         }
         catch (Exception e) when (e is JsonException or InvalidOperationException or KeyNotFoundException or FormatException)

@@ -16,15 +16,18 @@ internal static class FilesBench
 {
     private const string Stream = "files";
 
-    public static async Task<Json.FilesBenchReport> RunAsync(string topology, int sizeMb, string directory, int basePort, TextWriter output, CancellationToken ct)
+    public static async Task<Json.FilesBenchReport> RunAsync(string topology, int sizeMb, string directory, int basePort, TextWriter output,
+        CancellationToken ct)
     {
-        await using var cluster = await BenchCluster.StartAsync(topology, directory, basePort, TextWriter.Null, ct, partitions: 3).ConfigureAwait(false);
+        await using var cluster = await BenchCluster.StartAsync(topology, directory, basePort, TextWriter.Null, ct, partitions: 3)
+            .ConfigureAwait(false);
         var seeds = cluster.State.Nodes.Select(n => n.Address).ToList();
         using var braid = await BraidClient.ConnectAsync(new BraidClientOptions { Seeds = seeds, Tls = cluster.Tls }, ct).ConfigureAwait(false);
         await braid.CreateStreamAsync(Stream, "raw", 3, 3, 0, ct).ConfigureAwait(false);
         // Not timed: the new stream's partitions electing their first leaders.
         var ready = await StreamCommands.WaitForLeadersAsync(braid, Stream, TimeSpan.FromSeconds(30), ct).ConfigureAwait(false);
-        if (ready is null || ready.Partitions.Any(p => p.Leader.Length == 0)) throw new Cluster.CliException($"stream '{Stream}' has partitions without a leader after 30 s");
+        if (ready is null || ready.Partitions.Any(p => p.Leader.Length == 0))
+            throw new Cluster.CliException($"stream '{Stream}' has partitions without a leader after 30 s");
         var source = Path.Combine(directory, "source.bin");
         var copy = Path.Combine(directory, "copy.bin");
         var size = (long)sizeMb << 20;
@@ -48,7 +51,8 @@ internal static class FilesBench
 
             var verified = got.Manifest.Sha256 == expected && put.Manifest.Sha256 == expected && new FileInfo(copy).Length == size;
             double Rate(double seconds) => Math.Round(size / 1048576.0 / Math.Max(1e-6, seconds), 1);
-            var report = new Json.FilesBenchReport(topology, size, put.Manifest.Chunks, put.Partition, Math.Round(hashSeconds, 2), Math.Round(putSeconds, 2), Math.Round(getSeconds, 2),
+            var report = new Json.FilesBenchReport(topology, size, put.Manifest.Chunks, put.Partition,
+                Math.Round(hashSeconds, 2), Math.Round(putSeconds, 2), Math.Round(getSeconds, 2),
                 Rate(putSeconds), Rate(sendSeconds), Rate(getSeconds), braid.Stats.Retries, PeakRssMb(), verified);
             output.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"put {sizeMb} MB in {putSeconds:F2} s: {report.PutMegabytesPerSecond:F1} MB/s (hashing {hashSeconds:F2} s, then sending at {report.SendMegabytesPerSecond:F1} MB/s)"));
