@@ -106,14 +106,7 @@ public sealed partial class BraidClient
 
     /// <summary>The leader map's key of a stream's partition (the default stream keeps its partition numbers).</summary>
     internal static uint StreamKey(string stream, uint partition) =>
-        stream.Length == 0 || stream == "airquality" ? partition : (uint)(Fnv(stream) & 0x7FFF) << 16 | partition | 0x8000_0000u;
-
-    private static ulong Fnv(string s)
-    {
-        var hash = 14695981039346656037UL;
-        foreach (var c in s) hash = (hash ^ c) * 1099511628211UL;
-        return hash;
-    }
+        stream.Length == 0 || stream == "airquality" ? partition : (uint)(ProducerBatcher.Fnv1a64(System.Text.Encoding.UTF8.GetBytes(stream)) & 0x7FFF) << 16 | partition | 0x8000_0000u;
 
     /// <summary>
     /// Reads a raw stream's records (a snapshot fixed at the start, or resumed at <paramref name="cursor"/>),

@@ -38,12 +38,7 @@ internal sealed record FileGetSidecar(string Stream, uint StreamId, string Name,
                 if (State.LatestManifest is { } m)
                 {
                     json.WriteStartObject("latest_manifest");
-                    json.WriteString("name", m.Name);
-                    json.WriteString("id", m.ObjectId);
-                    json.WriteNumber("size", m.Size);
-                    json.WriteNumber("chunks", m.Chunks);
-                    json.WriteNumber("chunk_bytes", m.ChunkBytes);
-                    json.WriteString("sha256", m.Sha256);
+                    m.WriteFields(json);
                     json.WriteEndObject();
                 }
                 json.WriteEndObject();
@@ -82,8 +77,7 @@ internal sealed record FileGetSidecar(string Stream, uint StreamId, string Name,
     private static FileManifest? Manifest(JsonElement root)
     {
         if (!root.TryGetProperty("latest_manifest", out var m)) return null;
-        return new FileManifest(m.GetProperty("name").GetString()!, m.GetProperty("id").GetString()!, m.GetProperty("size").GetInt64(),
-            m.GetProperty("chunks").GetInt64(), m.GetProperty("chunk_bytes").GetInt32(), m.GetProperty("sha256").GetString()!);
+        return FileManifest.Read(m);
     }
 
     public static void Delete(string path)

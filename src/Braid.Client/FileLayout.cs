@@ -11,7 +11,23 @@ namespace Braid.Client;
 /// <summary>What a complete file object is: the manifest record that ends a put (issue 13, item 3).</summary>
 /// <param name="ObjectId">The put's producer id in 16 hex digits; its chunk records carry it.</param>
 /// <param name="Sha256">SHA-256 of the whole file, 64 lower-case hex digits.</param>
-public sealed record FileManifest(string Name, string ObjectId, long Size, long Chunks, int ChunkBytes, string Sha256);
+public sealed record FileManifest(string Name, string ObjectId, long Size, long Chunks, int ChunkBytes, string Sha256)
+{
+    /// <summary>Writes the manifest's fields into the JSON object being written (the manifest record and the get's sidecar).</summary>
+    internal void WriteFields(Utf8JsonWriter json)
+    {
+        json.WriteString("name", Name);
+        json.WriteString("id", ObjectId);
+        json.WriteNumber("size", Size);
+        json.WriteNumber("chunks", Chunks);
+        json.WriteNumber("chunk_bytes", ChunkBytes);
+        json.WriteString("sha256", Sha256);
+    }
+
+    /// <summary>Reads what <see cref="WriteFields"/> wrote; throws on a missing or mistyped field.</summary>
+    internal static FileManifest Read(JsonElement json) => new(json.GetProperty("name").GetString() ?? "", json.GetProperty("id").GetString() ?? "",
+        json.GetProperty("size").GetInt64(), json.GetProperty("chunks").GetInt64(), json.GetProperty("chunk_bytes").GetInt32(), json.GetProperty("sha256").GetString() ?? "");
+}
 
 /// <summary>
 /// How a file lies in a raw stream, as NATS's object store lays objects out: every record of one
@@ -104,12 +120,7 @@ internal static class FileLayout
         using (var json = new Utf8JsonWriter(buffer))
         {
             json.WriteStartObject();
-            json.WriteString("name", m.Name);
-            json.WriteString("id", m.ObjectId);
-            json.WriteNumber("size", m.Size);
-            json.WriteNumber("chunks", m.Chunks);
-            json.WriteNumber("chunk_bytes", m.ChunkBytes);
-            json.WriteString("sha256", m.Sha256);
+            m.WriteFields(json);
             json.WriteEndObject();
         }
         var record = new RawRecord { Key = ByteString.CopyFromUtf8(m.Name), Value = ByteString.CopyFrom(buffer.ToArray()) };
@@ -150,10 +161,7 @@ internal static class FileLayout
         try
         {
             using var doc = JsonDocument.Parse(value.Memory);
-            var root = doc.RootElement;
-            var m = new FileManifest(root.GetProperty("name").GetString() ?? "", root.GetProperty("id").GetString() ?? "",
-                root.GetProperty("size").GetInt64(), root.GetProperty("chunks").GetInt64(), root.GetProperty("chunk_bytes").GetInt32(),
-                root.GetProperty("sha256").GetString() ?? "");
+            var m = FileManifest.Read(doc.RootElement);
             var sane = m.ObjectId == id && m.Size >= 0 && m.ChunkBytes > 0 && m.Sha256.Length == 64
                 && m.Chunks == (m.Size + m.ChunkBytes - 1) / m.ChunkBytes;
             return sane ? m : null;

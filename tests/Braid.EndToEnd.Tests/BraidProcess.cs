@@ -15,26 +15,7 @@ internal static class BraidProcess
 {
     public static string Dll => Path.Combine(AppContext.BaseDirectory, "braid.dll");
 
-    public static async Task<CommandResult> RunAsync(TimeSpan timeout, params string[] args)
-    {
-        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        info.ArgumentList.Add(Dll);
-        foreach (var a in args) info.ArgumentList.Add(a);
-        using var process = Process.Start(info)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        using var cts = new CancellationTokenSource(timeout);
-        try
-        {
-            await process.WaitForExitAsync(cts.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            throw new TimeoutException($"braid {string.Join(' ', args)} did not finish within {timeout.TotalSeconds} s");
-        }
-        return new CommandResult(process.ExitCode, await stdout, await stderr);
-    }
+    public static Task<CommandResult> RunAsync(TimeSpan timeout, params string[] args) => ExternalProcess.RunAsync("dotnet", timeout, [Dll, .. args]);
 
     /// <summary>A block of consecutive free loopback ports, so tests never collide with each other or a dev cluster.</summary>
     public static int FreePortBlock(int count)

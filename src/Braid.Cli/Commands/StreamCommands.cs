@@ -210,7 +210,7 @@ internal static class StreamCommands
             var keyBytes = p.GetValue(key) is { } k ? ByteString.CopyFromUtf8(k) : ByteString.Empty;
             var count = (uint)stream.Partitions.Count;
             uint? fixedPartition = p.GetValue(partition) is { } fp ? (fp >= 0 && fp < count ? (uint)fp : throw new CliException($"--partition must be 0-{count - 1}")) : null;
-            if (fixedPartition is null && !keyBytes.IsEmpty) fixedPartition = (uint)(Core.Fnv1a.Hash(keyBytes.ToByteArray()) % count);
+            if (fixedPartition is null && !keyBytes.IsEmpty) fixedPartition = (uint)ProducerBatcher.KeyPartition(keyBytes.Span, (int)count); // the producer's rule
             var producer = (ulong)Random.Shared.NextInt64(1, long.MaxValue);
             var sequences = new ulong[count];
             var next = 0u;

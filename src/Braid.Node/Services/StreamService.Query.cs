@@ -34,13 +34,7 @@ internal sealed partial class StreamService
             scanned += page.Scanned;
             if (page.RecordCount == 0 && !done) continue;
             var reply = new QueryChunk { Cursor = ByteString.CopyFrom(after.Encode()), Done = done, Scanned = scanned };
-            if (stream.Format == StreamFormat.Raw) AddRaw(reply.RawRecords, reply.Positions, page);
-            else
-            {
-                if (request.Typed) AddReadings(reply.Readings, page.Records);
-                else reply.Records = page.Records;
-                reply.RecordCount = page.RecordCount;
-            }
+            (reply.Records, reply.RecordCount) = Fill(stream, request.Typed, page, reply.RawRecords, reply.Positions, reply.Readings);
             await responseStream.WriteAsync(reply, ct).ConfigureAwait(false);
             metrics.ChunkSent();
             scanned = 0;
@@ -53,6 +47,25 @@ internal sealed partial class StreamService
             await responseStream.WriteAsync(last, ct).ConfigureAwait(false);
             metrics.ChunkSent();
         }
+    }
+
+    /// <summary>
+    /// Puts a page's records into a chunk (of a query or a subscription) in the form asked for:
+    /// raw records with their positions, typed readings, or the record batch as it came from the
+    /// replica; returns the chunk's <c>records</c> bytes and <c>record_count</c>.
+    /// </summary>
+    private static (ByteString Records, uint Count) Fill(StreamDefinition stream, bool typed, ScanResponse page,
+        Google.Protobuf.Collections.RepeatedField<RawRecord> raw, Google.Protobuf.Collections.RepeatedField<RecordPosition> positions,
+        Google.Protobuf.Collections.RepeatedField<AirQualityReading> readings)
+    {
+        if (stream.Format == StreamFormat.Raw)
+        {
+            AddRaw(raw, positions, page);
+            return (ByteString.Empty, 0);
+        }
+        if (!typed) return (page.Records, page.RecordCount);
+        AddReadings(readings, page.Records);
+        return (ByteString.Empty, page.RecordCount);
     }
 
     /// <summary>A raw page: the replica's batch of matches decoded into messages, each with its position in the stream.</summary>

@@ -52,13 +52,7 @@ internal sealed partial class StreamService
                 cursor = after;
                 if (page.RecordCount == 0) continue;
                 var reply = new SubscribeChunk { Cursor = ByteString.CopyFrom(after.Encode()) };
-                if (stream.Format == StreamFormat.Raw) AddRaw(reply.RawRecords, reply.Positions, page);
-                else
-                {
-                    if (request.Typed) AddReadings(reply.Readings, page.Records);
-                    else reply.Records = page.Records;
-                    reply.RecordCount = page.RecordCount;
-                }
+                (reply.Records, reply.RecordCount) = Fill(stream, request.Typed, page, reply.RawRecords, reply.Positions, reply.Readings);
                 await responseStream.WriteAsync(reply, ct).ConfigureAwait(false);
                 metrics.ChunkSent();
             }

@@ -155,34 +155,32 @@ internal sealed partial class StreamService(RaftDriver raft, AppendForwarder app
     }
 
     /// <summary>A raw stream's batch: records sent as messages are checked and encoded here; an
-    /// encoded batch is decoded whole and checked the same way.</summary>
+    /// encoded batch is verified in place with the same limits.</summary>
     private static (int Records, ByteString Payload) RawPayload(AppendRequest request, StreamDefinition stream)
     {
         var where = $"batch ({request.Producer},{request.Sequence}) for {stream.Name}/{request.Partition}";
-        IReadOnlyList<RawRecord> records;
         if (request.Readings.Count > 0)
             throw new RpcException(new Status(StatusCode.InvalidArgument, $"{where}: stream '{stream.Name}' is raw: send records (key, value, headers), not air-quality readings"));
-        if (request.Records.Count > 0)
+        if (request.Records.Count == 0)
         {
-            if (!request.Payload.IsEmpty) throw new RpcException(new Status(StatusCode.InvalidArgument, $"{where}: send records or an encoded payload, not both"));
-            records = request.Records;
-        }
-        else
-        {
+            // An encoded batch is checked in place with the same limits (no record is built: files send 4 MiB batches).
+            int count;
             try
             {
-                records = Data.RawBatchCodec.Decode(request.Payload.Span);
+                count = Data.RawBatchCodec.Verify(request.Payload.Span);
             }
             catch (Data.RecordFormatException e)
             {
                 throw new RpcException(new Status(StatusCode.InvalidArgument, $"{where} is not a raw record batch: {e.Message}"));
             }
+            if (count == 0) throw new RpcException(new Status(StatusCode.InvalidArgument, $"{where} holds no records"));
+            return (count, request.Payload);
         }
-        if (records.Count == 0) throw new RpcException(new Status(StatusCode.InvalidArgument, $"{where} holds no records"));
+        if (!request.Payload.IsEmpty) throw new RpcException(new Status(StatusCode.InvalidArgument, $"{where}: send records or an encoded payload, not both"));
+        var records = request.Records;
         for (var i = 0; i < records.Count; i++)
             if (Data.RawBatchCodec.Validate(records[i], i) is { } problem)
                 throw new RpcException(new Status(StatusCode.InvalidArgument, $"{where}: {problem}"));
-        if (!request.Payload.IsEmpty) return (records.Count, request.Payload);
         var encoded = Data.RawBatchCodec.Encode(records);
         if (encoded.Length > PayloadBytesMax)
             throw new RpcException(new Status(StatusCode.InvalidArgument, $"{where} encodes to {encoded.Length} bytes, over the batch limit of {PayloadBytesMax}: send fewer or smaller records"));
