@@ -79,14 +79,15 @@ internal sealed class DemoPayloads(BenchCluster cluster, BraidClient client, str
         var back = Path.Combine(directory, "payload.back");
         WriteRandomFile(source, fileMegabytes, random);
         var killAt = (long)fileMegabytes * 1024 * 1024 * 4 / 10;
+        // Found before the put and killed from the progress callback itself, so the kill always
+        // lands mid-put, however fast the put is (a kill started on the side could come too late).
+        var fileLeader = await FindLeaderAsync("files", 0, TimeSpan.FromSeconds(30), ct).ConfigureAwait(false);
         var killing = 0;
         var putProgress = new Progress(p =>
         {
-            if (p.Phase == FileTransferPhase.Sending && p.Bytes >= killAt && Interlocked.Exchange(ref killing, 1) == 0)
-                _ = Task.Run(async () =>
-                {
-                    if (await KillLeaderAsync("files", 0, ct).ConfigureAwait(false) is { } killed) lock (faults) faults.Add($"kill -9 {killed} (leader of the file's partition) at 40% of the put");
-                }, ct);
+            if (fileLeader is null || p.Phase != FileTransferPhase.Sending || p.Bytes < killAt || Interlocked.Exchange(ref killing, 1) == 1) return;
+            Kill(fileLeader, "files", 0);
+            lock (faults) faults.Add($"kill -9 {fileLeader} (leader of the file's partition) at 40% of the put");
         });
         var clock = Stopwatch.StartNew();
         var put = await client.PutFileAsync("files", "payload.bin", source, putProgress, ct).ConfigureAwait(false);
@@ -129,23 +130,39 @@ internal sealed class DemoPayloads(BenchCluster cluster, BraidClient client, str
 
     private async Task<string?> KillLeaderAsync(string stream, uint partition, CancellationToken ct)
     {
-        foreach (var node in client.Nodes)
+        var leader = await FindLeaderAsync(stream, partition, TimeSpan.Zero, ct).ConfigureAwait(false);
+        if (leader is not null) Kill(leader, stream, partition);
+        return leader;
+    }
+
+    /// <summary>The node whose replica of the partition says it leads, asking every node; tries again for up to <paramref name="wait"/>.</summary>
+    private async Task<string?> FindLeaderAsync(string stream, uint partition, TimeSpan wait, CancellationToken ct)
+    {
+        var clock = Stopwatch.StartNew();
+        do
         {
-            try
+            foreach (var node in client.Nodes)
             {
-                var reply = await client.Stream(node).ListStreamsAsync(new ListStreamsRequest(), deadline: DateTime.UtcNow.AddSeconds(3), cancellationToken: ct).ConfigureAwait(false);
-                var p = reply.Streams.FirstOrDefault(s => s.Name == stream)?.Partitions[(int)partition];
-                if (p is not { LocalRole: "Leader" }) continue;
-                cluster.Manager.Kill(p.Leader);
-                output.WriteLine($"   !! killed {p.Leader} (leader of {stream}/{partition}) with SIGKILL");
-                lock (killed) killed.Add(p.Leader);
-                return p.Leader;
+                try
+                {
+                    var reply = await client.Stream(node).ListStreamsAsync(new ListStreamsRequest(), deadline: DateTime.UtcNow.AddSeconds(3), cancellationToken: ct).ConfigureAwait(false);
+                    if (reply.Streams.FirstOrDefault(s => s.Name == stream)?.Partitions[(int)partition] is { LocalRole: "Leader" } p) return p.Leader;
+                }
+                catch (Grpc.Core.RpcException)
+                {
+                }
             }
-            catch (Grpc.Core.RpcException)
-            {
-            }
+            if (clock.Elapsed < wait) await Task.Delay(100, ct).ConfigureAwait(false);
         }
+        while (clock.Elapsed < wait);
         return null;
+    }
+
+    private void Kill(string node, string stream, uint partition)
+    {
+        cluster.Manager.Kill(node);
+        output.WriteLine($"   !! killed {node} (leader of {stream}/{partition}) with SIGKILL");
+        lock (killed) killed.Add(node);
     }
 
     private async Task RestartKilledAsync(CancellationToken ct)
