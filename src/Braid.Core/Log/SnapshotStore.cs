@@ -8,7 +8,9 @@ namespace Braid.Core.Log;
 /// The log may then drop those entries; a follower behind the log's first entry installs it.
 /// </summary>
 /// <param name="Data">The state machine's own encoding (for a partition: the dedup table).</param>
-public sealed record StoredSnapshot(ulong Index, ulong Term, ReadOnlyMemory<byte> Data);
+/// <param name="Config">The Raft group's membership at <paramref name="Index"/> (an encoded
+/// RaftConfig); empty in snapshots written before membership changes existed (version 1).</param>
+public sealed record StoredSnapshot(ulong Index, ulong Term, ReadOnlyMemory<byte> Data, ReadOnlyMemory<byte> Config = default);
 
 /// <summary>
 /// Keeps the latest <see cref="StoredSnapshot"/> in one checksummed file, replaced atomically
@@ -26,7 +28,12 @@ public sealed class SnapshotStore
     /// <summary>Largest state a snapshot may hold (it travels in one Raft message).</summary>
     public const int DataBytesMax = 16 << 20;
 
-    private const uint Version = 1;
+    /// <summary>Version 2 adds the configuration after the data (a 4-byte length, then its bytes);
+    /// version 1 files still read, with no configuration.</summary>
+    private const uint Version = 2;
+
+    /// <summary>Largest encoded configuration a snapshot may hold.</summary>
+    public const int ConfigBytesMax = 64 << 10;
     private const int FixedBytes = 8 + 4 + 4 + 8 + 8;
     private static ReadOnlySpan<byte> Magic => "BRAIDSNP"u8;
 
@@ -41,7 +48,7 @@ public sealed class SnapshotStore
     /// <summary>Reads the saved snapshot, or null when none was ever saved durably.</summary>
     public StoredSnapshot? Load()
     {
-        byte[]? bytes = ChecksummedFile.Load(device, FileName, "snapshot", FixedBytes + 4, FixedBytes + DataBytesMax + 4);
+        byte[]? bytes = ChecksummedFile.Load(device, FileName, "snapshot", FixedBytes + 4, FixedBytes + DataBytesMax + 4 + ConfigBytesMax + 4);
         return bytes is null ? null : Decode(bytes);
     }
 
@@ -50,31 +57,57 @@ public sealed class SnapshotStore
     {
         ArgumentNullException.ThrowIfNull(snapshot);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(snapshot.Data.Length, DataBytesMax, nameof(snapshot));
-        byte[] bytes = ChecksummedFile.Start(Magic, Version, FixedBytes + snapshot.Data.Length + 4);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(snapshot.Config.Length, ConfigBytesMax, nameof(snapshot));
+        byte[] bytes = ChecksummedFile.Start(Magic, Version, FixedBytes + snapshot.Data.Length + 4 + snapshot.Config.Length + 4);
         BinaryPrimitives.WriteInt32LittleEndian(bytes.AsSpan(12), snapshot.Data.Length);
         BinaryPrimitives.WriteUInt64LittleEndian(bytes.AsSpan(16), snapshot.Index);
         BinaryPrimitives.WriteUInt64LittleEndian(bytes.AsSpan(24), snapshot.Term);
         snapshot.Data.Span.CopyTo(bytes.AsSpan(FixedBytes));
+        int configAt = FixedBytes + snapshot.Data.Length;
+        BinaryPrimitives.WriteInt32LittleEndian(bytes.AsSpan(configAt), snapshot.Config.Length);
+        snapshot.Config.Span.CopyTo(bytes.AsSpan(configAt + 4));
         ChecksummedFile.Replace(device, FileName, TemporaryName, bytes);
     }
 
     private static StoredSnapshot Decode(ReadOnlySpan<byte> bytes)
     {
-        ChecksummedFile.Verify(bytes, Magic, Version, FileName, "snapshot");
+        uint version = bytes.Length >= 12 ? BinaryPrimitives.ReadUInt32LittleEndian(bytes[8..]) : Version;
+        ChecksummedFile.Verify(bytes, Magic, version == 1 ? 1 : Version, FileName, "snapshot");
         if (bytes.Length < FixedBytes + 4)
         {
             throw new LogCorruptionException(FileName, bytes.Length, 0, "snapshot file is short");
         }
 
         int dataLength = BinaryPrimitives.ReadInt32LittleEndian(bytes[12..]);
-        if (dataLength != bytes.Length - 4 - FixedBytes)
+        long afterData = (long)FixedBytes + dataLength;
+        byte[] config = [];
+        if (version == 1)
         {
-            throw new LogCorruptionException(FileName, 12, 0, $"snapshot data length {dataLength} does not match the file");
+            if (dataLength != bytes.Length - 4 - FixedBytes)
+            {
+                throw new LogCorruptionException(FileName, 12, 0, $"snapshot data length {dataLength} does not match the file");
+            }
+        }
+        else
+        {
+            if (dataLength < 0 || afterData + 4 > bytes.Length - 4)
+            {
+                throw new LogCorruptionException(FileName, 12, 0, $"snapshot data length {dataLength} does not match the file");
+            }
+
+            int configLength = BinaryPrimitives.ReadInt32LittleEndian(bytes[(int)afterData..]);
+            if (configLength < 0 || afterData + 4 + configLength != bytes.Length - 4)
+            {
+                throw new LogCorruptionException(FileName, afterData, 0, $"snapshot configuration length {configLength} does not match the file");
+            }
+
+            config = bytes.Slice((int)afterData + 4, configLength).ToArray();
         }
 
         return new StoredSnapshot(
             BinaryPrimitives.ReadUInt64LittleEndian(bytes[16..]),
             BinaryPrimitives.ReadUInt64LittleEndian(bytes[24..]),
-            bytes.Slice(FixedBytes, dataLength).ToArray());
+            bytes.Slice(FixedBytes, dataLength).ToArray(),
+            config);
     }
 }

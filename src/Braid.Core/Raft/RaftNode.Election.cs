@@ -19,7 +19,7 @@ public sealed partial class RaftNode
     /// <summary>Asks the leader to hand leadership to <paramref name="target"/> once it is caught up.</summary>
     public bool TransferLeadership(string target)
     {
-        if (Role != RaftRole.Leader || target == Id || !peers.Contains(target)) return false;
+        if (Role != RaftRole.Leader || target == Id || !Configuration.IsVoter(target)) return false;
         Wake();
         leadTransferee = target;
         transferElapsed = 0;
@@ -74,10 +74,11 @@ public sealed partial class RaftNode
         if (quiescent && Leader is not null) return; // the leader's silence is expected (quiescence)
         electionElapsed++;
         if (electionElapsed < randomizedElectionTimeout) return;
-        if (votesWithheld || Retiring || Term >= TermMax)
+        if (votesWithheld || Retiring || Term >= TermMax || !IsVoter)
         {
             // Withheld: see RecoverAbsurdTerm. At TermMax: a new term would leave the bound;
             // unreachable unless forged, and waiting for a leader is safe where overflow is not.
+            // Not a voter (a learner, or removed): only voters stand.
             electionElapsed = 0;
             return;
         }
@@ -116,6 +117,7 @@ public sealed partial class RaftNode
 
     private void TickLeader()
     {
+        if (StepDownIfRemoved()) return;
         if (quiescent)
         {
             // Nothing to say, nobody to check: see RaftNode.Quiescence.cs.
@@ -151,16 +153,17 @@ public sealed partial class RaftNode
 
     private bool QuorumActive()
     {
-        var active = 1 + peers.Count(p => progresses[p].RecentActive);
-        foreach (var p in peers) progresses[p].RecentActive = false;
+        var active = (IsVoter ? 1 : 0) + Voters.Count(v => v != Id && progresses.TryGetValue(v, out var p) && p.RecentActive);
+        foreach (var p in progresses.Values) p.RecentActive = false;
         return active >= Quorum;
     }
 
     private void Campaign(bool preVote, bool transfer)
     {
-        if (Recovering)
+        if (Recovering || !IsVoter)
         {
-            electionElapsed = 0; // it may have lost committed entries: not a candidate (RaftNode.Recovery.cs)
+            // Recovering: it may have lost committed entries, not a candidate (RaftNode.Recovery.cs).
+            electionElapsed = 0;
             return;
         }
         votes.Clear();
@@ -183,13 +186,13 @@ public sealed partial class RaftNode
         electionElapsed = 0;
         ResetElectionTimeout();
         votes[Id] = true;
-        if (votes.Count >= Quorum)
+        if (GrantedVotes() >= Quorum)
         {
             WinVote(preVote);
             return;
         }
         var type = preVote ? RaftMessageType.PreVote : RaftMessageType.Vote;
-        foreach (var peer in peers)
+        foreach (var peer in Voters.Where(v => v != Id))
         {
             Send(new RaftMessage
             {
@@ -226,12 +229,15 @@ public sealed partial class RaftNode
     {
         var preVote = m.Type == RaftMessageType.PreVoteResponse;
         if (preVote ? Role != RaftRole.PreCandidate : Role != RaftRole.Candidate) return;
+        if (!Configuration.IsVoter(m.From)) return; // only voters' answers count
         votes[m.From] = !m.Reject;
-        var granted = votes.Values.Count(v => v);
-        var rejected = votes.Count - granted;
+        var granted = GrantedVotes();
+        var rejected = votes.Count(v => !v.Value && Configuration.IsVoter(v.Key));
         if (granted >= Quorum) WinVote(preVote);
         else if (rejected >= Quorum) BecomeFollower(Term, null);
     }
+
+    private int GrantedVotes() => votes.Count(v => v.Value && Configuration.IsVoter(v.Key));
 
     private void WinVote(bool preVote)
     {

@@ -50,7 +50,7 @@ public sealed partial class RaftNode
             leaseIgnoredVoteRequest = null;
             if (waiting.Term > Term) Step(waiting);
         }
-        if (campaign && !Retiring && Role == RaftRole.Follower && !votesWithheld && Term < TermMax) Campaign(options.PreVote, transfer: false);
+        if (campaign && IsVoter && !Retiring && Role == RaftRole.Follower && !votesWithheld && Term < TermMax) Campaign(options.PreVote, transfer: false);
     }
 
     /// <summary>The failure detector says <paramref name="node"/> can be reached again (it

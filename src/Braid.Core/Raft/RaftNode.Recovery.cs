@@ -21,7 +21,7 @@ public sealed partial class RaftNode
     {
         // Alone in its group there is nobody to catch up from, and nobody whose vote could be
         // misled: what was lost is lost, and refusing to campaign would only add unavailability.
-        if (peers.Length == 0)
+        if (Voters.Count == 1 && IsVoter)
         {
             pending.StateChanged = true; // lets the replica drop its marker at the first output
             return;

@@ -112,9 +112,11 @@ public sealed partial class RaftNode
                 if (log.TermAt(e.Index) == e.Term) continue;
                 Invariant.Check(e.Index > CommitIndex, $"conflict at committed index {e.Index} (commit {CommitIndex})");
                 log.TruncateSuffix(e.Index);
+                ConfigurationTruncated(e.Index);
             }
             Invariant.Check(e.Index == log.LastIndex + 1, $"append gap: entry {e.Index} after {log.LastIndex}");
             log.Append(e.Term, e.Data.Span);
+            if (e.Data.Span[0] == EntryConfig) ConfigurationAppended(e.Index, RaftConfiguration.TryDecode(e.Data.Span[1..], out _)!);
         }
         var lastNew = m.Index + (ulong)m.Entries.Count;
         var commit = Math.Min(m.Commit, lastNew);
@@ -154,8 +156,7 @@ public sealed partial class RaftNode
 
     private void HandleAppendResponse(RaftMessage m)
     {
-        if (Role != RaftRole.Leader) return;
-        var p = progresses[m.From];
+        if (Role != RaftRole.Leader || !progresses.TryGetValue(m.From, out var p)) return; // not (or no longer) a member
         p.RecentActive = true;
         if (m.Reject)
         {
@@ -208,7 +209,10 @@ public sealed partial class RaftNode
     /// (Raft 5.4.2: entries of earlier terms are committed only indirectly).</summary>
     private void MaybeCommit()
     {
-        var matches = peers.Select(p => progresses[p].Match).Append(log.LastDurableIndex).OrderDescending().ToArray();
+        // Only voters count, this leader included only while it is one (a leader removing itself
+        // commits its removal on the others' logs alone: thesis 4.2.2).
+        if (Voters.Count == 0) return;
+        var matches = Voters.Select(v => v == Id ? log.LastDurableIndex : progresses.TryGetValue(v, out var p) ? p.Match : 0).OrderDescending().ToArray();
         var candidate = matches[Quorum - 1];
         if (candidate <= CommitIndex || TermAtOrZero(candidate) != Term) return;
         CommitIndex = candidate;

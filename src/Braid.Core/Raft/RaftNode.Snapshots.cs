@@ -46,9 +46,11 @@ public sealed partial class RaftNode
     {
         Invariant.Check(index <= appliedIndex, $"compaction at {index} beyond the applied index {appliedIndex}");
         if (index <= SnapshotIndex) return 0;
-        var next = new StoredSnapshot(index, log.TermAt(index), state.ToArray());
+        var config = ConfigurationAt(index);
+        var next = new StoredSnapshot(index, log.TermAt(index), state.ToArray(), config.Encode());
         snapshotStore.Save(next); // durable before the log forgets anything it covers
         snapshot = next;
+        ConfigurationCompacted(index, config);
         return log.TruncatePrefix(index + 1);
     }
 
@@ -83,6 +85,7 @@ public sealed partial class RaftNode
         {
             Type = RaftMessageType.InstallSnapshot, To = peer, Index = snapshot.Index, LogTerm = snapshot.Term,
             Commit = CommitIndex, Snapshot = ByteString.CopyFrom(snapshot.Data.Span),
+            SnapshotConfig = ByteString.CopyFrom(ConfigurationAt(snapshot.Index).Encode()),
         });
     }
 
@@ -106,10 +109,11 @@ public sealed partial class RaftNode
             Send(new RaftMessage { Type = RaftMessageType.AppendResponse, To = m.From, Index = m.Index });
             return;
         }
-        var installed = new StoredSnapshot(m.Index, m.LogTerm, m.Snapshot.ToByteArray());
+        var installed = new StoredSnapshot(m.Index, m.LogTerm, m.Snapshot.ToByteArray(), m.SnapshotConfig.ToByteArray());
         snapshotStore.Save(installed);
         snapshot = installed;
         log.Reset(m.Index + 1);
+        ConfigurationInstalled(SnapshotConfiguration(installed));
         CommitIndex = m.Index;
         appliedIndex = m.Index;
         hardStateDirty = true;

@@ -56,6 +56,7 @@ public sealed partial class RaftNode
         if (m.LogTerm > m.Term && m.Type != RaftMessageType.AppendResponse) return $"log term {m.LogTerm} above the message's term";
         if (m.Entries.Count > 0 && m.Type != RaftMessageType.Append) return "entries outside an APPEND";
         if (!m.Snapshot.IsEmpty && m.Type != RaftMessageType.InstallSnapshot) return "snapshot outside INSTALL_SNAPSHOT";
+        if (!m.SnapshotConfig.IsEmpty && m.Type != RaftMessageType.InstallSnapshot) return "snapshot configuration outside INSTALL_SNAPSHOT";
         return m.Type switch
         {
             RaftMessageType.Append => ValidateAppend(m),
@@ -97,6 +98,7 @@ public sealed partial class RaftNode
         {
             EntryNoop => data.Length == 1 ? null : "a no-op with data",
             EntryNormal => EntryValidator?.Invoke(data[1..]),
+            EntryConfig => ValidateConfigurationData(data[1..]),
             _ => $"unknown kind {data.Span[0]}",
         };
     }
@@ -116,6 +118,7 @@ public sealed partial class RaftNode
         if (m.Snapshot.Length > Log.SnapshotStore.DataBytesMax) return $"snapshot of {m.Snapshot.Length} bytes exceeds {Log.SnapshotStore.DataBytesMax}";
         if (m.Index <= CommitIndex) return null; // answered without installing anything
         if (m.Index == ulong.MaxValue) return "snapshot index leaves no room for a next entry";
+        if (ValidateSnapshotConfiguration(m) is { } badConfig) return badConfig;
         return SnapshotValidator?.Invoke(m.Index, m.Snapshot.Memory);
     }
 }

@@ -23,21 +23,20 @@ public sealed partial class RaftNode
     private readonly HardStateStore hardStateStore;
     private readonly SnapshotStore snapshotStore;
     private readonly Random random;
-    private readonly string[] peers;
+    private string[] peers = [];
     private RaftReady pending = new();
     private bool hardStateDirty;
     private ulong appliedIndex;
 
-    /// <param name="voters">Every replica of the group, this one included.</param>
+    /// <param name="voters">The group's bootstrap voters (its configuration at index 0, the same
+    /// on every replica of the group): the replicas of its first placement. A replica joining a
+    /// group later may not be among them; it learns the membership from the log.</param>
     /// <param name="snapshotStore">Where the latest snapshot lives (<see cref="Compact"/>, installs).</param>
     public RaftNode(string id, uint group, IReadOnlyCollection<string> voters, SegmentedLog log, HardStateStore hardStateStore, SnapshotStore snapshotStore, Random random, RaftOptions? options = null)
     {
-        Invariant.Check(voters.Contains(id), $"{id} is not a voter of group {group}");
         Invariant.Check(voters.Distinct().Count() == voters.Count, "duplicate voters");
         Id = id;
         Group = group;
-        Voters = voters.Order(StringComparer.Ordinal).ToArray();
-        peers = Voters.Where(v => v != id).ToArray();
         this.log = log;
         this.hardStateStore = hardStateStore;
         this.snapshotStore = snapshotStore;
@@ -51,6 +50,7 @@ public sealed partial class RaftNode
         RecoverSnapshot();
         CommitIndex = Math.Max(SnapshotIndex, Math.Min(hard.CommitIndex, log.LastIndex));
         if (Term > TermMax || LastLogTerm > TermMax) RecoverAbsurdTerm();
+        LoadConfiguration(new RaftConfiguration(voters));
         if (LastLogTerm > Term)
         {
             // Entries (or a snapshot) of a newer term reached the disk, but the process died
@@ -67,14 +67,15 @@ public sealed partial class RaftNode
 
     public string Id { get; }
     public uint Group { get; }
-    public IReadOnlyList<string> Voters { get; }
+    public IReadOnlyList<string> Voters => Configuration.Voters;
+    public IReadOnlyList<string> Learners => Configuration.Learners;
     public RaftRole Role { get; private set; }
     public ulong Term { get; private set; }
     public string? VotedFor { get; private set; }
     public string? Leader { get; private set; }
     public ulong CommitIndex { get; private set; }
     public ulong LastIndex => log.LastIndex;
-    public int Quorum => Voters.Count / 2 + 1;
+    public int Quorum => Configuration.Quorum;
 
     /// <summary>A leader whose commit index covers an entry of its own term, so it covers every
     /// entry any earlier leader acknowledged (Raft section 6.4: a new leader's no-op must commit
@@ -113,7 +114,10 @@ public sealed partial class RaftNode
     /// <summary>Takes one message addressed to this replica.</summary>
     public void Step(RaftMessage m)
     {
-        if (m.Group != Group || m.To != Id || !Voters.Contains(m.From) || m.From == Id) return;
+        // Any node may be a sender: a new leader whose configuration this replica has not seen
+        // yet, or a replica that joined the group (thesis 4.1). Who counts is decided by the
+        // configuration where it matters: in majorities (votes, matches).
+        if (m.Group != Group || m.To != Id || m.From == Id || m.From.Length == 0 || m.From.Length > RaftConfiguration.IdLengthMax) return;
         if (Validate(m) is { } reason)
         {
             Refuse(m, reason);
@@ -140,7 +144,7 @@ public sealed partial class RaftNode
                 HandleInstallSnapshot(m);
                 break;
             case RaftMessageType.TimeoutNow:
-                if (Role == RaftRole.Follower && !votesWithheld && !Retiring && Term < TermMax) Campaign(preVote: false, transfer: true);
+                if (Role == RaftRole.Follower && IsVoter && !votesWithheld && !Retiring && Term < TermMax) Campaign(preVote: false, transfer: true);
                 break;
         }
     }
@@ -189,7 +193,8 @@ public sealed partial class RaftNode
             Invariant.Check(e.Index == appliedIndex + 1, $"applied gap at {e.Index}");
             var span = e.Payload.Span;
             Invariant.Check(span.Length >= 1, $"entry {e.Index} has no kind byte");
-            ready.Committed.Add(new CommittedEntry(e.Index, e.Term, span[0] == EntryNoop, e.Payload[1..]));
+            // A configuration entry is for Raft alone: the state machine skips it like a no-op.
+            ready.Committed.Add(new CommittedEntry(e.Index, e.Term, span[0] != EntryNormal, e.Payload[1..]));
             appliedIndex = e.Index;
         }
     }

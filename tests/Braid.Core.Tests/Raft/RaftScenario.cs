@@ -235,6 +235,26 @@ internal sealed class RaftScenario
         return removed;
     }
 
+    /// <summary>Starts a new replica <paramref name="id"/> on an empty disk with the group's
+    /// bootstrap voters (it is not one of them): a server about to be added (thesis 4.1).</summary>
+    public void AddNode(string id)
+    {
+        Invariant(!replicas.ContainsKey(id), $"{id} exists");
+        var bootstrap = replicas.Values.First().Voters;
+        var replica = new Replica(id, bootstrap, new SimulatedDevice(seed * 100 + replicas.Count));
+        replicas[id] = replica;
+        Start(replica);
+        AddTrace($"{id}: added");
+    }
+
+    /// <summary>Proposes a membership at <paramref name="id"/> ("voters A,B,C learners D").</summary>
+    public ProposeResult ProposeConfiguration(string id, string[] voters, string[]? learners = null)
+    {
+        var result = this[id].ProposeConfiguration(new RaftConfiguration(voters, learners));
+        Flush(replicas[id]);
+        return result;
+    }
+
     public bool Transfer(string from, string to)
     {
         var accepted = this[from].TransferLeadership(to);
@@ -269,7 +289,7 @@ internal sealed class RaftScenario
 
     /// <summary>The committed payloads the node applied, no-ops left out.</summary>
     public IReadOnlyList<string> CommittedPayloads(string id) =>
-        replicas[id].Applied.Where(e => !e.StartsWith("noop@", StringComparison.Ordinal))
+        replicas[id].Applied.Where(e => !e.StartsWith("noop@", StringComparison.Ordinal) && !e.StartsWith("config@", StringComparison.Ordinal))
             .Select(e => e[..e.LastIndexOf('@')]).ToList();
 
     /// <summary>Every entry in the node's log (durable or not), as "payload@term".</summary>
@@ -408,11 +428,11 @@ internal sealed class RaftScenario
     }
 
     private static string Format(CommittedEntry e) =>
-        (e.IsNoop ? "noop" : Encoding.UTF8.GetString(e.Data.Span)) + "@" + e.Term;
+        (e.IsNoop ? (e.Data.IsEmpty ? "noop" : "config") : Encoding.UTF8.GetString(e.Data.Span)) + "@" + e.Term;
 
-    // The log stores a kind byte before the payload (0 = no-op), as RaftNode writes it.
+    // The log stores a kind byte before the payload (0 = no-op, 2 = configuration), as RaftNode writes it.
     private static string Format(LogEntry e) =>
-        (e.Payload.Span[0] == 0 ? "noop" : Encoding.UTF8.GetString(e.Payload.Span[1..])) + "@" + e.Term;
+        (e.Payload.Span[0] switch { 0 => "noop", 2 => "config", _ => Encoding.UTF8.GetString(e.Payload.Span[1..]) }) + "@" + e.Term;
 
     private static string RoleName(RaftRole role) => role switch
     {
