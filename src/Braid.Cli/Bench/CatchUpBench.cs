@@ -16,12 +16,13 @@ internal static class CatchUpBench
 {
     private const int Producers = 8;
 
-    public static async Task<int> RunAsync(string topology, int mib, int retainMib, string directory, int basePort, TextWriter output, CancellationToken ct)
+    /// <summary>Runs the log-replay run, then the snapshot run, each on a fresh cluster; prints a line for each and returns the figures.</summary>
+    public static async Task<Json.CatchUpBenchReport> RunAsync(string topology, int mib, int retainMib, string directory, int basePort, TextWriter output, CancellationToken ct)
     {
         output.WriteLine($"catch-up on {topology}: a follower of partition 0 is down while {mib} MiB are written, then restarts");
         // Batches of 1,000 records (about 38 KiB), as braid load sends them.
         var payload = ByteString.CopyFrom(Braid.Data.RecordBatchCodec.Encode(Braid.Data.AirQualityGenerator.Generate(1, 1000).SelectMany(f => f.Records).Take(1000).ToArray()));
-        var rows = new List<string>();
+        var runs = new List<Json.CatchUpRunReport>();
         foreach (var retainBytes in new[] { 0L, (long)retainMib << 20 })
         {
             var mode = retainBytes == 0 ? "log replay (no retention)" : $"snapshot (retain {retainMib} MiB)";
@@ -48,11 +49,12 @@ internal static class CatchUpBench
             var caughtUp = await WaitAppliedAsync(cluster, follower, target, TimeSpan.FromMinutes(5), ct).ConfigureAwait(false);
             var records = await cluster.Clients.Admin(cluster.Address(follower)).PartitionRecordsAsync(new PartitionRecordsRequest { Partition = 0 }, deadline: DateTime.UtcNow.AddSeconds(30), cancellationToken: ct).ConfigureAwait(false);
             var logBytes = Directory.EnumerateFiles(Path.Combine(cluster.State.Node(follower).DataDirectory, "partitions", "000"), "*.seg").Sum(f => new FileInfo(f).Length);
-            rows.Add(string.Create(CultureInfo.InvariantCulture,
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"  {mode,-28} wrote {batches * (long)payload.Length / (1 << 20),5} MiB in {writeSeconds,5:F1} s; {follower} serving after {serving.TotalMilliseconds,6:F0} ms, caught up (applied {target}) {caughtUp.TotalMilliseconds,6:F0} ms later; snapshots installed {records.SnapshotsInstalled}, log on its disk {logBytes / (1 << 20),4} MiB"));
-            output.WriteLine(rows[^1]);
+            runs.Add(new Json.CatchUpRunReport(retainBytes == 0 ? "log" : "snapshot", retainBytes, follower, batches * (long)payload.Length, Math.Round(writeSeconds, 3),
+                Math.Round(serving.TotalMilliseconds, 1), Math.Round(caughtUp.TotalMilliseconds, 1), target, records.SnapshotsInstalled, logBytes));
         }
-        return 0;
+        return new Json.CatchUpBenchReport(topology, mib, retainMib, runs);
     }
 
     /// <summary>Writes <paramref name="batches"/> batches to partition 0 from several producers at once (each in order).</summary>

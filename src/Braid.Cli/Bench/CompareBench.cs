@@ -23,7 +23,8 @@ internal static class CompareBench
     private const string Subject = "bench.records";
     private const double Target = 1.0;
 
-    public static async Task<int> RunAsync(Settings s, TextWriter output, CancellationToken ct)
+    /// <summary>Runs every row on both systems, <see cref="Settings.Rounds"/> times; prints each run and the summary, and returns the figures.</summary>
+    public static async Task<Json.CompareBenchReport> RunAsync(Settings s, TextWriter output, CancellationToken ct)
     {
         // Ctrl-C and SIGTERM cancel ct (Program.cs), so every cluster, NATS servers included, is
         // taken down on the way out.
@@ -42,7 +43,7 @@ internal static class CompareBench
         }
     }
 
-    private static async Task<int> CompareAsync(Settings s, TextWriter output, CancellationToken ct)
+    private static async Task<Json.CompareBenchReport> CompareAsync(Settings s, TextWriter output, CancellationToken ct)
     {
         var binary = await NatsServerBinary.FindOrInstallAsync(s.Install, output, ct).ConfigureAwait(false);
         var version = await NatsServerBinary.VersionAsync(binary, ct).ConfigureAwait(false);
@@ -61,6 +62,7 @@ internal static class CompareBench
         }
 
         var report = new CompareReport();
+        var runs = new List<Json.CompareRunReport>();
         var ok = true;
         for (var round = 1; round <= s.Rounds; round++)
         {
@@ -75,6 +77,8 @@ internal static class CompareBench
                         : await RunNatsAsync(s, binary, row.Workload, ct).ConfigureAwait(false);
                     ok &= verified;
                     report.Add(row.Workload.Name, system, figures.RecordsPerSecond);
+                    runs.Add(new Json.CompareRunReport(round, row.Workload.Name, system, figures.Records, figures.Messages, figures.PayloadBytes,
+                        Math.Round(figures.Elapsed.TotalSeconds, 3), Math.Round(figures.RecordsPerSecond, 1), Math.Round(figures.MegabytesPerSecond, 2), verified));
                     output.WriteLine(string.Create(CultureInfo.InvariantCulture,
                         $"  round {round}/{s.Rounds}  {row.Workload.Name,-32} {system,-5} {figures.RecordsPerSecond,10:N0} rec/s {figures.MegabytesPerSecond,7:F1} MB/s  {figures.Elapsed.TotalSeconds,6:F2} s  {note}"));
                 }
@@ -83,7 +87,23 @@ internal static class CompareBench
         output.WriteLine("summary (medians of records acknowledged per second):");
         foreach (var line in report.SummaryLines(Target)) output.WriteLine(line);
         output.WriteLine(ok ? "counts: every run stored exactly what was sent" : "counts: MISMATCH (see above)");
-        return ok ? 0 : 1;
+        return Report(s, version, rows.Select(r => r.Workload).ToList(), report, runs, ok);
+    }
+
+    /// <summary>The figures as data, for --json: each row's runs per system, medians and ratio (null when there is none), and every run.</summary>
+    internal static Json.CompareBenchReport Report(Settings s, string natsVersion, IReadOnlyList<CompareWorkload> rows, CompareReport report,
+        IReadOnlyList<Json.CompareRunReport> runs, bool ok)
+    {
+        var rowReports = rows.Select(w =>
+        {
+            var braid = report.Runs(w.Name, CompareReport.Braid).Select(v => Math.Round(v, 1)).ToList();
+            var nats = report.Runs(w.Name, CompareReport.Nats).Select(v => Math.Round(v, 1)).ToList();
+            var ratio = report.Ratio(w.Name);
+            return new Json.CompareRowReport(w.Name, w.Records, w.Messages.Count, w.PayloadBytes, w.WarmupMessages, braid, nats,
+                Math.Round(CompareReport.Median(braid), 1), Math.Round(CompareReport.Median(nats), 1), double.IsFinite(ratio) ? Math.Round(ratio, 3) : null);
+        }).ToList();
+        return new Json.CompareBenchReport(Topology, s.Rounds, s.Partitions, s.InflightPerPartition, s.NatsWindow, s.Tls, s.Passes, natsVersion,
+            rowReports, runs, Target, ok);
     }
 
     /// <summary>The row's messages sent <see cref="Settings.Passes"/> times (a longer run: the

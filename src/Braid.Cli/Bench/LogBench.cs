@@ -17,8 +17,11 @@ internal static class LogBench
     private const int WarmupBatches = 50;
     private const int Slices = 8;
 
-    /// <summary>Runs the three measurements under <paramref name="directory"/> (deleted and recreated) and prints a table.</summary>
-    public static async Task<int> RunAsync(string directory, int batchBytes, int totalMiB, int appenders, TextWriter output, CancellationToken ct)
+    private const double TargetSingleAppenderRatio = 0.80;
+    private const double TargetGroupCommitRatio = 5;
+
+    /// <summary>Runs the three measurements under <paramref name="directory"/> (deleted and recreated), prints a table and returns the figures.</summary>
+    public static async Task<Json.LogBenchReport> RunAsync(string directory, int batchBytes, int totalMiB, int appenders, TextWriter output, CancellationToken ct)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(batchBytes, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(totalMiB, 1);
@@ -36,12 +39,19 @@ internal static class LogBench
         Warmup(directory, batch, ct);
         (Result plain, Result single) = PlainAndSingleAppender(directory, batch, batches, ct);
         Result group = await GroupCommitAsync(Path.Combine(directory, $"log-{appenders}"), batch, batches, appenders, ct).ConfigureAwait(false);
-        PrintTable(output, plain, [plain, single, group]);
-        return 0;
+        Result[] results = [plain, single, group];
+        PrintTable(output, plain, results);
+        return new Json.LogBenchReport(batchBytes, batches, (long)batches * batchBytes, appenders,
+            results.Select(r => new Json.LogRunReport(r.Key, r.Name, r.Bytes, r.Fsyncs, Math.Round(r.Elapsed.TotalSeconds, 4), Math.Round(r.MegabytesPerSecond, 2),
+                Math.Round(r.FsyncsPerSecond, 1), Math.Round(r.BatchesPerFsync(plain), 2), Math.Round(r.MegabytesPerSecond / plain.MegabytesPerSecond, 3))).ToList(),
+            TargetSingleAppenderRatio, TargetGroupCommitRatio);
     }
 
-    private readonly record struct Result(string Name, long Bytes, long Fsyncs, TimeSpan Elapsed)
+    private readonly record struct Result(string Key, string Name, long Bytes, long Fsyncs, TimeSpan Elapsed)
     {
+        /// <summary>Batches made durable per fsync, counted in the plain loop's batches (one per fsync).</summary>
+        public double BatchesPerFsync(Result plain) => (double)Bytes / plain.Bytes * plain.Fsyncs / Math.Max(1, Fsyncs);
+
         public double MegabytesPerSecond => Bytes / 1e6 / Elapsed.TotalSeconds;
 
         public double FsyncsPerSecond => Fsyncs / Elapsed.TotalSeconds;
@@ -76,8 +86,8 @@ internal static class LogBench
         }
 
         long bytes = (long)batches * batch.Length;
-        return (new Result("plain FileStream write+fsync", bytes, batches, plainElapsed),
-                new Result("log, 1 appender, sync each", bytes, device.SyncCount - syncsBefore, logElapsed));
+        return (new Result("plain", "plain FileStream write+fsync", bytes, batches, plainElapsed),
+                new Result("single_appender", "log, 1 appender, sync each", bytes, device.SyncCount - syncsBefore, logElapsed));
     }
 
     private static TimeSpan Time(Action action)
@@ -129,7 +139,7 @@ internal static class LogBench
 
         TimeSpan elapsed = clock.Elapsed;
         log.Dispose();
-        return new Result($"log, {appenders} appenders, group commit", (long)batches * batch.Length, device.SyncCount - syncsBefore, elapsed);
+        return new Result("group_commit", $"log, {appenders} appenders, group commit", (long)batches * batch.Length, device.SyncCount - syncsBefore, elapsed);
     }
 
     private static void PrintTable(TextWriter output, Result plain, Result[] results)
@@ -137,12 +147,12 @@ internal static class LogBench
         output.WriteLine($"{"run",-36} {"MB/s",9} {"fsyncs/s",9} {"batches/fsync",14} {"x plain",8}");
         foreach (Result r in results)
         {
-            double perFsync = (double)r.Bytes / plain.Bytes * plain.Fsyncs / Math.Max(1, r.Fsyncs);
+            double perFsync = r.BatchesPerFsync(plain);
             output.WriteLine(Invariant(
                 $"{r.Name,-36} {r.MegabytesPerSecond,9:F1} {r.FsyncsPerSecond,9:F0} {perFsync,14:F1} {r.MegabytesPerSecond / plain.MegabytesPerSecond,8:F2}"));
         }
 
-        output.WriteLine("targets: log with 1 appender >= 0.80 x plain; many appenders sharing fsyncs >= 5 x plain");
+        output.WriteLine(Invariant($"targets: log with 1 appender >= {TargetSingleAppenderRatio:F2} x plain; many appenders sharing fsyncs >= {TargetGroupCommitRatio:F0} x plain"));
     }
 
     private static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);

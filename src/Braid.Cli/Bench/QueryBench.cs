@@ -30,11 +30,16 @@ internal static class QueryBench
         }
     }
 
-    public static async Task<int> RunAsync(Settings s, TextWriter output, CancellationToken ct)
+    private const double TargetScannedPerSecond = 1_000_000;
+    private const double TargetRssMb = 300;
+    private const int Partitions = 12;
+
+    /// <summary>Starts and loads a cluster, runs the queries, prints a table and returns the figures.</summary>
+    public static async Task<Json.QueryBenchReport> RunAsync(Settings s, TextWriter output, CancellationToken ct)
     {
-        output.WriteLine($"query on {s.Topology}: 12 partitions, R=3, chunks of {(s.ChunkRecords == 0 ? "the server's default" : s.ChunkRecords.ToString(CultureInfo.InvariantCulture))} records");
+        output.WriteLine($"query on {s.Topology}: {Partitions} partitions, R=3, chunks of {(s.ChunkRecords == 0 ? "the server's default" : s.ChunkRecords.ToString(CultureInfo.InvariantCulture))} records");
         var (batches, bytes) = BenchLoad.Encode(s.Seed, s.Records, 1000);
-        await using var cluster = await BenchCluster.StartAsync(s.Topology, s.Directory, s.BasePort, TextWriter.Null, ct, partitions: 12).ConfigureAwait(false);
+        await using var cluster = await BenchCluster.StartAsync(s.Topology, s.Directory, s.BasePort, TextWriter.Null, ct, partitions: Partitions).ConfigureAwait(false);
         var seeds = cluster.State.Nodes.Select(n => n.Address).ToList();
         await BenchLoad.WaitForLeadersAsync(seeds, cluster.Tls, TimeSpan.FromSeconds(30), ct).ConfigureAwait(false);
         var load = await BenchLoad.IngestAsync(seeds, batches, bytes, new BraidClientOptions { Seeds = seeds }.InflightBatchesPerPartition, cluster.Tls, TextWriter.Null, ct).ConfigureAwait(false);
@@ -81,11 +86,17 @@ internal static class QueryBench
         foreach (var r in runs)
             output.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"{r.Name,-48} {r.Scanned,9} {r.Returned,9} {r.Elapsed.TotalSeconds,7:F2} {r.Scanned / r.Elapsed.TotalSeconds,11:F0} {r.Returned / r.Elapsed.TotalSeconds,11:F0}  [{r.Scanned / r.Slowest.TotalSeconds,10:F0} {r.Scanned / r.Fastest.TotalSeconds,10:F0}]"));
-        output.WriteLine("(target: >= 1,000,000 records scanned/s for a filtered full scan)");
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"(target: >= {TargetScannedPerSecond:N0} records scanned/s for a filtered full scan)"));
         var rssMax = BenchLoad.PrintPeakRss(peaks, cpu, output);
-        output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"worst node peak rss under query load {rssMax:F1} MB (target < 300 MB)"));
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"worst node peak rss under query load {rssMax:F1} MB (target < {TargetRssMb:F0} MB)"));
         output.WriteLine($"match-all and aggregate counts equal the {total} records loaded: {(ok ? "ok" : "MISMATCH")}");
-        return ok ? 0 : 1;
+        var queries = runs.Select(r => new Json.QueryRunReport(r.Name, r.Scanned, r.Returned, Math.Round(r.Elapsed.TotalSeconds, 4),
+            Math.Round(r.Scanned / r.Elapsed.TotalSeconds, 1), Math.Round(r.Returned / r.Elapsed.TotalSeconds, 1),
+            Math.Round(r.Fastest.TotalSeconds, 4), Math.Round(r.Slowest.TotalSeconds, 4))).ToList();
+        var nodes = peaks.OrderBy(kv => kv.Key, StringComparer.Ordinal)
+            .Select(kv => new Json.NodeResourceReport(kv.Key, Math.Round(kv.Value / 1048576.0, 1), cpu.TryGetValue(kv.Key, out var c) ? Math.Round(c, 2) : null)).ToList();
+        return new Json.QueryBenchReport(s.Topology, Partitions, s.ChunkRecords, s.Repeat, load.Records, Math.Round(load.Elapsed.TotalSeconds, 3), queries, nodes,
+            Math.Round(rssMax, 1), TargetScannedPerSecond, TargetRssMb, ok);
     }
 
     private static async Task<Run> QueryAsync(BraidClient client, string name, QueryFilter filter, uint chunkRecords, CancellationToken ct)

@@ -11,11 +11,15 @@ namespace Braid.Cli.Bench;
 /// </summary>
 internal static class RollingBench
 {
-    public static async Task<int> RunAsync(string topology, int batchRecords, int batchesPerSecond, string directory, int basePort, TextWriter output, CancellationToken ct)
+    private const int Partitions = 12;
+    private const double TargetLongestGapMs = 200;
+
+    /// <summary>Starts a cluster, restarts every node under the load, prints the figures and returns them.</summary>
+    public static async Task<Json.RollingBenchReport> RunAsync(string topology, int batchRecords, int batchesPerSecond, string directory, int basePort, TextWriter output, CancellationToken ct)
     {
         var (batches, _) = BenchLoad.Encode(1, 50_000, batchRecords);
-        output.WriteLine($"rolling restart on {topology}: 12 partitions, R=3, a load of {batchesPerSecond} batches/s of {batchRecords} records through one exactly-once session");
-        await using var cluster = await BenchCluster.StartAsync(topology, directory, basePort, TextWriter.Null, ct, partitions: 12).ConfigureAwait(false);
+        output.WriteLine($"rolling restart on {topology}: {Partitions} partitions, R=3, a load of {batchesPerSecond} batches/s of {batchRecords} records through one exactly-once session");
+        await using var cluster = await BenchCluster.StartAsync(topology, directory, basePort, TextWriter.Null, ct, partitions: Partitions).ConfigureAwait(false);
         var seeds = cluster.State.Nodes.Select(n => n.Address).ToList();
         await BenchLoad.WaitForLeadersAsync(seeds, cluster.Tls, TimeSpan.FromSeconds(30), ct).ConfigureAwait(false);
         using var client = await BraidClient.ConnectAsync(new BraidClientOptions { Seeds = seeds, Tls = cluster.Tls }, ct).ConfigureAwait(false);
@@ -74,12 +78,15 @@ internal static class RollingBench
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"restarted {steps.Count} nodes ({steps.Count(s => s.Graceful)} gracefully) in {(restartEnd - restartStart).TotalSeconds:F1} s; node exits after {string.Join(", ", steps.Select(s => $"{s.Node} {s.Stopped.TotalMilliseconds:F0} ms"))}"));
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"longest time without an acknowledgement: {worst.Item1:F0} ms (at {worst.Item2 - restartStart.TotalSeconds:F1} s into the restart); p99 of gaps {p99:F0} ms over {sorted.Count} acknowledgements (target: longest < 200 ms); retries {client.Stats.Retries}, failovers {client.Stats.Failovers}"));
+            $"longest time without an acknowledgement: {worst.Item1:F0} ms (at {worst.Item2 - restartStart.TotalSeconds:F1} s into the restart); p99 of gaps {p99:F0} ms over {sorted.Count} acknowledgements (target: longest < {TargetLongestGapMs:F0} ms); retries {client.Stats.Retries}, failovers {client.Stats.Failovers}"));
         output.WriteLine("  longest gaps: " + string.Join(", ", gaps.OrderByDescending(g => g.Ms).Take(5).Select(g =>
             string.Create(CultureInfo.InvariantCulture, $"{g.Ms:F0} ms ending {g.At - restartStart.TotalSeconds:F2} s"))));
         var offset = TimeSpan.Zero;
+        var stepReports = new List<Json.RollingStepReport>();
         foreach (var step in steps)
         {
+            stepReports.Add(new Json.RollingStepReport(step.Node, step.Graceful, Math.Round(offset.TotalSeconds, 3), Math.Round((offset + step.Stopped).TotalSeconds, 3),
+                Math.Round((offset + step.Ready).TotalSeconds, 3), Math.Round((offset + step.CaughtUp).TotalSeconds, 3)));
             output.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"  {step.Node}: SIGTERM at {offset.TotalSeconds:F2} s, exited {(offset + step.Stopped).TotalSeconds:F2} s, serving {(offset + step.Ready).TotalSeconds:F2} s, caught up {(offset + step.CaughtUp).TotalSeconds:F2} s"));
             offset += step.CaughtUp;
@@ -88,6 +95,11 @@ internal static class RollingBench
         using var reader = await BraidClient.ConnectAsync(new BraidClientOptions { Seeds = seeds, Tls = cluster.Tls }, ct).ConfigureAwait(false);
         var stored = (long)(await reader.AggregateAsync(new Protocol.V1.QueryFilter(), ct).ConfigureAwait(false)).Records;
         output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"records sent and acknowledged {sent}, stored {stored}: {(sent == stored ? "exactly once" : "MISMATCH")}"));
-        return sent == stored ? 0 : 1;
+        var since = restartStart.TotalSeconds;
+        return new Json.RollingBenchReport(topology, Partitions, batchRecords, batchesPerSecond, steps.Count, steps.Count(s => s.Graceful),
+            Math.Round((restartEnd - restartStart).TotalSeconds, 3), Math.Round(worst.Item1, 1), gaps.Count == 0 ? 0 : Math.Round(worst.Item2 - since, 3), Math.Round(p99, 1),
+            sorted.Count, TargetLongestGapMs, client.Stats.Retries, client.Stats.Failovers,
+            gaps.OrderByDescending(g => g.Ms).Take(5).Select(g => new Json.RollingGapReport(Math.Round(g.Ms, 1), Math.Round(g.At - since, 3))).ToList(),
+            stepReports, sent, stored, sent == stored);
     }
 }

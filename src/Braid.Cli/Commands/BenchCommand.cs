@@ -103,12 +103,13 @@ internal static class BenchCommand
         var total = new Option<int>("--total-mib") { Description = "MiB written per run", DefaultValueFactory = _ => 64 };
         var appenders = new Option<int>("--appenders") { Description = "Concurrent appenders sharing one fsync in the group-commit run", DefaultValueFactory = _ => 64 };
         var dir = Dir("bench-log");
+        var json = Options.Json();
         var command = new Command("log", "Partition log appends with group commit against a plain FileStream write+fsync loop of the same bytes")
         {
-            batch, total, appenders, dir,
+            batch, total, appenders, dir, json,
         };
-        command.SetAction((p, ct) => CommandRunner.RunAsync(() =>
-            LogBench.RunAsync(p.GetValue(dir)!, Math.Max(16, p.GetValue(batch)), Math.Max(1, p.GetValue(total)), Math.Max(1, p.GetValue(appenders)), Console.Out, ct)));
+        command.SetAction((p, ct) => CommandRunner.RunAsync(() => ReportAsync(p.GetValue(json), output =>
+            LogBench.RunAsync(p.GetValue(dir)!, Math.Max(16, p.GetValue(batch)), Math.Max(1, p.GetValue(total)), Math.Max(1, p.GetValue(appenders)), output, ct), _ => 0)));
         return command;
     }
 
@@ -136,12 +137,14 @@ internal static class BenchCommand
         var rate = new Option<int>("--batches-per-second") { Description = "Pace of the load", DefaultValueFactory = _ => 200 };
         var port = Port(7710);
         var dir = Dir("bench-rolling");
+        var json = Options.Json();
         var command = new Command("rolling", "Rolling restart of every node under a paced exactly-once load: the longest time without an acknowledgement, and the exact count")
         {
-            topology, batch, rate, port, dir,
+            topology, batch, rate, port, dir, json,
         };
-        command.SetAction((p, ct) => CommandRunner.RunAsync(() =>
-            RollingBench.RunAsync(p.GetValue(topology)!, Math.Clamp(p.GetValue(batch), 1, 20_000), Math.Clamp(p.GetValue(rate), 1, 10_000), p.GetValue(dir)!, p.GetValue(port), Console.Out, ct)));
+        command.SetAction((p, ct) => CommandRunner.RunAsync(() => ReportAsync(p.GetValue(json), output =>
+            RollingBench.RunAsync(p.GetValue(topology)!, Math.Clamp(p.GetValue(batch), 1, 20_000), Math.Clamp(p.GetValue(rate), 1, 10_000), p.GetValue(dir)!, p.GetValue(port), output, ct),
+            report => report.ExactlyOnce ? 0 : 1)));
         return command;
     }
 
@@ -153,12 +156,13 @@ internal static class BenchCommand
         var retain = new Option<int>("--retain-mib") { Description = "Log kept per replica in the snapshot run", DefaultValueFactory = _ => 16 };
         var port = Port(7690);
         var dir = Dir("bench-catchup");
+        var json = Options.Json();
         var command = new Command("catchup", "Time for a follower that was down during N MiB of writes to catch up: from the leader's log, then (retention on) through a snapshot")
         {
-            topology, mib, retain, port, dir,
+            topology, mib, retain, port, dir, json,
         };
-        command.SetAction((p, ct) => CommandRunner.RunAsync(() =>
-            CatchUpBench.RunAsync(p.GetValue(topology)!, Math.Max(1, p.GetValue(mib)), Math.Max(1, p.GetValue(retain)), p.GetValue(dir)!, p.GetValue(port), Console.Out, ct)));
+        command.SetAction((p, ct) => CommandRunner.RunAsync(() => ReportAsync(p.GetValue(json), output =>
+            CatchUpBench.RunAsync(p.GetValue(topology)!, Math.Max(1, p.GetValue(mib)), Math.Max(1, p.GetValue(retain)), p.GetValue(dir)!, p.GetValue(port), output, ct), _ => 0)));
         return command;
     }
 
@@ -171,9 +175,10 @@ internal static class BenchCommand
         var only = new Option<long?>("--case") { Description = "Replay one case (stateful targets replay from their last reset)" };
         var outDir = new Option<string>("--out") { Description = "Folder for the reproducers (hex dumps) of failures", DefaultValueFactory = _ => Path.Combine(".braid", "fuzz") };
         var limit = new Option<int>("--target-seconds") { Description = "Time limit per target (it stops early, reported)", DefaultValueFactory = _ => 3600 };
+        var json = Options.Json();
         var command = new Command("fuzz", "Random and mutated inputs into every boundary of a node (overlay, Raft, requests, CSV, files, topology): cases/s, accepted, refusals by type, failures")
         {
-            target, cases, seed, mode, only, outDir, limit,
+            target, cases, seed, mode, only, outDir, limit, json,
         };
         command.SetAction((p, ct) => CommandRunner.RunAsync(() =>
         {
@@ -181,7 +186,7 @@ internal static class BenchCommand
             {
                 OutDirectory = p.GetValue(outDir), OnlyCase = p.GetValue(only), TargetTimeLimit = TimeSpan.FromSeconds(Math.Max(1, p.GetValue(limit))),
             };
-            return Task.FromResult(Braid.Cli.Fuzz.FuzzBench.Run(p.GetValue(target)!, settings, Console.Out));
+            return ReportAsync(p.GetValue(json), output => Task.FromResult(Braid.Cli.Fuzz.FuzzBench.Run(p.GetValue(target)!, settings, output)), report => report.Failures == 0 ? 0 : 1);
         }));
         return command;
     }
@@ -221,16 +226,17 @@ internal static class BenchCommand
         var port = Port(7690);
         var dir = Dir("bench-query");
         var repeat = new Option<int>("--repeat") { Description = "Runs of each query after the first (JIT warm-up) one; the median is reported, with the range", DefaultValueFactory = _ => 5 };
+        var json = Options.Json();
         var command = new Command("query", "On a cluster loaded with the generated data set: filtered full scans (records scanned/s), a match-all query (records/s), the aggregate, peak RSS per node")
         {
-            topology, chunk, records, seed, port, dir, repeat,
+            topology, chunk, records, seed, port, dir, repeat, json,
         };
         command.SetAction((p, ct) => CommandRunner.RunAsync(() =>
         {
             if (p.GetValue(repeat) is < 1 or > 100) throw new Cluster.CliException("--repeat must be from 1 to 100");
-            return QueryBench.RunAsync(
+            return ReportAsync(p.GetValue(json), output => QueryBench.RunAsync(
                 new QueryBench.Settings(p.GetValue(topology)!, Math.Min(20_000u, p.GetValue(chunk)), p.GetValue(records), p.GetValue(seed), p.GetValue(dir)!, p.GetValue(port), p.GetValue(repeat)),
-                Console.Out, ct);
+                output, ct), report => report.CountsOk ? 0 : 1);
         }));
         return command;
     }
@@ -269,9 +275,10 @@ internal static class BenchCommand
         var noInstall = new Option<bool>("--no-install") { Description = "Do not run scripts/install-nats.sh when nats-server is missing (fail with instructions instead)" };
         var port = Port(7750);
         var dir = Dir("bench-compare");
+        var json = Options.Json();
         var command = new Command("compare", "Side by side with NATS JetStream R3 (nats-server, file storage): the data set at 1,000 and 64 records per batch and 150-byte records one at a time; ratio Braid/NATS per row")
         {
-            rounds, records, seed, rows, single, bytes, partitions, window, natsWindow, tls, noInstall, comparePasses, compareWarmup, port, dir,
+            rounds, records, seed, rows, single, bytes, partitions, window, natsWindow, tls, noInstall, comparePasses, compareWarmup, port, dir, json,
         };
         command.SetAction((p, ct) => CommandRunner.RunAsync(() =>
         {
@@ -280,7 +287,7 @@ internal static class BenchCommand
             var settings = new CompareBench.Settings(p.GetValue(dir)!, p.GetValue(port), Math.Clamp(p.GetValue(rounds), 1, 50), p.GetValue(records), p.GetValue(seed), rowNames,
                 Math.Clamp(p.GetValue(single), 2, 1_000_000), Math.Clamp(p.GetValue(bytes), 64, 4096), Math.Clamp(p.GetValue(partitions), 1, 64), Math.Max(1, p.GetValue(window)),
                 p.GetValue(natsWindow) is { } n ? Math.Max(1, n) : null, p.GetValue(tls), !p.GetValue(noInstall), Math.Clamp(p.GetValue(comparePasses), 1, 100), p.GetValue(compareWarmup));
-            return CompareBench.RunAsync(settings, Console.Out, ct);
+            return ReportAsync(p.GetValue(json), output => CompareBench.RunAsync(settings, output, ct), report => report.Ok ? 0 : 1);
         }));
         return command;
     }

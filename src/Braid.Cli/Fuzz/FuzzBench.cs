@@ -27,22 +27,33 @@ internal static class FuzzBench
 
     public static readonly string[] TargetNames = ["overlay", "raft", "append", "raw", "cursor", "filter", "csv", "segment", "hardstate", "snapshot", "topology"];
 
-    public static int Run(string target, FuzzSettings settings, TextWriter output)
+    /// <summary>Runs <paramref name="target"/> (or every target for "all"), printing each target's figures, and returns them.</summary>
+    public static Json.FuzzBenchReport Run(string target, FuzzSettings settings, TextWriter output)
     {
         var chosen = target == "all" ? Targets.Select(f => f()).ToList()
             : Targets.Select(f => f()).Where(t => t.Name == target).ToList() is { Count: > 0 } one ? one
             : throw new Cluster.CliException($"unknown fuzz target '{target}' (one of: all, {string.Join(", ", TargetNames)})");
         output.WriteLine(Invariant($"fuzz: seed {settings.Seed}, mode {settings.Mode.ToString().ToLowerInvariant()}, {(settings.OnlyCase is { } c ? $"case {c} only" : $"{settings.Cases:N0} cases per target")}"));
         long failures = 0;
+        var targets = new List<Json.FuzzTargetReport>();
         foreach (var t in chosen)
         {
             var report = FuzzRunner.Run(t, settings);
             Print(output, t, report);
+            targets.Add(ToReport(t, report));
             failures += report.FailureCount;
         }
         output.WriteLine(failures == 0 ? "fuzz: no failures" : $"fuzz: {failures.ToString(CultureInfo.InvariantCulture)} FAILURES");
-        return failures == 0 ? 0 : 1;
+        return new Json.FuzzBenchReport(settings.Seed, settings.Mode.ToString().ToLowerInvariant(), settings.Cases, settings.OnlyCase, targets, failures);
     }
+
+    /// <summary>One target's figures as data, for --json.</summary>
+    public static Json.FuzzTargetReport ToReport(FuzzTarget target, FuzzReport r) => new(
+        r.Target, target.Description, r.Cases, Math.Round(r.Elapsed.TotalSeconds, 3), Math.Round(r.CasesPerSecond, 1), target.Seeds.Count,
+        r.Mutated, r.Cases - r.Mutated, r.Accepted, r.AcceptedMutated, r.AcceptedRandom, target is StorageFuzzTarget s ? s.TailCuts : null,
+        r.Refused.OrderByDescending(kv => kv.Value).ThenBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => new Json.FuzzRefusalReport(kv.Key, kv.Value)).ToList(),
+        r.StoppedBecause, r.FailureCount,
+        r.Failures.Select(f => new Json.FuzzFailureReport(f.Case, f.Seed, f.ReplayFrom, f.Kind, f.Detail, f.ReproducerPath)).ToList());
 
     public static void Print(TextWriter output, FuzzTarget target, FuzzReport r)
     {

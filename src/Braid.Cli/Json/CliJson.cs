@@ -28,6 +28,12 @@ namespace Braid.Cli.Json;
 [JsonSerializable(typeof(SubscribeBenchReport))]
 [JsonSerializable(typeof(FileTransferReport))]
 [JsonSerializable(typeof(FilesBenchReport))]
+[JsonSerializable(typeof(LogBenchReport))]
+[JsonSerializable(typeof(QueryBenchReport))]
+[JsonSerializable(typeof(CatchUpBenchReport))]
+[JsonSerializable(typeof(FuzzBenchReport))]
+[JsonSerializable(typeof(CompareBenchReport))]
+[JsonSerializable(typeof(RollingBenchReport))]
 internal sealed partial class CliJson : JsonSerializerContext
 {
     public static string Serialize<T>(T value) =>
