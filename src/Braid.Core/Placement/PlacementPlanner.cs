@@ -31,7 +31,7 @@ namespace Braid.Core.Placement;
 /// The preferred leader of the chosen set is its member that leads the fewest partitions so far
 /// (ties: the member closest to the others, then id); followers follow by hops from it, then id.
 /// </remarks>
-public static class PlacementPlanner
+public static partial class PlacementPlanner
 {
     /// <summary>Plans <paramref name="partitions"/> partitions of <paramref name="replicas"/> replicas on <paramref name="topology"/>.</summary>
     /// <exception cref="ArgumentException">partitions or replicas below 1, or more replicas than nodes.</exception>

@@ -144,8 +144,9 @@ public sealed partial class RaftNode
         // sparse heartbeats let its election timer run out (measured: 2-3x the failovers during
         // a full-speed load on mini2).
         var roundDue = ticks % options.HeartbeatTicks == 0;
+        PruneDeparted();
         if (roundDue && TryQuiesce()) return;
-        foreach (var peer in peers)
+        foreach (var peer in progresses.Keys)
         {
             if (roundDue || progresses[peer].Inflight.Count > 0) SendHeartbeat(peer);
         }

@@ -153,7 +153,8 @@ public sealed partial class RaftNode
         peers = config.Members.Where(m => m != Id).ToArray();
         if (Role == RaftRole.Leader)
         {
-            foreach (var gone in progresses.Keys.Where(k => !config.Contains(k)).ToList()) progresses.Remove(gone);
+            // Members the change drops keep their progress until it commits (PruneDeparted): they
+            // receive the entry that removes them, so they learn it and their hosts close them.
             foreach (var peer in peers)
             {
                 if (!progresses.ContainsKey(peer)) progresses[peer] = new Progress { Next = log.LastIndex + 1, RecentActive = true };
@@ -161,6 +162,14 @@ public sealed partial class RaftNode
             if (leadTransferee is not null && !config.IsVoter(leadTransferee)) leadTransferee = null;
         }
         if (changed) pending.StateChanged = true;
+    }
+
+    /// <summary>Once the configuration in force has committed, a leader stops replicating to the
+    /// members it dropped.</summary>
+    private void PruneDeparted()
+    {
+        if (!ConfigurationCommitted || progresses.Count == peers.Length) return;
+        foreach (var gone in progresses.Keys.Where(k => !Configuration.Contains(k) || k == Id).ToList()) progresses.Remove(gone);
     }
 
     /// <summary>A leader whose removal has committed hands the group to the remaining voters.</summary>

@@ -45,12 +45,12 @@ public sealed partial class RaftNode
         if (options.QuiesceTicks <= 0 || quiescent || leadTransferee is not null) return false;
         if (ticks - lastActivityTick < options.QuiesceTicks) return false;
         if (CommitIndex != log.LastIndex || TermAtOrZero(CommitIndex) != Term) return false;
-        foreach (var peer in peers)
+        foreach (var peer in progresses.Keys)
         {
             var p = progresses[peer];
             if (p.Match != log.LastIndex || !p.RecentActive || p.Inflight.Count > 0 || p.PendingSnapshot > 0) return false;
         }
-        foreach (var peer in peers) SendHeartbeat(peer, quiesce: true);
+        foreach (var peer in progresses.Keys) SendHeartbeat(peer, quiesce: true);
         quiescent = true;
         return true;
     }

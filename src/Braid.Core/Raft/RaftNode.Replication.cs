@@ -37,7 +37,7 @@ public sealed partial class RaftNode
 
     private void BroadcastAppend()
     {
-        foreach (var peer in peers) SendAppend(peer);
+        foreach (var peer in progresses.Keys) SendAppend(peer);
     }
 
     /// <summary>Sends the next run of entries the follower lacks, if the window allows.</summary>

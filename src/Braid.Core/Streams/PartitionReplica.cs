@@ -60,17 +60,23 @@ public sealed partial class PartitionReplica : IDisposable
     /// <summary>Opens the replica's log, hard state and snapshot on <paramref name="device"/>. Damage
     /// is quarantined, not fatal (<see cref="StorageReport"/>); a replica that may have lost
     /// persisted state rejoins without a vote until it has caught up.</summary>
-    /// <param name="voters">The partition's replicas in placement order: the first is its preferred leader.</param>
+    /// <param name="voters">The partition's first replicas in placement order (the group's bootstrap
+    /// configuration, the same on every replica): the first is its preferred leader.</param>
     /// <param name="expectExisting">The node held this replica before this start: an empty
     /// device means its state vanished.</param>
+    /// <param name="placement">The group's target replicas now, preferred leader first, when they
+    /// differ from <paramref name="voters"/> (the group moved: issue 12); this node is one of them.</param>
+    /// <param name="joining">The group already runs elsewhere and this replica joins it: if its
+    /// storage is empty it neither votes nor stands until a leader has caught it up.</param>
     public PartitionReplica(uint partition, string nodeId, IReadOnlyList<string> voters, IStorageDevice device, Random random,
-        PartitionReplicaOptions options, bool expectExisting = false)
+        PartitionReplicaOptions options, bool expectExisting = false, IReadOnlyList<string>? placement = null, bool joining = false)
     {
-        Invariant.Check(voters.Count > 0 && voters.Contains(nodeId), $"partition {partition}: {nodeId} is not one of its voters {string.Join(",", voters)}");
+        placement ??= voters;
+        Invariant.Check(voters.Count > 0 && placement.Count > 0 && placement.Contains(nodeId), $"partition {partition}: {nodeId} is not one of its replicas {string.Join(",", placement)}");
         Partition = partition;
         Options = options;
-        PreferredLeader = voters[0];
-        placementOrder = [.. voters];
+        PreferredLeader = placement[0];
+        placementOrder = [.. placement];
         this.device = device;
         storage = ReplicaStorage.Open(device, new LogOptions { SegmentBytesMax = options.SegmentBytes }, random, expectExisting, PartitionState.ValidateSnapshot);
         log = storage.Log;
@@ -84,13 +90,59 @@ public sealed partial class PartitionReplica : IDisposable
             Raft.BeginRecovery();
             recoveryMarked = true;
         }
+        else if (joining && Raft.LastIndex == 0 && Raft.SnapshotIndex == 0)
+        {
+            Raft.BeginRecovery();
+        }
         Compaction = new CompactionSchedule(options.RetainBytes, options.CheckpointBytes, options.RetainTicks);
         State = new PartitionState(options.ProducerIdleEntries);
     }
 
     public uint Partition { get; }
 
-    private readonly string[] placementOrder;
+    private string[] placementOrder;
+
+    /// <summary>The group's target replicas, preferred leader first.</summary>
+    public IReadOnlyList<string> Placement => placementOrder;
+
+    /// <summary>The group's target replicas changed (issue 12): its preferred leader and the order
+    /// failover follows are the new placement's; a leader moves the membership towards it
+    /// (<see cref="ReconcileMembership"/>).</summary>
+    public void SetPlacement(IReadOnlyList<string> target)
+    {
+        ArgumentNullException.ThrowIfNull(target);
+        if (target.Count == 0 || target.SequenceEqual(placementOrder)) return;
+        placementOrder = [.. target];
+        PreferredLeader = target[0];
+    }
+
+    /// <summary>
+    /// A leader takes the next step from its configuration towards the placement (see
+    /// <see cref="MembershipStep.Plan"/>): adds a learner, promotes one that caught up, hands
+    /// leadership away, removes a voter or a learner. Returns the step taken, or null when there is
+    /// nothing to do now (not the leader, a change still uncommitted, a learner still catching up).
+    /// </summary>
+    public MembershipStep? ReconcileMembership()
+    {
+        if (Raft.Role != RaftRole.Leader || !Raft.LeaderWithCurrentCommit || !Raft.ConfigurationCommitted) return null;
+        var step = MembershipStep.Plan(Raft.Configuration, placementOrder, Raft.Id, Raft.MatchOf, Raft.LastIndex);
+        if (step is null) return null;
+        try
+        {
+            if (step.Next is null)
+            {
+                if (!Raft.TransferLeadership(step.Node)) return null;
+                transferStartedTo = step.Node;
+                return step;
+            }
+            return Raft.ProposeConfiguration(step.Next).Accepted ? step : null;
+        }
+        catch (Exception e) when (IsFull(e))
+        {
+            RaiseNoSpace(e);
+            return null;
+        }
+    }
 
     /// <summary>The host's failure detector (the overlay) says <paramref name="node"/> cannot be
     /// reached from this node; <paramref name="reachable"/> tells about the others. If it led this
@@ -117,7 +169,7 @@ public sealed partial class PartitionReplica : IDisposable
     public long SnapshotsInstalled { get; private set; }
 
     /// <summary>The placement's first replica: leadership goes back to it once it is caught up.</summary>
-    public string PreferredLeader { get; }
+    public string PreferredLeader { get; private set; }
 
     /// <summary>Ticks between checks that leadership can go back to the preferred leader (2 s at 50 ms).</summary>
     public const int PreferredLeaderCheckTicks = 40;

@@ -77,17 +77,20 @@ public sealed record StreamDefinition(string Name, uint Id, StreamFormat Format,
 /// that cannot apply (a name in use, a bad placement) leaves the catalog as it was; the proposer
 /// learns what happened by looking at the catalog at the command's index (see <see cref="Created"/>).
 /// </summary>
-public sealed class StreamCatalog
+public sealed partial class StreamCatalog
 {
     private readonly Dictionary<string, StreamDefinition> active;
     private readonly List<(StreamDefinition Stream, ulong DeletedIndex)> deleted;
 
-    private StreamCatalog(ulong version, uint nextId, Dictionary<string, StreamDefinition> active, List<(StreamDefinition, ulong)> deleted)
+    private StreamCatalog(ulong version, uint nextId, Dictionary<string, StreamDefinition> active, List<(StreamDefinition, ulong)> deleted,
+        Dictionary<string, CatalogNode>? nodes = null, Dictionary<uint, string[]>? placements = null)
     {
         Version = version;
         NextId = nextId;
         this.active = active;
         this.deleted = deleted;
+        this.nodes = nodes ?? new(StringComparer.Ordinal);
+        this.placements = placements ?? [];
     }
 
     public static StreamCatalog Empty { get; } = new(0, 1, new(StringComparer.Ordinal), []);
@@ -116,9 +119,11 @@ public sealed class StreamCatalog
         {
             CatalogCommand.KindOneofCase.Create => RefusalOf(command.Create),
             CatalogCommand.KindOneofCase.Delete => active.ContainsKey(command.Delete.Name) ? null : $"no stream named '{command.Delete.Name}'",
+            CatalogCommand.KindOneofCase.Membership => RefusalOf(command.Membership),
             _ => "unknown catalog command",
         };
-        if (refusal is not null) return new StreamCatalog(index, NextId, active, deleted);
+        if (refusal is not null) return new StreamCatalog(index, NextId, active, deleted, nodes, placements);
+        if (command.KindCase == CatalogCommand.KindOneofCase.Membership) return ApplyMembership(index, command.Membership);
         var nextActive = new Dictionary<string, StreamDefinition>(active, StringComparer.Ordinal);
         var nextDeleted = deleted;
         var nextId = NextId;
@@ -127,12 +132,14 @@ public sealed class StreamCatalog
             var c = command.Create;
             nextActive[c.Name] = new StreamDefinition(c.Name, nextId++, (StreamFormat)c.Format, [.. c.Placement.Select(p => (IReadOnlyList<string>)[.. p.Nodes])], c.RetainBytes, index, c.RetainMs);
         }
-        else
+        var nextPlacements = placements;
+        if (command.KindCase == CatalogCommand.KindOneofCase.Delete)
         {
             nextActive.Remove(command.Delete.Name, out var gone);
             nextDeleted = [.. deleted, (gone!, index)];
+            nextPlacements = placements.Where(p => StreamGroups.StreamOf(p.Key) != gone!.Id || p.Key == StreamGroups.MetaGroup).ToDictionary();
         }
-        return new StreamCatalog(index, nextId, nextActive, nextDeleted);
+        return new StreamCatalog(index, nextId, nextActive, nextDeleted, nodes, nextPlacements);
     }
 
     /// <summary>Why a create cannot apply to this catalog, or null.</summary>
@@ -164,6 +171,7 @@ public sealed class StreamCatalog
         var state = new CatalogState { Version = Version, NextId = NextId };
         foreach (var s in active.Values.OrderBy(s => s.Id)) state.Streams.Add(Wire(s, 0));
         foreach (var (s, at) in deleted) state.Streams.Add(Wire(s, at));
+        AddMembership(state);
         return state;
     }
 
@@ -204,8 +212,9 @@ public sealed class StreamCatalog
                 return false;
             }
         }
+        if (!TryMembershipFrom(state, out var nodes, out var placements, out error)) return false;
         error = "";
-        catalog = new StreamCatalog(state.Version, Math.Max(1, state.NextId), active, [.. deleted.OrderBy(d => d.Item2)]);
+        catalog = new StreamCatalog(state.Version, Math.Max(1, state.NextId), active, [.. deleted.OrderBy(d => d.Item2)], nodes, placements);
         return true;
     }
 }

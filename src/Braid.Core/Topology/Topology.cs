@@ -63,6 +63,34 @@ public sealed class ClusterTopology
     /// </summary>
     public static bool Dials(string self, string neighbour) => string.CompareOrdinal(self, neighbour) < 0;
 
+    /// <summary>The graph restricted to the nodes <paramref name="keep"/> accepts (edges between them only).</summary>
+    public ClusterTopology Subgraph(Func<string, bool> keep)
+    {
+        ArgumentNullException.ThrowIfNull(keep);
+        var nodes = Nodes.Where(n => keep(n.Id)).ToList();
+        return new(Name, nodes, Edges.Where(e => keep(e.A) && keep(e.B)).ToList());
+    }
+
+    /// <summary>The graph with <paramref name="added"/> nodes and <paramref name="edges"/> (nodes added
+    /// to a running cluster, issue 12). Nodes already present keep their entry; edges naming an
+    /// unknown node, a self-loop or one already present are left out.</summary>
+    public ClusterTopology WithNodes(IEnumerable<NodeInfo> added, IEnumerable<(string A, string B)> edges)
+    {
+        ArgumentNullException.ThrowIfNull(added);
+        ArgumentNullException.ThrowIfNull(edges);
+        var nodes = Nodes.ToList();
+        foreach (var n in added)
+            if (!nodes.Any(m => m.Id == n.Id)) nodes.Add(n);
+        var ids = nodes.Select(n => n.Id).ToHashSet(StringComparer.Ordinal);
+        var allEdges = Edges.ToList();
+        var seen = allEdges.Select(e => Key(e.A, e.B)).ToHashSet(StringComparer.Ordinal);
+        foreach (var (a, b) in edges)
+            if (a != b && ids.Contains(a) && ids.Contains(b) && seen.Add(Key(a, b))) allEdges.Add((a, b));
+        return new(Name, nodes, allEdges);
+
+        static string Key(string a, string b) => string.CompareOrdinal(a, b) < 0 ? a + "-" + b : b + "-" + a;
+    }
+
     /// <summary>A copy with every port replaced by <c>basePort + position</c> (for tests and side-by-side clusters).</summary>
     public ClusterTopology WithBasePort(int basePort, string? host = null) =>
         new(Name, Nodes.Select((n, i) => n with { Port = basePort + i, Host = host ?? n.Host }).ToList(), Edges);

@@ -117,6 +117,21 @@ public sealed class MembershipScenarios(ITestOutputHelper output)
     }
 
     [Fact]
+    public void ARemovedFollowerReceivesTheEntryThatRemovesItThenHearsNoMore()
+    {
+        var s = ElectionScenarios.ElectedGroup(output);
+        Assert.True(s.ProposeConfiguration("A", ["A", "B"]).Accepted);
+        s.RoundsUntil(() => s["A"].ConfigurationCommitted && s["C"].Configuration.Voters.Count == 2);
+        Assert.False(s["C"].IsVoter); // it learnt it was removed: its host can close it
+        var heard = s.CountDelivered(m => m.To == "C");
+        s.Round(5);
+        s.Propose("A", "after");
+        s.Round(5);
+        Assert.Equal(heard, s.CountDelivered(m => m.To == "C"));
+        Assert.Equal(2, s["A"].Quorum);
+    }
+
+    [Fact]
     public void AnUncommittedChangeCutOffWithItsLeaderIsUndoneWhenTheLogIsTruncated()
     {
         var s = ElectionScenarios.ElectedGroup(output);
