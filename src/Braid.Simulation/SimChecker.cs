@@ -52,6 +52,33 @@ public sealed class SimChecker(ulong producerIdleEntries = PartitionState.Defaul
         }
         RecordEntry? record = entry.IsNoop ? null : RecordEntry.Decode(entry.Data.ToArray());
         committed[(group, entry.Index)] = new Committed(entry.Term, hash, outcome, record);
+        if (entry.IsNoop && !entry.Data.IsEmpty) OnConfiguration(node, group, entry);
+    }
+
+    private readonly Dictionary<uint, SortedDictionary<ulong, RaftConfiguration>> configurations = [];
+
+    /// <summary>Committed configurations in index order must each change at most one voter of the
+    /// one before (single-server changes): then any majority of one and any majority of the next
+    /// share a voter, so no two configurations can decide apart (thesis 4.1).</summary>
+    public long ConfigurationsCommitted => configurations.Values.Sum(c => c.Count);
+
+    private void OnConfiguration(string node, uint group, CommittedEntry entry)
+    {
+        var config = RaftConfiguration.TryDecode(entry.Data.Span, out var error);
+        if (config is null)
+        {
+            Violation($"membership: {node} committed an unreadable configuration at group {group} index {entry.Index}: {error}");
+            return;
+        }
+        if (!configurations.TryGetValue(group, out var byIndex)) configurations[group] = byIndex = [];
+        byIndex[entry.Index] = config;
+        RaftConfiguration? previous = null;
+        foreach (var (index, c) in byIndex)
+        {
+            if (previous is not null && !c.IsSingleChangeFrom(previous))
+                Violation($"membership: group {group} committed {c} at {index} right after {previous}: more than one voter changed");
+            previous = c;
+        }
     }
 
     /// <summary>A replica replaced its state by a snapshot: its last entry must be the one committed there.</summary>

@@ -6,11 +6,19 @@ namespace Braid.Simulation;
 
 /// <summary>One replica of one group on a simulated node: its disk survives crashes, the rest
 /// (the core <see cref="PartitionReplica"/> the node host runs) does not.</summary>
-public sealed class SimReplica(uint group, string[] voters, SimulatedDevice device)
+public sealed class SimReplica(uint group, string[] voters, SimulatedDevice device, bool joining = false)
 {
     public uint Group { get; } = group;
+
+    /// <summary>The group's first replicas (its bootstrap configuration).</summary>
     public string[] Voters { get; } = voters;
     public SimulatedDevice Device { get; } = device;
+
+    /// <summary>The group's target replicas when this replica (re)starts (issue 12).</summary>
+    public string[] Placement { get; set; } = voters;
+
+    /// <summary>Placed on this node after the group began (a membership change): it joins.</summary>
+    public bool Joining { get; } = joining;
 
     /// <summary>The running replica; null while its node is down.</summary>
     public PartitionReplica? Replica { get; private set; }
@@ -20,7 +28,7 @@ public sealed class SimReplica(uint group, string[] voters, SimulatedDevice devi
     {
         Replica = new PartitionReplica(Group, nodeId, Voters, Device, random,
             new PartitionReplicaOptions(options, simOptions.SegmentBytes, simOptions.RetainBytes, simOptions.CheckpointEveryBytes,
-                ProducerIdleEntries: simOptions.ProducerIdleEntries));
+                ProducerIdleEntries: simOptions.ProducerIdleEntries), placement: Placement, joining: Joining);
     }
 
     public void Stop() => Replica = null;

@@ -47,6 +47,16 @@ public sealed record SimOptions
 
     public long CheckpointEveryBytes { get; init; } = 512;
 
+    /// <summary>Change groups' memberships during the fault phase (issue 12): replicas replaced,
+    /// added and removed by a controller standing in for the metadata group, and every replica of a
+    /// node down longer than <see cref="DeadAfter"/> replaced (automatic re-replication). Leaders
+    /// move their groups one server at a time, as the node host drives them. Off by default so the
+    /// other runs keep their seeds' traces.</summary>
+    public bool Membership { get; init; }
+
+    /// <summary>With <see cref="Membership"/>: how long a node stays down before its replicas move.</summary>
+    public TimeSpan DeadAfter { get; init; } = TimeSpan.FromSeconds(2);
+
     /// <summary>Keep a readable trace (slower; for replaying one seed).</summary>
     public bool Trace { get; init; }
 

@@ -5,7 +5,7 @@ using Braid.Core.Topology;
 namespace Braid.Simulation;
 
 /// <summary>Summary of a range of seeds.</summary>
-public sealed record SimSummary(int Seeds, IReadOnlyList<SimResult> Failures, long Acked, long Retries, long Messages, double SimulatedSeconds, TimeSpan Wall, long Compactions = 0, long SnapshotsInstalled = 0, SimQueryCounts Queries = default)
+public sealed record SimSummary(int Seeds, IReadOnlyList<SimResult> Failures, long Acked, long Retries, long Messages, double SimulatedSeconds, TimeSpan Wall, long Compactions = 0, long SnapshotsInstalled = 0, SimQueryCounts Queries = default, SimMembershipCounts Membership = default)
 {
     public double SimulatedSecondsPerWallSecond => SimulatedSeconds / Math.Max(1e-9, Wall.TotalSeconds);
 }
@@ -41,6 +41,7 @@ public static class SimRunner
         long acked = 0, retries = 0, messages = 0, compactions = 0, installs = 0;
         double simulated = 0;
         var queries = new SimQueryCounts();
+        var membership = new SimMembershipCounts();
         for (var seed = firstSeed; seed <= lastSeed; seed++)
         {
             var result = RunSafely(topology, groups, seed, options);
@@ -51,9 +52,10 @@ public static class SimRunner
             compactions += result.Compactions;
             installs += result.SnapshotsInstalled;
             queries += result.Queries;
+            membership += result.Membership;
             if (!result.Ok) failures.Add(result);
             onResult?.Invoke(result);
         }
-        return new SimSummary(lastSeed - firstSeed + 1, failures, acked, retries, messages, simulated, clock.Elapsed, compactions, installs, queries);
+        return new SimSummary(lastSeed - firstSeed + 1, failures, acked, retries, messages, simulated, clock.Elapsed, compactions, installs, queries, membership);
     }
 }

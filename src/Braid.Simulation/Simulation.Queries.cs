@@ -49,7 +49,7 @@ public sealed partial class Simulation
         {
             // Asks every replica; the claim of the highest term wins (a deposed leader cut off in
             // a minority may still claim leadership for up to an election timeout).
-            var leader = Groups[g].Select(id => Nodes[id]).Where(n => n.Up).Select(n => n.Replicas[(uint)g].Replica)
+            var leader = Holders((uint)g).Select(id => Nodes[id]).Where(n => n.Up).Select(n => n.Replicas[(uint)g].Replica)
                 .Where(r => r is not null && r.Raft.ServeRead()).MaxBy(r => r!.Raft.Term);
             if (leader is null)
             {
@@ -81,7 +81,7 @@ public sealed partial class Simulation
             return;
         }
         var group = position.Partition;
-        var live = Groups[(int)group].Where(id => Nodes[id].Up && Nodes[id].Replicas[group].Replica is not null).ToList();
+        var live = Holders(group).Where(id => Nodes[id].Up && Nodes[id].Replicas[group].Replica is not null).ToList();
         if (live.Count == 0)
         {
             Schedule(TimeSpan.FromMilliseconds(50), () => NextPage(query));
@@ -101,7 +101,7 @@ public sealed partial class Simulation
                 break;
             case ScanStatus.Trimmed:
                 query.TrimmedAt.Add(node);
-                if (Groups[(int)group].All(query.TrimmedAt.Contains))
+                if (Holders(group).All(query.TrimmedAt.Contains))
                 {
                     // Every replica removed records the query still needs: it fails (OUT_OF_RANGE).
                     QueriesTrimmed++;

@@ -1,9 +1,17 @@
 namespace Braid.Simulation;
 
 /// <summary>The result of one seeded run.</summary>
-public sealed record SimResult(int Seed, IReadOnlyList<string> Violations, long Acked, long Retries, long Messages, double SimulatedSeconds, ulong TraceHash, string Trace, long Compactions = 0, long SnapshotsInstalled = 0, SimQueryCounts Queries = default)
+public sealed record SimResult(int Seed, IReadOnlyList<string> Violations, long Acked, long Retries, long Messages, double SimulatedSeconds, ulong TraceHash, string Trace, long Compactions = 0, long SnapshotsInstalled = 0, SimQueryCounts Queries = default, SimMembershipCounts Membership = default)
 {
     public bool Ok => Violations.Count == 0;
+}
+
+/// <summary>Membership changes in a seed (issue 12): steps leaders took, configurations committed,
+/// nodes whose replicas moved because they stayed down (automatic re-replication).</summary>
+public readonly record struct SimMembershipCounts(long Steps, long ConfigurationsCommitted, long NodesDeclaredDead)
+{
+    public static SimMembershipCounts operator +(SimMembershipCounts a, SimMembershipCounts b) =>
+        new(a.Steps + b.Steps, a.ConfigurationsCommitted + b.ConfigurationsCommitted, a.NodesDeclaredDead + b.NodesDeclaredDead);
 }
 
 /// <summary>Queries run in a seed: completed (and checked), refused because retention overtook
@@ -24,6 +32,7 @@ public sealed partial class Simulation
         StartWorkload();
         if (Options.Queries) StartQueries();
         if (Options.Faults) ScheduleFaults();
+        if (Options.Membership) ScheduleMembership();
         RunUntil((long)Options.FaultPhase.TotalMicroseconds);
         Heal();
         StopWorkload();
@@ -35,7 +44,9 @@ public sealed partial class Simulation
         if (ActiveQueries > 0)
             Checker.Violation($"liveness: {ActiveQueries} queries still unfinished {Options.LivenessBound.TotalSeconds} s after healing");
         RunUntil(Now + (long)CatchUp.TotalMicroseconds);
+        if (Options.Membership) CheckMembershipConverged();
         Checker.CheckFinal(Nodes.Values.SelectMany(n => n.Replicas.Values.Select(r => (n.Id, r.Group, r.Replica))));
-        return new SimResult(Seed, Checker.Violations, Acked, Retries, MessagesDelivered, Now / 1e6, TraceHash, TraceText, Compactions, SnapshotsInstalled, new SimQueryCounts(QueriesCompleted, QueriesTrimmed, QueryPages));
+        return new SimResult(Seed, Checker.Violations, Acked, Retries, MessagesDelivered, Now / 1e6, TraceHash, TraceText, Compactions, SnapshotsInstalled, new SimQueryCounts(QueriesCompleted, QueriesTrimmed, QueryPages),
+            new SimMembershipCounts(MembershipSteps, Checker.ConfigurationsCommitted, NodesDeclaredDead));
     }
 }

@@ -135,7 +135,7 @@ public sealed partial class Simulation
 
     private SimReplica? FindLeader(uint group)
     {
-        var claimants = Groups[(int)group]
+        var claimants = Holders(group)
             .Select(id => Nodes[id])
             .Where(n => n.Up && n.Replicas[group].Replica?.Raft.Role == RaftRole.Leader)
             .Select(n => n.Replicas[group])

@@ -39,6 +39,7 @@ public sealed partial class Simulation
             foreach (var id in groups[g])
                 Nodes[id].Replicas[(uint)g] = new SimReplica((uint)g, groups[g], new SimulatedDevice(random.Next()));
         Groups = groups;
+        for (var g = 0; g < groups.Count; g++) targets[(uint)g] = groups[g];
     }
 
     public int Seed { get; }
@@ -85,11 +86,14 @@ public sealed partial class Simulation
         if (node.Up && Options.InstantFailover) DetectUnreachable(node);
         if (node.Up)
         {
-            foreach (var replica in node.Replicas.Values)
+            foreach (var replica in node.Replicas.Values.ToList())
             {
-                replica.Replica!.Tick();
-                Flush(node, replica);
+                if (replica.Replica is null) continue;
+                replica.Replica.Tick();
+                if (Options.Membership) FollowPlacement(node, replica);
+                if (replica.Replica is not null) Flush(node, replica);
             }
+            if (Options.Membership) OpenPlacedReplicas(node);
         }
         Schedule(Options.TickInterval, () => TickNode(node));
     }
@@ -107,7 +111,7 @@ public sealed partial class Simulation
         {
             foreach (var sim in node.Replicas.Values)
             {
-                if (sim.Replica is not { } replica || !sim.Voters.Contains(dead)) continue;
+                if (sim.Replica is not { } replica || !replica.Raft.Configuration.Contains(dead)) continue;
                 if (replica.Raft.Leader == dead && replica.Raft.Role != RaftRole.Leader) Record($"{node.Id}/g{sim.Group} leader {dead} unreachable");
                 Guard(() => replica.PeerUnreachable(dead, v => !now.Contains(v)));
                 Flush(node, sim);
@@ -117,7 +121,7 @@ public sealed partial class Simulation
         {
             foreach (var sim in node.Replicas.Values)
             {
-                if (sim.Replica is not { } replica || !sim.Voters.Contains(back)) continue;
+                if (sim.Replica is not { } replica || !replica.Raft.Configuration.Contains(back)) continue;
                 Guard(() => replica.PeerReachable(back));
                 Flush(node, sim);
             }
@@ -131,6 +135,7 @@ public sealed partial class Simulation
         Network.SetUp(node.Id, true);
         foreach (var replica in node.Replicas.Values)
         {
+            replica.Placement = targets[replica.Group];
             Guard(() => replica.Start(node.Id, new Random(random.Next()), raftOptions, Options));
             if (replica.Replica?.StorageReport.LostState is { } lost) Record($"{node.Id}/g{replica.Group} lost state: {lost}");
         }

@@ -40,6 +40,27 @@ public sealed class SimulationSeedTests
         Assert.True(summary.Queries.Trimmed < summary.Queries.Completed / 5, $"{summary.Queries.Trimmed} of {summary.Queries.Completed} queries overtaken by retention");
     }
 
+    [Theory]
+    [InlineData("mini2", false)]
+    [InlineData("mini2", true)]
+    [InlineData("mini2-9", false)]
+    public void Membership_changes_and_automatic_re_replication_under_every_fault_kind_keep_every_invariant(string topology, bool diskFaults)
+    {
+        // Issue 12: a controller in place of the metadata group replaces, adds and removes
+        // replicas and moves every replica of a node down over 2 s, while every fault kind strikes.
+        // Checked: one leader per term, one committed entry per index (configurations included),
+        // consecutive committed configurations change one voter at most, every acknowledged record
+        // on every replica (new ones included) exactly once, and after healing every group's
+        // committed configuration is its target.
+        var options = new SimOptions { Membership = true, DiskFaults = diskFaults };
+        var summary = SimRunner.RunMany(Load(topology), 1, 60, options);
+        AssertClean(summary, topology);
+        Assert.True(summary.Membership.Steps > 60 * 5, $"only {summary.Membership.Steps} membership steps");
+        Assert.True(summary.Membership.ConfigurationsCommitted > 60 * 5, $"only {summary.Membership.ConfigurationsCommitted} configurations committed");
+        Assert.True(summary.Membership.NodesDeclaredDead > 10, $"only {summary.Membership.NodesDeclaredDead} nodes declared dead");
+        Assert.True(summary.Acked > 60 * 50, $"the workload barely ran: {summary.Acked} acknowledged records");
+    }
+
     [Fact]
     public void Full_and_damaged_disks_keep_every_invariant()
     {

@@ -20,22 +20,28 @@ internal static class SimCommand
             Description = "Log bytes each replica keeps before compacting into a snapshot (0: never compact; small, so followers need snapshots)",
             DefaultValueFactory = _ => new SimOptions().RetainBytes,
         };
+        var membership = new Option<bool>("--membership")
+        {
+            Description = "Also change memberships under the faults: replicas replaced, added and removed, and every replica of a node down over 2 s moved (issue 12)",
+        };
+        var diskFaults = new Option<bool>("--disk-faults") { Description = "Also fill and free disks, and flip bits at rest on one stopped node" };
         var json = Options.Json();
         var command = new Command("sim", "Run the deterministic cluster simulator over a range of seeds and check every invariant")
         {
-            topology, seeds, groups, trace, noFaults, noQueries, retain, json,
+            topology, seeds, groups, trace, noFaults, noQueries, retain, membership, diskFaults, json,
         };
         command.SetAction((p, ct) => CommandRunner.RunAsync(() =>
         {
             var (first, last) = ParseSeeds(p.GetValue(seeds)!);
             var loaded = TopologyFiles.Load(p.GetValue(topology)!);
             if (p.GetValue(retain) < 0) throw new CliException("--retain-bytes must be 0 or more");
-            var options = new SimOptions { Groups = Math.Max(1, p.GetValue(groups)), Trace = p.GetValue(trace), Faults = !p.GetValue(noFaults), Queries = !p.GetValue(noQueries), RetainBytes = p.GetValue(retain) };
+            var options = new SimOptions { Groups = Math.Max(1, p.GetValue(groups)), Trace = p.GetValue(trace), Faults = !p.GetValue(noFaults), Queries = !p.GetValue(noQueries), RetainBytes = p.GetValue(retain),
+                Membership = p.GetValue(membership), DiskFaults = p.GetValue(diskFaults) };
             // With --json, stdout carries only the document: traces and failures go to stderr.
             var asJson = p.GetValue(json);
             var text = asJson ? Console.Error : Console.Out;
             string Replay(int seed) =>
-                $"braid sim --topology {p.GetValue(topology)} --partitions {options.Groups} --retain-bytes {options.RetainBytes}{(options.Faults ? "" : " --no-faults")}{(options.Queries ? "" : " --no-queries")} --seeds {seed} --trace";
+                $"braid sim --topology {p.GetValue(topology)} --partitions {options.Groups} --retain-bytes {options.RetainBytes}{(options.Faults ? "" : " --no-faults")}{(options.Queries ? "" : " --no-queries")}{(options.Membership ? " --membership" : "")}{(options.DiskFaults ? " --disk-faults" : "")} --seeds {seed} --trace";
             var summary = SimRunner.RunMany(loaded, first, last, options, result =>
             {
                 if (options.Trace) text.Write(result.Trace);
@@ -56,11 +62,15 @@ internal static class SimCommand
                 $"{summary.Seeds} seeds on {loaded.Name}, {options.Groups} partitions x {options.Replicas} replicas: {summary.Failures.Count} failed; " +
                 $"acked {summary.Acked}, retries {summary.Retries}, messages {summary.Messages}, compactions {summary.Compactions}, snapshots installed {summary.SnapshotsInstalled}; " +
                 $"queries {summary.Queries.Completed} checked ({summary.Queries.Pages} pages), {summary.Queries.Trimmed} overtaken by retention; " +
+                $"{MembershipText(options, summary)}" +
                 $"{summary.SimulatedSeconds:F0} simulated s in {summary.Wall.TotalSeconds:F1} wall s ({summary.SimulatedSecondsPerWallSecond:F0}x real time)"));
             return Task.FromResult(summary.Failures.Count == 0 ? 0 : 1);
         }));
         return command;
     }
+
+    private static string MembershipText(SimOptions options, SimSummary summary) => !options.Membership ? "" : string.Create(CultureInfo.InvariantCulture,
+        $"membership steps {summary.Membership.Steps}, configurations committed {summary.Membership.ConfigurationsCommitted}, nodes declared dead {summary.Membership.NodesDeclaredDead}; ");
 
     internal static Json.SimReport Report(string topology, int first, int last, SimOptions options, SimSummary summary, Func<int, string> replay) => new(
         topology, first, last, summary.Seeds, options.Groups, options.Replicas, options.Faults, options.Queries, options.RetainBytes,

@@ -37,7 +37,11 @@ public sealed record MembershipStep(MembershipAction Action, string Node, RaftCo
     /// before removing keeps the group at full strength throughout; each step changes one voter.
     /// </summary>
     /// <param name="matchOf">The leader's match index of a member.</param>
-    public static MembershipStep? Plan(RaftConfiguration current, IReadOnlyList<string> target, string self, Func<string, ulong> matchOf, ulong lastIndex)
+    /// <param name="configurationIndex">Index of the entry that set <paramref name="current"/>: a
+    /// learner is promoted only once it holds it (it has acknowledged everything up to the change
+    /// that made it a learner, so it is really there), and is within <see cref="PromoteLagMax"/>
+    /// entries of the leader's last.</param>
+    public static MembershipStep? Plan(RaftConfiguration current, IReadOnlyList<string> target, string self, Func<string, ulong> matchOf, ulong lastIndex, ulong configurationIndex = 0)
     {
         ArgumentNullException.ThrowIfNull(current);
         ArgumentNullException.ThrowIfNull(target);
@@ -50,7 +54,8 @@ public sealed record MembershipStep(MembershipAction Action, string Node, RaftCo
         }
         foreach (var learner in current.Learners.Where(target.Contains))
         {
-            if (matchOf(learner) + PromoteLagMax >= lastIndex)
+            var match = matchOf(learner);
+            if (match > 0 && match >= configurationIndex && match + PromoteLagMax >= lastIndex)
                 return new(MembershipAction.Promote, learner, new RaftConfiguration([.. current.Voters, learner], current.Learners.Where(l => l != learner)));
         }
         if (current.Learners.Any(target.Contains)) return null; // a learner is still catching up

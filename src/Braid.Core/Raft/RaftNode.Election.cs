@@ -74,8 +74,9 @@ public sealed partial class RaftNode
         if (quiescent && Leader is not null) return; // the leader's silence is expected (quiescence)
         electionElapsed++;
         if (electionElapsed < randomizedElectionTimeout) return;
-        if (votesWithheld || Retiring || Term >= TermMax || !IsVoter)
+        if (votesWithheld || Retiring || Term >= TermMax || !IsVoter || RemovedByPeer || Recovering)
         {
+            ProbeMembership();
             // Withheld: see RecoverAbsurdTerm. At TermMax: a new term would leave the bound;
             // unreachable unless forged, and waiting for a leader is safe where overflow is not.
             // Not a voter (a learner, or removed): only voters stand.
@@ -161,7 +162,7 @@ public sealed partial class RaftNode
 
     private void Campaign(bool preVote, bool transfer)
     {
-        if (Recovering || !IsVoter)
+        if (Recovering || !IsVoter || RemovedByPeer)
         {
             // Recovering: it may have lost committed entries, not a candidate (RaftNode.Recovery.cs).
             electionElapsed = 0;
@@ -193,7 +194,8 @@ public sealed partial class RaftNode
             return;
         }
         var type = preVote ? RaftMessageType.PreVote : RaftMessageType.Vote;
-        foreach (var peer in Voters.Where(v => v != Id))
+        var asked = preVote ? Voters.Union(MembershipContacts) : Voters;
+        foreach (var peer in asked.Where(v => v != Id))
         {
             Send(new RaftMessage
             {

@@ -168,9 +168,73 @@ public sealed partial class RaftNode
     /// members it dropped.</summary>
     private void PruneDeparted()
     {
-        if (!ConfigurationCommitted || progresses.Count == peers.Length) return;
+        if (progresses.Count == peers.Length || !ConfigurationCommitted)
+        {
+            departedTicks = 0;
+            return;
+        }
+        // Two election timeouts of heartbeats after the commit, so that a departed member hears
+        // that its removal committed (its host closes it only then) even if some are lost.
+        if (++departedTicks < 2 * options.ElectionTicks) return;
+        departedTicks = 0;
         foreach (var gone in progresses.Keys.Where(k => !Configuration.Contains(k) || k == Id).ToList()) progresses.Remove(gone);
     }
+
+    private int departedTicks;
+
+    /// <summary>A replica that does not stand (a learner, recovering, withholding its vote) and
+    /// that the host's placement left asks the placed replicas, once per election timeout, with a
+    /// pre-vote: one whose committed configuration leaves it out answers with removed_at (see
+    /// <see cref="AnswerRemoved"/>). Others answer a pre-vote, which changes nothing.</summary>
+    private void ProbeMembership()
+    {
+        if (RemovedByPeer || MembershipContacts.Count == 0 || MembershipContacts.Contains(Id)) return;
+        foreach (var peer in MembershipContacts)
+            Send(new RaftMessage { Type = RaftMessageType.PreVote, To = peer, Term = Term + 1, Index = log.LastIndex, LogTerm = LastLogTerm });
+    }
+
+    /// <summary>Nodes the host says hold the group now (its placement): a pre-vote goes to them
+    /// too, so a member removed while away whose old voters are all gone still finds a replica
+    /// to tell it (their answers count for nothing else).</summary>
+    public IReadOnlyList<string> MembershipContacts { get; set; } = [];
+
+    /// <summary>
+    /// Removed members that were away when they were removed never received their removal, and
+    /// stand for election in their old configuration; the CheckQuorum lease makes the voters
+    /// ignore them, so they would stand for ever. A vote request from a node outside this replica's
+    /// committed configuration is answered at once with that configuration's index; a vote answer
+    /// carrying an index newer than this replica's configuration, from a voter it asked, tells it
+    /// that it was removed. Returns true when the message was handled here.
+    /// </summary>
+    private bool AnswerRemoved(RaftMessage m)
+    {
+        if (m.Type is RaftMessageType.PreVote or RaftMessageType.Vote)
+        {
+            if (Configuration.Contains(m.From) || !ConfigurationCommitted || ConfigurationIndex == 0) return false;
+            var type = m.Type == RaftMessageType.PreVote ? RaftMessageType.PreVoteResponse : RaftMessageType.VoteResponse;
+            Send(new RaftMessage { Type = type, To = m.From, Reject = true, RemovedAt = ConfigurationIndex });
+            return true;
+        }
+        // From any replica of the group: its committed configuration, newer than ours, leaves us out.
+        if (m.RemovedAt == 0 || m.RemovedAt <= ConfigurationIndex || Role == RaftRole.Leader) return false;
+        RemovedByPeer = true;
+        if (Role != RaftRole.Follower) BecomeFollower(Term, null);
+        pending.StateChanged = true;
+        return true;
+    }
+
+    /// <summary>True when this replica's configuration, as far as it knows committed, leaves it
+    /// out: it was removed from its group, and its host may close it and delete its files.</summary>
+    public bool Removed => RemovedByPeer || !Configuration.Contains(Id) && ConfigurationCommitted && ConfigurationIndex > 0;
+
+    /// <summary>A voter of this replica's configuration answered its vote request saying it was
+    /// removed by a newer committed configuration (see RaftMessage.removed_at): it stands no more.</summary>
+    public bool RemovedByPeer { get; private set; }
+
+    /// <summary>Ticks since this replica last heard an append or snapshot from a leader (0 while
+    /// it leads). A host may close a replica that is no longer placed on it, is not a voter, and
+    /// has heard nobody for long: a learner removed while it was down never hears of it.</summary>
+    public long TicksWithoutLeader { get; private set; }
 
     /// <summary>A leader whose removal has committed hands the group to the remaining voters.</summary>
     private bool StepDownIfRemoved()

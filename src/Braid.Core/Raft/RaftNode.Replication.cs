@@ -90,6 +90,7 @@ public sealed partial class RaftNode
         if (Role != RaftRole.Follower) BecomeFollower(Term, m.From);
         Leader = m.From;
         electionElapsed = 0;
+        TicksWithoutLeader = 0;
         // Quiescent only after the leader's quiesce heartbeat that leaves nothing to do here;
         // any other append wakes the follower.
         quiescent = m.Quiesce && m.Entries.Count == 0 && m.Index == log.LastIndex && TermAtOrZero(m.Index) == m.LogTerm && m.Commit == m.Index;

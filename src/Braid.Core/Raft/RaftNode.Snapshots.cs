@@ -94,6 +94,7 @@ public sealed partial class RaftNode
         if (Role != RaftRole.Follower) BecomeFollower(Term, m.From);
         Leader = m.From;
         electionElapsed = 0;
+        TicksWithoutLeader = 0;
         quiescent = false;
         if (m.Index <= CommitIndex)
         {

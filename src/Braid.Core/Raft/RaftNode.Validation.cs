@@ -57,6 +57,7 @@ public sealed partial class RaftNode
         if (m.Entries.Count > 0 && m.Type != RaftMessageType.Append) return "entries outside an APPEND";
         if (!m.Snapshot.IsEmpty && m.Type != RaftMessageType.InstallSnapshot) return "snapshot outside INSTALL_SNAPSHOT";
         if (!m.SnapshotConfig.IsEmpty && m.Type != RaftMessageType.InstallSnapshot) return "snapshot configuration outside INSTALL_SNAPSHOT";
+        if (m.RemovedAt > 0 && m.Type is not (RaftMessageType.PreVoteResponse or RaftMessageType.VoteResponse)) return "removed_at outside a vote response";
         return m.Type switch
         {
             RaftMessageType.Append => ValidateAppend(m),

@@ -107,6 +107,7 @@ public sealed partial class RaftNode
     public void Tick()
     {
         ticks++;
+        TicksWithoutLeader = Role == RaftRole.Leader ? 0 : TicksWithoutLeader + 1;
         if (Role == RaftRole.Leader) TickLeader();
         else TickElection();
     }
@@ -123,6 +124,7 @@ public sealed partial class RaftNode
             Refuse(m, reason);
             return;
         }
+        if (AnswerRemoved(m)) return;
         if (!CheckTerm(m)) return;
         switch (m.Type)
         {

@@ -65,14 +65,16 @@ public sealed partial class PartitionReplica : IDisposable
     /// <param name="expectExisting">The node held this replica before this start: an empty
     /// device means its state vanished.</param>
     /// <param name="placement">The group's target replicas now, preferred leader first, when they
-    /// differ from <paramref name="voters"/> (the group moved: issue 12); this node is one of them.</param>
+    /// differ from <paramref name="voters"/> (the group moved: issue 12).</param>
     /// <param name="joining">The group already runs elsewhere and this replica joins it: if its
     /// storage is empty it neither votes nor stands until a leader has caught it up.</param>
     public PartitionReplica(uint partition, string nodeId, IReadOnlyList<string> voters, IStorageDevice device, Random random,
         PartitionReplicaOptions options, bool expectExisting = false, IReadOnlyList<string>? placement = null, bool joining = false)
     {
         placement ??= voters;
-        Invariant.Check(voters.Count > 0 && placement.Count > 0 && placement.Contains(nodeId), $"partition {partition}: {nodeId} is not one of its replicas {string.Join(",", placement)}");
+        // A node the placement left may still open its replica: it stays a member of its group
+        // until the leader removes it (issue 12), and must help the group until then.
+        Invariant.Check(voters.Count > 0 && placement.Count > 0, $"partition {partition}: no replicas");
         Partition = partition;
         Options = options;
         PreferredLeader = placement[0];
@@ -80,7 +82,12 @@ public sealed partial class PartitionReplica : IDisposable
         this.device = device;
         storage = ReplicaStorage.Open(device, new LogOptions { SegmentBytesMax = options.SegmentBytes }, random, expectExisting, PartitionState.ValidateSnapshot);
         log = storage.Log;
-        Raft = new RaftNode(nodeId, partition, voters, log, storage.HardStates, storage.Snapshots, random, options.Raft)
+        // A replica joining a running group on an empty disk starts with no configuration: it is
+        // not a member until the leader's entries or snapshot say so (the bootstrap voters may
+        // still name this node, from before it was removed: it must not take itself for one).
+        var fresh = log.LastIndex == 0 && !device.Exists(SnapshotStore.FileName);
+        var bootstrap = joining && fresh ? [] : voters;
+        Raft = new RaftNode(nodeId, partition, bootstrap, log, storage.HardStates, storage.Snapshots, random, options.Raft)
         {
             SnapshotValidator = PartitionState.ValidateSnapshot,
             EntryValidator = RecordEntry.Validate,
@@ -90,10 +97,11 @@ public sealed partial class PartitionReplica : IDisposable
             Raft.BeginRecovery();
             recoveryMarked = true;
         }
-        else if (joining && Raft.LastIndex == 0 && Raft.SnapshotIndex == 0)
+        else if (joining && fresh)
         {
             Raft.BeginRecovery();
         }
+        Raft.MembershipContacts = placementOrder;
         Compaction = new CompactionSchedule(options.RetainBytes, options.CheckpointBytes, options.RetainTicks);
         State = new PartitionState(options.ProducerIdleEntries);
     }
@@ -114,6 +122,7 @@ public sealed partial class PartitionReplica : IDisposable
         if (target.Count == 0 || target.SequenceEqual(placementOrder)) return;
         placementOrder = [.. target];
         PreferredLeader = target[0];
+        Raft.MembershipContacts = placementOrder;
     }
 
     /// <summary>
@@ -125,7 +134,7 @@ public sealed partial class PartitionReplica : IDisposable
     public MembershipStep? ReconcileMembership()
     {
         if (Raft.Role != RaftRole.Leader || !Raft.LeaderWithCurrentCommit || !Raft.ConfigurationCommitted) return null;
-        var step = MembershipStep.Plan(Raft.Configuration, placementOrder, Raft.Id, Raft.MatchOf, Raft.LastIndex);
+        var step = MembershipStep.Plan(Raft.Configuration, placementOrder, Raft.Id, Raft.MatchOf, Raft.LastIndex, Raft.ConfigurationIndex);
         if (step is null) return null;
         try
         {

@@ -121,14 +121,41 @@ public sealed class MembershipScenarios(ITestOutputHelper output)
     {
         var s = ElectionScenarios.ElectedGroup(output);
         Assert.True(s.ProposeConfiguration("A", ["A", "B"]).Accepted);
-        s.RoundsUntil(() => s["A"].ConfigurationCommitted && s["C"].Configuration.Voters.Count == 2);
-        Assert.False(s["C"].IsVoter); // it learnt it was removed: its host can close it
+        // The leader keeps heartbeating C until C knows its removal committed: its host closes it then.
+        s.RoundsUntil(() => s["A"].ConfigurationCommitted && s["C"].Removed);
+        Assert.False(s["C"].IsVoter);
+        s.Round(2 * s.Options.ElectionTicks + 1);
         var heard = s.CountDelivered(m => m.To == "C");
         s.Round(5);
         s.Propose("A", "after");
         s.Round(5);
         Assert.Equal(heard, s.CountDelivered(m => m.To == "C"));
         Assert.Equal(2, s["A"].Quorum);
+    }
+
+    [Fact]
+    public void AVoterRemovedWhileItWasDownLearnsItFromTheGroupWhenItStandsAgain()
+    {
+        var s = ElectionScenarios.ElectedGroup(output);
+        s.Crash("C");
+        s.AddNode("D");
+        Assert.True(s.ProposeConfiguration("A", Abc, ["D"]).Accepted);
+        s.RoundsUntil(() => s["A"].ConfigurationCommitted && s["D"].CommitIndex == s["A"].CommitIndex);
+        Assert.True(s.ProposeConfiguration("A", Abcd).Accepted);
+        s.RoundsUntil(() => s["A"].ConfigurationCommitted);
+        Assert.True(s.ProposeConfiguration("A", ["A", "B", "D"]).Accepted);
+        s.RoundsUntil(() => s["A"].ConfigurationCommitted);
+        s.Round(3 * s.Options.ElectionTicks); // the leader has long stopped talking to C
+
+        // C comes back believing it is a voter of A,B,C. The voters ignore its pre-votes under
+        // their lease, but answer that they committed a configuration without it.
+        s.Restart("C");
+        Assert.True(s["C"].IsVoter);
+        s.RoundsUntil(() => s["C"].Removed, 400);
+        Assert.True(s["C"].RemovedByPeer);
+        s.Tick("C", 10 * s.Options.ElectionTicks);
+        Assert.Equal(RaftRole.Follower, s["C"].Role);
+        Assert.Equal(["A"], s.Leaders);
     }
 
     [Fact]
