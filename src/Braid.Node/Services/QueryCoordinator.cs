@@ -11,7 +11,9 @@ namespace Braid.Node.Services;
 /// Runs a query for a client: fixes a snapshot (each partition's commit index, read from its
 /// leader) when the query starts, then pages through each partition on any replica that has
 /// applied up to the snapshot (this node's own first, then the others, through the overlay),
-/// and hands out chunks whose cursor resumes the query anywhere with exactly the rest.
+/// and hands out chunks whose cursor resumes the query anywhere with exactly the rest. A partition
+/// with no quorum fails the query fast (<see cref="QuorumWatch"/>), or, in a degraded read, is
+/// left where it was in the cursor and named missing.
 /// </summary>
 internal sealed class QueryCoordinator(OverlayDriver overlay, StreamDefinition stream, string self, TimeProvider clock)
 {
