@@ -67,6 +67,7 @@ public sealed partial class BraidClient
         var address = NextNode(null);
         var backoff = NewBackoff();
         var lastProgress = Options.Clock.GetTimestamp();
+        var verdicts = new UnavailableVerdicts(Nodes.Count);
         while (true)
         {
             using var call = Stream(address).Query(new QueryRequest { Filter = filter, Cursor = current, ChunkRecords = options.ChunkRecords, AllowPartial = options.AllowPartial }, cancellationToken: ct);
@@ -76,7 +77,7 @@ public sealed partial class BraidClient
                 var (chunk, error) = await NextAsync(stream, ct).ConfigureAwait(false);
                 if (error is not null)
                 {
-                    if (UnavailablePartitions.Of(error) is not null) throw Errors.From(error, $"query at {address}");
+                    if (!ct.IsCancellationRequested && verdicts.Failed(error) is { } verdict) throw Errors.From(verdict, $"query at {address}");
                     if (!IsTransient(error, ct)) throw new BraidException($"query failed at {address}: {error.Status.StatusCode}: {error.Status.Detail}", error);
                     if (Options.Clock.GetElapsedTime(lastProgress) > Options.StallTimeout)
                         throw new BraidException($"query made no progress for {Options.StallTimeout.TotalSeconds:F0} s; last error at {address}: {error.Status.Detail}", error);
@@ -95,6 +96,7 @@ public sealed partial class BraidClient
                     break;
                 }
                 backoff.Reset();
+                verdicts.Progress();
                 lastProgress = Options.Clock.GetTimestamp();
                 current = chunk.Cursor;
                 yield return new QueryPage(RecordBatchCodec.Decode(chunk.Records.Span), chunk.Cursor.ToByteArray(), chunk.Done, (long)chunk.Scanned,
@@ -116,6 +118,7 @@ public sealed partial class BraidClient
         ArgumentNullException.ThrowIfNull(options);
         var address = NextNode(null);
         var backoff = NewBackoff();
+        var verdicts = new UnavailableVerdicts(Nodes.Count);
         for (var attempt = 0; ; attempt++)
         {
             try
@@ -123,9 +126,9 @@ public sealed partial class BraidClient
                 return await Stream(address).AggregateAsync(new AggregateRequest { Filter = filter, AllowPartial = options.AllowPartial },
                     deadline: Options.Clock.GetUtcNow().UtcDateTime.AddMinutes(5), cancellationToken: ct).ConfigureAwait(false);
             }
-            catch (RpcException e) when (UnavailablePartitions.Of(e) is not null)
+            catch (RpcException e) when (!ct.IsCancellationRequested && verdicts.Failed(e) is { } verdict)
             {
-                throw Errors.From(e, $"aggregate at {address}");
+                throw Errors.From(verdict, $"aggregate at {address}");
             }
             catch (RpcException e) when (IsTransient(e, ct) && attempt < Nodes.Count * 3)
             {

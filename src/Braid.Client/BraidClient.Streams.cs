@@ -147,6 +147,7 @@ public sealed partial class BraidClient
         var address = NextNode(null);
         var backoff = NewBackoff();
         var lastProgress = Options.Clock.GetTimestamp();
+        var verdicts = new UnavailableVerdicts(Nodes.Count);
         while (true)
         {
             var request = new QueryRequest { Stream = stream, Cursor = current, ChunkRecords = chunkRecords, AllowPartial = options.AllowPartial };
@@ -156,7 +157,8 @@ public sealed partial class BraidClient
             {
                 var (chunk, error) = await NextAsync(call.ResponseStream, ct).ConfigureAwait(false);
                 ct.ThrowIfCancellationRequested();
-                if (error is not null && (!IsTransient(error, ct) || UnavailablePartitions.Of(error) is not null)) throw Errors.From(error, $"read of '{stream}' at {address}");
+                if (error is not null && verdicts.Failed(error) is { } verdict) throw Errors.From(verdict, $"read of '{stream}' at {address}");
+                if (error is not null && !IsTransient(error, ct)) throw Errors.From(error, $"read of '{stream}' at {address}");
                 if (error is not null || chunk is null)
                 {
                     if (Options.Clock.GetElapsedTime(lastProgress) > Options.StallTimeout)
@@ -167,6 +169,7 @@ public sealed partial class BraidClient
                     break;
                 }
                 backoff.Reset();
+                verdicts.Progress();
                 lastProgress = Options.Clock.GetTimestamp();
                 current = chunk.Cursor;
                 yield return new RawChunk(chunk.RawRecords, chunk.Positions, chunk.Cursor.ToByteArray(), chunk.Done, chunk.MissingPartitions.Count > 0 ? [.. chunk.MissingPartitions] : null);

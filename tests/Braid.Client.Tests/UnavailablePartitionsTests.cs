@@ -34,4 +34,32 @@ public sealed class UnavailablePartitionsTests
         Assert.Contains("partitions 2, 5", e.Message);
         Assert.IsType<BraidUnavailableException>(Errors.From(new RpcException(new Status(StatusCode.Unavailable, "node down")), "query at A"));
     }
+
+    [Fact]
+    public void A_verdict_ends_a_read_at_once_unless_its_node_is_isolated_then_after_every_node_was_tried()
+    {
+        var verdict = new RpcException(new Status(StatusCode.Unavailable, "partition 1 ..."), UnavailablePartitions.Trailers([1]));
+        var isolated = new RpcException(new Status(StatusCode.Unavailable, "partition 1 ...; A reaches only 1 of 3 nodes"), UnavailablePartitions.Trailers([1], isolated: true));
+        var down = new RpcException(new Status(StatusCode.Unavailable, "connection refused"));
+        Assert.True(UnavailablePartitions.IsIsolated(isolated));
+        Assert.False(UnavailablePartitions.IsIsolated(verdict));
+
+        var verdicts = new UnavailableVerdicts(nodes: 3);
+        Assert.Null(verdicts.Failed(down)); // an ordinary failure: try another node
+        Assert.Same(verdict, verdicts.Failed(verdict));
+
+        // mesh3 with two nodes dead: the survivor is isolated; the two others refuse; then the verdict holds.
+        verdicts = new UnavailableVerdicts(nodes: 3);
+        Assert.Null(verdicts.Failed(isolated));
+        Assert.Null(verdicts.Failed(down));
+        Assert.Same(isolated, verdicts.Failed(down));
+
+        // Progress in between makes an earlier isolated verdict stale.
+        verdicts = new UnavailableVerdicts(nodes: 3);
+        Assert.Null(verdicts.Failed(isolated));
+        verdicts.Progress();
+        Assert.Null(verdicts.Failed(down));
+        Assert.Null(verdicts.Failed(down));
+        Assert.Null(verdicts.Failed(down));
+    }
 }

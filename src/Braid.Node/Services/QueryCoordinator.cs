@@ -60,8 +60,8 @@ internal sealed class QueryCoordinator(OverlayDriver overlay, StreamDefinition s
     /// <summary>
     /// The UNAVAILABLE status of a query that met partitions with no quorum, naming them in its
     /// message and (<see cref="UnavailablePartitions"/>) its trailer, so the client fails fast. When
-    /// this node itself reaches no majority of the cluster the trailer is left out: the fault may be
-    /// this node's, and the client tries another.
+    /// this node itself reaches no majority of the cluster the trailer says so: the fault may be
+    /// this node's, and the client asks the others first.
     /// </summary>
     public async Task<RpcException> UnavailableAsync(IReadOnlyCollection<PartitionUnavailableException> unavailable, CancellationToken ct)
     {
@@ -71,7 +71,7 @@ internal sealed class QueryCoordinator(OverlayDriver overlay, StreamDefinition s
         var message = $"partition{(partitions.Count == 1 ? "" : "s")} {UnavailablePartitions.Describe(partitions)} of stream '{stream.Name}' {(partitions.Count == 1 ? "is" : "are")} unavailable"
             + $" ({string.Join("; ", unavailable.OrderBy(u => u.Partition).Select(u => $"partition {u.Partition}: {u.Message}"))})"
             + (cutOff ? $"; {self} reaches only {reached} of {nodes} nodes, another node may reach them" : "; retry once they are back, or allow a partial result");
-        return new RpcException(new Status(StatusCode.Unavailable, message), cutOff ? [] : UnavailablePartitions.Trailers(partitions));
+        return new RpcException(new Status(StatusCode.Unavailable, message), UnavailablePartitions.Trailers(partitions, isolated: cutOff));
     }
 
     /// <summary>
