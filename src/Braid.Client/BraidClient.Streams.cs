@@ -6,7 +6,13 @@ using Grpc.Core;
 namespace Braid.Client;
 
 /// <summary>Raw records read back, with the position of each and the cursor that resumes after them.</summary>
-public sealed record RawChunk(IReadOnlyList<RawRecord> Records, IReadOnlyList<RecordPosition> Positions, byte[] Cursor, bool Done);
+/// <param name="MissingPartitions">The last chunk of a partial read only (<see cref="QueryOptions.AllowPartial"/>):
+/// the partitions whose records are not all in the result; its cursor resumes them later.</param>
+public sealed record RawChunk(IReadOnlyList<RawRecord> Records, IReadOnlyList<RecordPosition> Positions, byte[] Cursor, bool Done, IReadOnlyList<uint>? MissingPartitions = null)
+{
+    /// <summary>The read ended without some partitions (<see cref="MissingPartitions"/>).</summary>
+    public bool Partial => MissingPartitions is { Count: > 0 };
+}
 
 /// <summary>Named streams (issue 13): administration, exactly-once appends of raw records, reads and subscriptions.</summary>
 public sealed partial class BraidClient
@@ -121,23 +127,37 @@ public sealed partial class BraidClient
     /// only their leaders are asked to fix the snapshot and only their records are read. A
     /// resumed read (<paramref name="cursor"/>) covers what its cursor covers.
     /// </summary>
-    public async IAsyncEnumerable<RawChunk> ReadRawAsync(string stream, IReadOnlyCollection<uint> partitions, byte[]? cursor = null, uint chunkRecords = 0,
+    public IAsyncEnumerable<RawChunk> ReadRawAsync(string stream, IReadOnlyCollection<uint> partitions, byte[]? cursor = null, uint chunkRecords = 0,
+        CancellationToken ct = default) =>
+        ReadRawAsync(stream, partitions, cursor, new QueryOptions { ChunkRecords = chunkRecords }, ct);
+
+    /// <summary>
+    /// Reads as <see cref="ReadRawAsync(string, IReadOnlyCollection{uint}, byte[], uint, CancellationToken)"/>
+    /// does, run as <paramref name="options"/> say: with <see cref="QueryOptions.AllowPartial"/>
+    /// the read may end with a chunk that is not done but <see cref="RawChunk.Partial"/>.
+    /// </summary>
+    /// <exception cref="BraidPartitionsUnavailableException">partitions with no quorum, without <see cref="QueryOptions.AllowPartial"/>.</exception>
+    public async IAsyncEnumerable<RawChunk> ReadRawAsync(string stream, IReadOnlyCollection<uint> partitions, byte[]? cursor, QueryOptions options,
         [EnumeratorCancellation] CancellationToken ct = default)
     {
         ArgumentNullException.ThrowIfNull(partitions);
+        ArgumentNullException.ThrowIfNull(options);
+        var chunkRecords = options.ChunkRecords;
         var current = cursor is null ? ByteString.Empty : ByteString.CopyFrom(cursor);
         var address = NextNode(null);
         var backoff = NewBackoff();
         var lastProgress = Options.Clock.GetTimestamp();
+        var verdicts = new UnavailableVerdicts(Nodes.Count);
         while (true)
         {
-            var request = new QueryRequest { Stream = stream, Cursor = current, ChunkRecords = chunkRecords };
+            var request = new QueryRequest { Stream = stream, Cursor = current, ChunkRecords = chunkRecords, AllowPartial = options.AllowPartial };
             request.Partitions.AddRange(partitions);
             using var call = Stream(address).Query(request, cancellationToken: ct);
             while (true)
             {
                 var (chunk, error) = await NextAsync(call.ResponseStream, ct).ConfigureAwait(false);
                 ct.ThrowIfCancellationRequested();
+                if (error is not null && verdicts.Failed(error) is { } verdict) throw Errors.From(verdict, $"read of '{stream}' at {address}");
                 if (error is not null && !IsTransient(error, ct)) throw Errors.From(error, $"read of '{stream}' at {address}");
                 if (error is not null || chunk is null)
                 {
@@ -149,10 +169,11 @@ public sealed partial class BraidClient
                     break;
                 }
                 backoff.Reset();
+                verdicts.Progress();
                 lastProgress = Options.Clock.GetTimestamp();
                 current = chunk.Cursor;
-                yield return new RawChunk(chunk.RawRecords, chunk.Positions, chunk.Cursor.ToByteArray(), chunk.Done);
-                if (chunk.Done) yield break;
+                yield return new RawChunk(chunk.RawRecords, chunk.Positions, chunk.Cursor.ToByteArray(), chunk.Done, chunk.MissingPartitions.Count > 0 ? [.. chunk.MissingPartitions] : null);
+                if (chunk.Done || chunk.MissingPartitions.Count > 0) yield break;
             }
         }
     }
@@ -298,7 +319,7 @@ public sealed partial class BraidClient
 public sealed class BraidNotFoundException(string message, Exception? inner = null) : BraidException(message, inner);
 
 /// <summary>No node could do it now (no leader, no quorum, nodes unreachable); worth retrying later.</summary>
-public sealed class BraidUnavailableException(string message, Exception? inner = null) : BraidException(message, inner);
+public class BraidUnavailableException(string message, Exception? inner = null) : BraidException(message, inner);
 
 /// <summary>The request was refused as malformed or against a limit (bad name, oversized value, a cursor of another stream...).</summary>
 public sealed class BraidRefusedException(string message, Exception? inner = null) : BraidException(message, inner);
@@ -315,6 +336,7 @@ internal static class Errors
     public static BraidException From(RpcException e, string what)
     {
         var message = $"{what}: {e.Status.StatusCode}: {e.Status.Detail}";
+        if (UnavailablePartitions.Of(e) is { } partitions) return new BraidPartitionsUnavailableException(message, partitions, e);
         return e.StatusCode switch
         {
             StatusCode.NotFound => new BraidNotFoundException(message, e),

@@ -258,7 +258,8 @@ internal static class StreamCommands
         var format = new Option<string>("--format") { Description = "text (each value as a UTF-8 line), jsonl (key, value and headers in base64, position, timestamp) or raw (values back to back, byte for byte)", DefaultValueFactory = _ => "text" };
         var limit = new Option<long?>("--limit") { Description = "Stop after this many records" };
         var consumer = new Option<string?>("--consumer") { Description = "A durable consumer: start at its committed position (or as --from says where it has none) and commit after each chunk is written" };
-        var command = new Command("tail", "Read a stream's records in order per partition; with --follow, keep delivering them as they commit") { from, follow, format, limit, consumer };
+        var partial = QueryCommands.AllowPartial("read the records (without --follow)");
+        var command = new Command("tail", $"Read a stream's records in order per partition; with --follow, keep delivering them as they commit. Without --follow, a partition with no quorum fails the read within seconds, naming it (exit 2); with --allow-partial the read prints the rest and the cursor resumes the missing partitions later (exit {QueryCommands.PartialExitCode})") { from, follow, format, limit, consumer, partial };
         client.AddTo(command);
         command.SetAction((p, ct) => CommandRunner.RunAsync(async () =>
         {
@@ -281,14 +282,18 @@ internal static class StreamCommands
             var output = Console.OpenStandardOutput();
             long count = 0;
             string? last = null;
+            IReadOnlyList<uint>? missing = null;
             try
             {
                 var durable = p.GetValue(consumer) ?? "";
                 if (durable.Length > 0 && cursor is not null) throw new CliException("--consumer resumes at its committed position; give it no cursor in --from");
-                if (!p.GetValue(follow) && start == SubscribeRequest.Types.Start.Beginning && durable.Length == 0)
+                var snapshotRead = !p.GetValue(follow) && start == SubscribeRequest.Types.Start.Beginning && durable.Length == 0;
+                if (p.GetValue(partial) && !snapshotRead) throw new CliException("--allow-partial applies to a read of what the stream holds: not with --follow, --from now or --consumer");
+                if (snapshotRead)
                 {
-                    await foreach (var chunk in braid.ReadRawAsync(name, cursor, 0, ct).ConfigureAwait(false))
+                    await foreach (var chunk in braid.ReadRawAsync(name, [], cursor, new QueryOptions { AllowPartial = p.GetValue(partial) }, ct).ConfigureAwait(false))
                     {
+                        missing = chunk.MissingPartitions;
                         count += Write(output, fmt, chunk.Records, chunk.Positions, max - count);
                         last = Convert.ToBase64String(chunk.Cursor);
                         if (count >= max) break;
@@ -315,7 +320,17 @@ internal static class StreamCommands
             {
                 // Ctrl-C on --follow: say where to resume.
             }
+            catch (BraidPartitionsUnavailableException e)
+            {
+                await output.FlushAsync(CancellationToken.None).ConfigureAwait(false);
+                throw new CliException(e.Message + "\n(--allow-partial returns what the other partitions hold)" + (last is null ? "" : $"\nresume with: --from {last}"), 2);
+            }
             await output.FlushAsync(CancellationToken.None).ConfigureAwait(false);
+            if (missing is { Count: > 0 })
+            {
+                await Console.Error.WriteLineAsync(QueryCommands.PartialLine(missing, name, $"{count} records from the others; resume with --from {last}")).ConfigureAwait(false);
+                return QueryCommands.PartialExitCode;
+            }
             await Console.Error.WriteLineAsync($"{count} records; resume with --from {last}").ConfigureAwait(false);
             return ct.IsCancellationRequested ? 130 : 0;
         }));

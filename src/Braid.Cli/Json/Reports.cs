@@ -22,10 +22,12 @@ internal sealed record PlacementNodeReport(string Node, string Site, int Replica
 internal sealed record SiteSplitReport(IReadOnlyList<string> One, IReadOnlyList<string> Other, int Writable, IReadOnlyList<int> Unwritable);
 
 /// <summary><c>braid count --json</c>.</summary>
-internal sealed record CountReport(ulong Records);
+/// <param name="Partial">--allow-partial left partitions out (<paramref name="MissingPartitions"/>, empty otherwise).</param>
+internal sealed record CountReport(ulong Records, bool Partial, IReadOnlyList<uint> MissingPartitions);
 
 /// <summary><c>braid stats --json</c>; <see cref="ByDay"/> is null without --by-day.</summary>
-internal sealed record StatsReport(ulong Records, IReadOnlyList<AggregateRowReport> ByParameter, IReadOnlyList<AggregateRowReport>? ByDay);
+/// <param name="Partial">--allow-partial left partitions out (<paramref name="MissingPartitions"/>, empty otherwise).</param>
+internal sealed record StatsReport(ulong Records, IReadOnlyList<AggregateRowReport> ByParameter, IReadOnlyList<AggregateRowReport>? ByDay, bool Partial, IReadOnlyList<uint> MissingPartitions);
 
 /// <param name="AqiMin">Null (as min, max and mean) when no record of the row has an AQI.</param>
 internal sealed record AggregateRowReport(string Key, ulong Count, ulong AqiCount, int? AqiMin, int? AqiMax, double? AqiMean);

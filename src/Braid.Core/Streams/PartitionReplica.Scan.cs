@@ -23,6 +23,14 @@ public readonly record struct ScanPosition(uint Partition, ulong SnapshotIndex, 
 
     /// <summary>The position past every record of the snapshot.</summary>
     public ScanPosition Finished() => this with { NextIndex = SnapshotIndex + 1, Skip = 0 };
+
+    /// <summary>A partition whose snapshot is not fixed yet: a degraded read found no leader to
+    /// fix it at; the query fixes it (<see cref="Start"/>) when it is resumed. Not done, and never
+    /// sent to a replica.</summary>
+    public static ScanPosition Pending(uint partition) => new(partition, 0, 0);
+
+    /// <summary>This is a <see cref="Pending"/> position.</summary>
+    public bool IsPending => NextIndex == 0 && SnapshotIndex == 0 && Skip == 0;
 }
 
 /// <summary>Reads the records of one stored batch for a scan: its format and filter are the scanner's.</summary>

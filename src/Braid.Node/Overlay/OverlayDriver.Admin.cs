@@ -34,6 +34,10 @@ internal sealed partial class OverlayDriver
         return reply;
     }, cancellationToken);
 
+    /// <summary>How many nodes of the topology this node reaches (itself included) and how many there are.</summary>
+    public Task<(int Reached, int Nodes)> ReachAsync(CancellationToken cancellationToken) => AskAsync(_ =>
+        (Topology.Nodes.Count - Node.Unreachable().Count(), Topology.Nodes.Count), cancellationToken);
+
     /// <summary>Sends a record-route probe and waits for its reply or the timeout.</summary>
     public async Task<PingReply> PingAsync(string destination, TimeSpan timeout, CancellationToken cancellationToken)
     {

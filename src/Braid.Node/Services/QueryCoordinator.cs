@@ -1,3 +1,4 @@
+using Braid.Client;
 using Braid.Core.Streams;
 using Braid.Node.Overlay;
 using Braid.Protocol.V1;
@@ -10,7 +11,9 @@ namespace Braid.Node.Services;
 /// Runs a query for a client: fixes a snapshot (each partition's commit index, read from its
 /// leader) when the query starts, then pages through each partition on any replica that has
 /// applied up to the snapshot (this node's own first, then the others, through the overlay),
-/// and hands out chunks whose cursor resumes the query anywhere with exactly the rest.
+/// and hands out chunks whose cursor resumes the query anywhere with exactly the rest. A partition
+/// with no quorum fails the query fast (<see cref="QuorumWatch"/>), or, in a degraded read, is
+/// left where it was in the cursor and named missing.
 /// </summary>
 internal sealed class QueryCoordinator(OverlayDriver overlay, StreamDefinition stream, string self, TimeProvider clock)
 {
@@ -18,24 +21,57 @@ internal sealed class QueryCoordinator(OverlayDriver overlay, StreamDefinition s
     private static readonly TimeSpan PartitionDeadline = TimeSpan.FromSeconds(20);
     private static readonly TimeSpan RetryInterval = TimeSpan.FromMilliseconds(100);
 
+    /// <summary>Per call while looking for a partition's leader: a replica answers the commit
+    /// index at once; a dead one routed to still (not yet suspected) must not hold the round up.</summary>
+    private static readonly TimeSpan LeaderCallTimeout = TimeSpan.FromSeconds(2);
+
     /// <summary>A new cursor at the start of a fresh snapshot: each partition's leader's records
     /// from its retention point to its commit index. Partitions outside <paramref name="only"/>
     /// (when given and not empty) get an empty snapshot, done at once, without asking their leader
-    /// (a file's get reads the one partition that holds it).</summary>
-    public async Task<ScanCursor> StartAsync(QueryFilter filter, CancellationToken ct, IReadOnlyCollection<uint>? only = null)
+    /// (a file's get reads the one partition that holds it). The leaders are asked concurrently;
+    /// partitions with no quorum fail the start fast, naming them all (UNAVAILABLE), or, with
+    /// <paramref name="allowPartial"/>, stay pending in the cursor (a resume fixes them).</summary>
+    public Task<ScanCursor> StartAsync(QueryFilter filter, CancellationToken ct, IReadOnlyCollection<uint>? only = null, bool allowPartial = false)
     {
-        var leaders = new List<(ulong, ulong)>();
-        for (var p = 0; p < stream.PartitionCount; p++)
+        var positions = new List<ScanPosition>();
+        for (var p = 0u; p < stream.PartitionCount; p++)
+            positions.Add(only is { Count: > 0 } && !only.Contains(p) ? ScanPosition.Start(p, 0, 0) : ScanPosition.Pending(p));
+        return FixPendingAsync(ScanCursor.At(QueryCursors.Hash(filter), positions, stream.Id, stream.Name), allowPartial, ct);
+    }
+
+    /// <summary>Fixes the snapshot of each pending partition of <paramref name="cursor"/> at its
+    /// leader (concurrently). Partitions still without a leader stay pending when
+    /// <paramref name="allowPartial"/>; otherwise they fail the query with UNAVAILABLE naming them.</summary>
+    public async Task<ScanCursor> FixPendingAsync(ScanCursor cursor, bool allowPartial, CancellationToken ct)
+    {
+        var pending = cursor.Pending;
+        if (pending.Count == 0) return cursor;
+        var leaders = await Task.WhenAll(pending.Select(p => LeaderCommitIndexAsync(p, ct))).ConfigureAwait(false);
+        var unavailable = new List<PartitionUnavailableException>();
+        for (var i = 0; i < pending.Count; i++)
         {
-            if (only is { Count: > 0 } && !only.Contains((uint)p))
-            {
-                leaders.Add((0, 0));
-                continue;
-            }
-            var leader = await LeaderCommitIndexAsync((uint)p, ct).ConfigureAwait(false);
-            leaders.Add((leader.CommitIndex, leader.RetainedAfter));
+            if (leaders[i].Leader is { } leader) cursor = cursor.Fix(pending[i], leader.CommitIndex, leader.RetainedAfter);
+            else unavailable.Add(new PartitionUnavailableException(pending[i], leaders[i].Reason));
         }
-        return ScanCursor.Start(QueryCursors.Hash(filter), leaders, stream.Id, stream.Name);
+        if (unavailable.Count > 0 && !allowPartial) throw await UnavailableAsync(unavailable, ct).ConfigureAwait(false);
+        return cursor;
+    }
+
+    /// <summary>
+    /// The UNAVAILABLE status of a query that met partitions with no quorum, naming them in its
+    /// message and (<see cref="UnavailablePartitions"/>) its trailer, so the client fails fast. When
+    /// this node itself reaches no majority of the cluster the trailer says so: the fault may be
+    /// this node's, and the client asks the others first.
+    /// </summary>
+    public async Task<RpcException> UnavailableAsync(IReadOnlyCollection<PartitionUnavailableException> unavailable, CancellationToken ct)
+    {
+        var partitions = unavailable.Select(u => u.Partition).Distinct().Order().ToList();
+        var (reached, nodes) = await overlay.ReachAsync(ct).ConfigureAwait(false);
+        var cutOff = reached <= nodes / 2;
+        var message = $"partition{(partitions.Count == 1 ? "" : "s")} {UnavailablePartitions.Describe(partitions)} of stream '{stream.Name}' {(partitions.Count == 1 ? "is" : "are")} unavailable"
+            + $" ({string.Join("; ", unavailable.OrderBy(u => u.Partition).Select(u => $"partition {u.Partition}: {u.Message}"))})"
+            + (cutOff ? $"; {self} reaches only {reached} of {nodes} nodes, another node may reach them" : "; retry once they are back, or allow a partial result");
+        return new RpcException(new Status(StatusCode.Unavailable, message), UnavailablePartitions.Trailers(partitions, isolated: cutOff));
     }
 
     /// <summary>
@@ -50,7 +86,8 @@ internal sealed class QueryCoordinator(OverlayDriver overlay, StreamDefinition s
         var found = false;
         for (var p = 0; p < stream.PartitionCount; p++)
         {
-            var leader = await LeaderCommitIndexAsync((uint)p, ct, consumer).ConfigureAwait(false);
+            var (leader, reason) = await LeaderCommitIndexAsync((uint)p, ct, consumer).ConfigureAwait(false);
+            if (leader is null) throw await UnavailableAsync([new PartitionUnavailableException((uint)p, reason)], ct).ConfigureAwait(false);
             var start = ScanPosition.Start((uint)p, leader.CommitIndex, leader.RetainedAfter);
             if (leader.HasConsumer)
             {
@@ -67,24 +104,41 @@ internal sealed class QueryCoordinator(OverlayDriver overlay, StreamDefinition s
     /// <summary>Pages through the query from <paramref name="cursor"/>; each page comes with the cursor after it.</summary>
     /// <remarks>Pages are handed out partition by partition, in order (so one cursor describes the
     /// position), but up to <see cref="PartitionsAhead"/> partitions are scanned concurrently into
-    /// small bounded buffers: replicas on several nodes work at once.</remarks>
+    /// small bounded buffers: replicas on several nodes work at once. A partition that cannot be
+    /// read (pending, or no replica can serve it) fails the query with UNAVAILABLE naming it; with
+    /// <paramref name="missing"/> (a degraded read) it is added there instead and passed, its
+    /// position left where it was.</remarks>
     public async IAsyncEnumerable<(ScanResponse Page, ScanCursor Cursor)> RunAsync(QueryFilter filter, ScanCursor cursor, uint chunkRecords,
-        [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct, bool aggregate = false)
+        [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct, bool aggregate = false, ICollection<uint>? missing = null)
     {
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
         var fetchers = new Dictionary<int, System.Threading.Channels.Channel<ScanResponse>>();
         void StartThrough(int last)
         {
             for (var j = 0; j <= Math.Min(last, cursor.Positions.Count - 1); j++)
-                if (!fetchers.ContainsKey(j)) fetchers[j] = Fetch(filter, cursor.Positions[j], chunkRecords, aggregate, stop.Token);
+                if (!fetchers.ContainsKey(j) && !cursor.Positions[j].IsPending) fetchers[j] = Fetch(filter, cursor.Positions[j], chunkRecords, aggregate, stop.Token);
         }
         try
         {
             for (var i = 0; i < cursor.Positions.Count; i++)
             {
-                StartThrough(i + PartitionsAhead);
-                await foreach (var page in fetchers[i].Reader.ReadAllAsync(ct).ConfigureAwait(false))
+                if (cursor.Positions[i].IsPending)
                 {
+                    if (missing is null) throw await UnavailableAsync([new PartitionUnavailableException((uint)i, "its snapshot was never fixed")], ct).ConfigureAwait(false);
+                    missing.Add((uint)i);
+                    continue;
+                }
+                StartThrough(i + PartitionsAhead);
+                while (true)
+                {
+                    var (page, unavailable) = await NextPageAsync(fetchers[i].Reader, ct).ConfigureAwait(false);
+                    if (unavailable is not null)
+                    {
+                        if (missing is null) throw await UnavailableAsync([unavailable], ct).ConfigureAwait(false);
+                        missing.Add((uint)i);
+                        break;
+                    }
+                    if (page is null) break;
                     cursor = cursor.Advance(PositionOf(page.Next));
                     yield return (page, cursor);
                 }
@@ -93,6 +147,25 @@ internal sealed class QueryCoordinator(OverlayDriver overlay, StreamDefinition s
         finally
         {
             await stop.CancelAsync().ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>A partition's next page, null at its end, or why it cannot be read (other errors are thrown).</summary>
+    private static async Task<(ScanResponse? Page, PartitionUnavailableException? Unavailable)> NextPageAsync(System.Threading.Channels.ChannelReader<ScanResponse> pages, CancellationToken ct)
+    {
+        try
+        {
+            while (await pages.WaitToReadAsync(ct).ConfigureAwait(false))
+                if (pages.TryRead(out var page)) return (page, null);
+            return (null, null);
+        }
+        catch (PartitionUnavailableException e)
+        {
+            return (null, e);
+        }
+        catch (System.Threading.Channels.ChannelClosedException e) when (e.InnerException is PartitionUnavailableException u)
+        {
+            return (null, u);
         }
     }
 
@@ -137,15 +210,18 @@ internal sealed class QueryCoordinator(OverlayDriver overlay, StreamDefinition s
         var at = WireOf(position);
         at.Partition = stream.Group(position.Partition);
         var started = clock.GetTimestamp();
+        var watch = new QuorumWatch(replicas.Count, TimeSpan.Zero, PartitionDeadline);
         var problems = new List<string>();
         while (true)
         {
             var trimmed = 0;
+            var answered = 0;
             foreach (var replica in replicas)
             {
                 var request = new NodeRequest { Scan = new ScanRequest { Filter = filter.ToByteString(), Position = at, MaxRecords = chunkRecords, Aggregate = aggregate, Format = (uint)stream.Format } };
                 var response = await overlay.CallAsync(replica, request, CallTimeout, ct).ConfigureAwait(false);
                 if (response.Error.Length == 0 && response.Scan is { Behind: false, Trimmed: false } scan) return scan;
+                if (response.Error.Length == 0) answered++;
                 if (response.Scan is { Trimmed: true } gone)
                 {
                     trimmed++;
@@ -157,29 +233,38 @@ internal sealed class QueryCoordinator(OverlayDriver overlay, StreamDefinition s
             if (trimmed == replicas.Count)
                 throw new RpcException(new Status(StatusCode.OutOfRange,
                     $"partition {position.Partition}: records from entry {position.NextIndex} on were removed by retention (--retain-bytes) before this query reached them; start the query again ({string.Join("; ", problems.TakeLast(replicas.Count))})"));
-            if (clock.GetElapsedTime(started) > PartitionDeadline)
-                throw new RpcException(new Status(StatusCode.Unavailable, $"no replica of partition {position.Partition} can serve the query: {string.Join("; ", problems.TakeLast(replicas.Count))}"));
+            // No replica can serve the page: fail fast when no majority answers (down or cut off),
+            // else after the partition deadline.
+            if (watch.Round(answered, served: false, clock.GetElapsedTime(started)) == QuorumVerdict.Unavailable)
+                throw new PartitionUnavailableException(position.Partition, $"no replica can serve the query: {watch.Reason}: {string.Join("; ", problems.TakeLast(replicas.Count))}");
             await Task.Delay(RetryInterval, clock, ct).ConfigureAwait(false);
         }
     }
 
-    private async Task<CommitIndexResponse> LeaderCommitIndexAsync(uint streamPartition, CancellationToken ct, string consumer = "")
+    /// <summary>The leader's answer (the claim of the highest term), or null with the reason when
+    /// the partition has no quorum this node can reach (<see cref="QuorumWatch"/>: within a few
+    /// seconds, not the query's deadline).</summary>
+    private async Task<(CommitIndexResponse? Leader, string Reason)> LeaderCommitIndexAsync(uint streamPartition, CancellationToken ct, string consumer = "")
     {
         var replicas = stream.Placement[(int)streamPartition];
         var partition = stream.Group(streamPartition);
         var started = clock.GetTimestamp();
+        var watch = new QuorumWatch(replicas.Count, TimeSpan.Zero, QuorumWatch.NoLeaderAfter);
         while (true)
         {
             // Ask every replica: a deposed leader cut off in a minority may still claim leadership
             // for up to an election timeout (CheckQuorum), so the claim of the highest term wins.
-            string? hint = null;
             var answers = await Task.WhenAll(replicas.Select(replica =>
-                overlay.CallAsync(replica, new NodeRequest { CommitIndex = new CommitIndexRequest { Partition = partition, Consumer = consumer } }, CallTimeout, ct))).ConfigureAwait(false);
+                overlay.CallAsync(replica, new NodeRequest { CommitIndex = new CommitIndexRequest { Partition = partition, Consumer = consumer } }, LeaderCallTimeout, ct))).ConfigureAwait(false);
             var leader = answers.Where(a => a.Error.Length == 0 && a.CommitIndex is { IsLeader: true }).Select(a => a.CommitIndex).MaxBy(c => c.Term);
-            if (leader is not null) return leader;
-            hint = answers.Select(a => a.CommitIndex?.Leader).FirstOrDefault(l => l is { Length: > 0 });
-            if (clock.GetElapsedTime(started) > PartitionDeadline)
-                throw new RpcException(new Status(StatusCode.Unavailable, $"partition {streamPartition} of stream '{stream.Name}' has no reachable leader to fix the query snapshot{(hint is null ? "" : $" (last known leader {hint})")}"));
+            if (leader is not null) return (leader, "");
+            var answered = answers.Count(a => a.Error.Length == 0 && a.CommitIndex is not null);
+            if (watch.Round(answered, served: false, clock.GetElapsedTime(started)) == QuorumVerdict.Unavailable)
+            {
+                var hint = answers.Select(a => a.CommitIndex?.Leader).FirstOrDefault(l => l is { Length: > 0 });
+                var errors = answers.Select((a, i) => (a, i)).Where(x => x.a.Error.Length > 0).Select(x => x.a.Error);
+                return (null, $"no reachable leader to fix the query snapshot: {watch.Reason}{(hint is null ? "" : $", last known leader {hint}")}{string.Concat(errors.Select(e => "; " + e))}");
+            }
             await Task.Delay(RetryInterval, clock, ct).ConfigureAwait(false);
         }
     }
@@ -260,6 +345,14 @@ internal sealed class QueryCoordinator(OverlayDriver overlay, StreamDefinition s
     }
 }
 
+/// <summary>A partition a query cannot read now: no leader to fix its snapshot at, or no replica
+/// that can serve its records; <see cref="Exception.Message"/> says why.</summary>
+internal sealed class PartitionUnavailableException(uint partition, string reason) : Exception(reason)
+{
+    /// <summary>The stream's partition number.</summary>
+    public uint Partition { get; } = partition;
+}
+
 /// <summary>Encoding and checking of query cursors.</summary>
 internal static class QueryCursors
 {
@@ -274,8 +367,9 @@ internal static class QueryCursors
     }
 
     /// <summary>Parses a client's cursor; every way it can be wrong is an InvalidArgument naming the problem.</summary>
-    public static ScanCursor Parse(ByteString bytes, QueryFilter filter, StreamDefinition stream) =>
-        ScanCursor.TryDecode(bytes.Span, Hash(filter), stream.PartitionCount, stream.Id, stream.Name, out var cursor, out var error) ? cursor : throw Invalid(error);
+    /// <param name="allowPending">A query's cursor may hold partitions a degraded read left pending; a subscription's may not.</param>
+    public static ScanCursor Parse(ByteString bytes, QueryFilter filter, StreamDefinition stream, bool allowPending = false) =>
+        ScanCursor.TryDecode(bytes.Span, Hash(filter), stream.PartitionCount, stream.Id, stream.Name, out var cursor, out var error, allowPending) ? cursor : throw Invalid(error);
 
     private static RpcException Invalid(string message) => new(new Status(StatusCode.InvalidArgument, message));
 }

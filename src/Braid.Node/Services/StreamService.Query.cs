@@ -22,14 +22,17 @@ internal sealed partial class StreamService
             if (p >= stream.PartitionCount)
                 throw new RpcException(new Status(StatusCode.InvalidArgument, $"partition {p} of stream '{stream.Name}' does not exist (it has {stream.PartitionCount})"));
         var coordinator = Coordinator(stream);
+        // A resumed degraded read fixes the snapshots of the partitions it could not start before.
         var cursor = request.Cursor.IsEmpty
-            ? await coordinator.StartAsync(filter, ct, request.Partitions).ConfigureAwait(false)
-            : QueryCursors.Parse(request.Cursor, filter, stream);
+            ? await coordinator.StartAsync(filter, ct, request.Partitions, request.AllowPartial).ConfigureAwait(false)
+            : await coordinator.FixPendingAsync(QueryCursors.Parse(request.Cursor, filter, stream, allowPending: true), request.AllowPartial, ct).ConfigureAwait(false);
         var chunk = request.ChunkRecords == 0 ? ChunkRecordsDefault : request.ChunkRecords;
         var sentDone = false;
+        var missing = request.AllowPartial ? new SortedSet<uint>() : null;
         ulong scanned = 0; // records scanned by pages with no match, reported with the next chunk sent
-        await foreach (var (page, after) in coordinator.RunAsync(filter, cursor, chunk, ct).ConfigureAwait(false))
+        await foreach (var (page, after) in coordinator.RunAsync(filter, cursor, chunk, ct, missing: missing).ConfigureAwait(false))
         {
+            cursor = after;
             var done = after.Done;
             scanned += page.Scanned;
             if (page.RecordCount == 0 && !done) continue;
@@ -42,7 +45,10 @@ internal sealed partial class StreamService
         }
         if (!sentDone)
         {
-            var last = new QueryChunk { Cursor = ByteString.CopyFrom(cursor.Encode()), Done = true, Scanned = scanned };
+            // The last chunk: done, or (a degraded read) the trailer naming the partitions left out,
+            // with the cursor that keeps them where they were.
+            var last = new QueryChunk { Cursor = ByteString.CopyFrom(cursor.Encode()), Done = cursor.Done, Scanned = scanned };
+            if (!cursor.Done) last.MissingPartitions.AddRange(cursor.Unfinished);
             if (stream.Format != StreamFormat.Raw && !request.Typed) last.Records = ByteString.CopyFrom(Data.RecordBatchCodec.Encode([]));
             await responseStream.WriteAsync(last, ct).ConfigureAwait(false);
             metrics.ChunkSent();
@@ -102,17 +108,20 @@ internal sealed partial class StreamService
         metrics.QueryStarted();
         var aggregate = new Data.AirQualityAggregate();
         var coordinator = Coordinator(stream);
-        var cursor = await coordinator.StartAsync(filter, ct).ConfigureAwait(false);
+        var cursor = await coordinator.StartAsync(filter, ct, allowPartial: request.AllowPartial).ConfigureAwait(false);
+        var missing = request.AllowPartial ? new SortedSet<uint>() : null;
         long rawCount = 0;
         // Pushed down: each replica aggregates its matching records; only partial rows travel.
-        await foreach (var (page, _) in coordinator.RunAsync(filter, cursor, ChunkRecordsMax, ct, aggregate: true).ConfigureAwait(false))
+        // Rows of a partition that fails part way (a degraded read) stay counted: the partition is
+        // named missing, so the figures are a lower bound either way.
+        await foreach (var (page, _) in coordinator.RunAsync(filter, cursor, ChunkRecordsMax, ct, aggregate: true, missing: missing).ConfigureAwait(false))
             foreach (var p in page.Aggregates)
             {
                 if (stream.Format == StreamFormat.Raw) rawCount += p.Count;
                 else aggregate.Add(new Data.AggregateRow(DateOnly.FromDayNumber(p.DayNumber), (Data.AirParameter)p.Parameter, p.Count, p.AqiCount, p.AqiSum, p.AqiMin, p.AqiMax));
             }
-        if (stream.Format == StreamFormat.Raw) return new AggregateReply { Records = (ulong)rawCount };
-        var reply = new AggregateReply { Records = (ulong)aggregate.Count };
+        if (stream.Format == StreamFormat.Raw) return new AggregateReply { Records = (ulong)rawCount, MissingPartitions = { missing ?? [] } };
+        var reply = new AggregateReply { Records = (ulong)aggregate.Count, MissingPartitions = { missing ?? [] } };
         foreach (var row in aggregate.ByParameter) reply.ByParameter.Add(Row(Data.AirParameters.Name(row.Parameter), row));
         foreach (var row in aggregate.ByDay) reply.ByDay.Add(Row(row.Day.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture), row));
         return reply;

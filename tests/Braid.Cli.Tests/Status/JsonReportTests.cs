@@ -104,18 +104,29 @@ public sealed class JsonReportTests
     [Fact]
     public void Count_and_stats_documents_have_null_aqi_figures_for_rows_without_aqi()
     {
-        Assert.Equal("""{"records":42}""", JsonSerializer.Serialize(JsonDocument.Parse(CliJson.Serialize(new CountReport(42))).RootElement));
+        Assert.Equal("""{"records":42,"partial":false,"missing_partitions":[]}""", JsonSerializer.Serialize(JsonDocument.Parse(CliJson.Serialize(QueryCommands.ToCountReport(new AggregateReply { Records = 42 }))).RootElement));
         var reply = new AggregateReply { Records = 30 };
         reply.ByParameter.Add(new AggregateRow { Key = "PM2.5", Count = 20, AqiCount = 20, AqiMin = 3, AqiMax = 151, AqiMean = 40.5 });
         reply.ByParameter.Add(new AggregateRow { Key = "CO", Count = 10, AqiCount = 0 });
         var root = Parse(QueryCommands.ToReport(reply, byDay: false));
-        Assert.Equal(["records", "by_parameter", "by_day"], Keys(root));
+        Assert.Equal(["records", "by_parameter", "by_day", "partial", "missing_partitions"], Keys(root));
         Assert.Equal(JsonValueKind.Null, root.GetProperty("by_day").ValueKind);
         var rows = root.GetProperty("by_parameter").EnumerateArray().ToList();
         Assert.Equal(["key", "count", "aqi_count", "aqi_min", "aqi_max", "aqi_mean"], Keys(rows[0]));
         Assert.Equal(151, rows[0].GetProperty("aqi_max").GetInt32());
         Assert.Equal(JsonValueKind.Null, rows[1].GetProperty("aqi_min").ValueKind);
         Assert.Equal(0, Parse(QueryCommands.ToReport(reply, byDay: true)).GetProperty("by_day").GetArrayLength());
+    }
+
+    [Fact]
+    public void Count_and_stats_documents_of_a_partial_result_name_the_missing_partitions()
+    {
+        var reply = new AggregateReply { Records = 7, MissingPartitions = { 1, 4 } };
+        Assert.Equal("""{"records":7,"partial":true,"missing_partitions":[1,4]}""", JsonSerializer.Serialize(JsonDocument.Parse(CliJson.Serialize(QueryCommands.ToCountReport(reply))).RootElement));
+        var stats = Parse(QueryCommands.ToReport(reply, byDay: false));
+        Assert.True(stats.GetProperty("partial").GetBoolean());
+        Assert.Equal([1u, 4u], stats.GetProperty("missing_partitions").EnumerateArray().Select(e => e.GetUInt32()).ToList());
+        Assert.Equal("PARTIAL: partition(s) 1, 4 of stream 'airquality' have no quorum and are missing; 7 records", QueryCommands.PartialLine(reply.MissingPartitions, "airquality", "7 records"));
     }
 
     [Fact]
