@@ -87,4 +87,19 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 113, Level = LogLevel.Information, Message = "streams: replica of {Group} closed, its stream was deleted")]
     public static partial void StreamReplicaClosed(ILogger logger, string group);
+
+    [LoggerMessage(EventId = 120, Level = LogLevel.Information, Message = "membership: {Group} {Action} {Node} (now {Configuration})")]
+    public static partial void MembershipStep(ILogger logger, string group, string action, string node, string configuration);
+
+    [LoggerMessage(EventId = 121, Level = LogLevel.Information, Message = "membership: replica of {Group} closed and its files removed: {Why}")]
+    public static partial void ReplicaRemoved(ILogger logger, string group, string why);
+
+    [LoggerMessage(EventId = 122, Level = LogLevel.Warning, Message = "membership: node {Node} unreachable for {Seconds:F0} s (dead after {DeadAfter:F0} s): declaring it dead, {Groups} group(s) move")]
+    public static partial void DeclaringDead(ILogger logger, string node, double seconds, double deadAfter, int groups);
+
+    [LoggerMessage(EventId = 123, Level = LogLevel.Warning, Message = "membership: declaring {Node} dead did not commit: {Error}")]
+    public static partial void DeclareDeadFailed(ILogger logger, string node, string error);
+
+    [LoggerMessage(EventId = 124, Level = LogLevel.Warning, Message = "membership: the catalog says this node ({Node}) is {State}: it takes no new replica and keeps those it holds only until their groups remove it; `braid cluster add {Node} ...` adds it back as new")]
+    public static partial void SelfNotUp(ILogger logger, string node, string state);
 }

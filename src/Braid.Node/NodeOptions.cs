@@ -40,6 +40,11 @@ public sealed record NodeOptions(
     /// node's host address; --metrics-port). 0: no endpoint (the meters still exist for dotnet-counters).</summary>
     public int MetricsPort { get; init; }
 
+    /// <summary>How long the metadata leader waits, with no route to a node, before it declares the
+    /// node dead and moves its replicas to other nodes (issue 12; --dead-after, default 5 minutes,
+    /// as CockroachDB's server.time_until_store_dead).</summary>
+    public TimeSpan DeadAfter { get; init; } = TimeSpan.FromMinutes(5);
+
     /// <summary>Test hook: runs on the partition loop once the replicas are open and before their
     /// committed entries are applied, i.e. in the middle of replay (a test holds replay there).</summary>
     internal Action? ReplayHook { get; init; }

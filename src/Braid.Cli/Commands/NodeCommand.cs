@@ -26,10 +26,15 @@ internal static class NodeCommand
         {
             Description = "Serve metrics in Prometheus text format at http://HOST:PORT/metrics (plaintext HTTP/1.1, the node's host address; docs/metrics.md). 0: no endpoint",
         };
+        var deadAfter = new Option<string>("--dead-after")
+        {
+            Description = "How long the metadata leader waits with no route to a node before declaring it dead and moving its replicas elsewhere (restoring the replica count with no operator): 90s, 5m, 1h",
+            DefaultValueFactory = _ => "5m",
+        };
         var tls = new Security.NodeTlsOptions();
         var command = new Command("node", "Run one Braid node in the foreground (gRPC over HTTP/2 with mutual TLS on the node's address)")
         {
-            topology, id, data, basePort, faults, partitions, replicas, retain, segment, state, metricsPort,
+            topology, id, data, basePort, faults, partitions, replicas, retain, segment, state, metricsPort, deadAfter,
         };
         tls.AddTo(command);
         command.SetAction((parse, cancellationToken) => CommandRunner.RunAsync(async () =>
@@ -39,12 +44,14 @@ internal static class NodeCommand
             if (!loaded.Contains(nodeId))
                 throw new Cluster.CliException($"unknown node '{nodeId}' (topology {loaded.Name} has {string.Join(", ", loaded.NodeIds)})");
             Options.CheckStorage(parse.GetValue(retain), parse.GetValue(segment));
+            var dead = StreamCommands.ParseDuration(parse.GetValue(deadAfter)!);
+            if (dead < TimeSpan.FromSeconds(1)) throw new Cluster.CliException("--dead-after must be at least 1s");
             var metrics = parse.GetValue(metricsPort);
             if (metrics is < 0 or > 65535) throw new Cluster.CliException("--metrics-port must be 0 (no endpoint) or a port from 1 to 65535");
             if (metrics == loaded.Node(nodeId).Port) throw new Cluster.CliException($"--metrics-port {metrics} is the node's own gRPC port");
             var options = new NodeOptions(loaded, nodeId, Path.GetFullPath(parse.GetValue(data)!), parse.GetValue(faults),
                 (ulong)DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), parse.GetValue(partitions), parse.GetValue(replicas),
-                parse.GetValue(retain), parse.GetValue(segment)) { JoinsExisting = parse.GetValue(state) == "existing", Tls = tls.Load(parse, nodeId), MetricsPort = metrics };
+                parse.GetValue(retain), parse.GetValue(segment)) { JoinsExisting = parse.GetValue(state) == "existing", Tls = tls.Load(parse, nodeId), MetricsPort = metrics, DeadAfter = dead };
             if (options.Partitions < 1 || options.Replicas < 1 || options.Replicas > loaded.Nodes.Count)
                 throw new Cluster.CliException($"need at least 1 partition and 1 to {loaded.Nodes.Count} replicas");
             try

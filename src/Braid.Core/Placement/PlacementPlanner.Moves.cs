@@ -12,34 +12,37 @@ namespace Braid.Core.Placement;
 public static partial class PlacementPlanner
 {
     /// <summary>
-    /// For each group in <paramref name="groups"/> that has a member <paramref name="eligible"/>
-    /// refuses, the replicas it should have instead: its eligible members in their order (so the
-    /// preferred leader stays when it can), then the best eligible nodes to bring it back to its
-    /// size. Groups that need no change are left out; a group keeps fewer replicas when too few
-    /// eligible nodes exist.
+    /// For each group in <paramref name="groups"/> with a member <paramref name="mustLeave"/>
+    /// selects (dead, removed), the replicas it should have instead: its other members in their
+    /// order (so the preferred leader stays when it can), then the best nodes
+    /// <paramref name="mayTake"/> accepts (up and reachable) to bring it back to its size. Groups
+    /// that need no change are left out; a group keeps fewer replicas when too few nodes may take one.
     /// </summary>
-    public static IReadOnlyDictionary<uint, string[]> Replace(ClusterTopology topology, IReadOnlyDictionary<uint, IReadOnlyList<string>> groups, Func<string, bool> eligible)
+    public static IReadOnlyDictionary<uint, string[]> Replace(ClusterTopology topology, IReadOnlyDictionary<uint, IReadOnlyList<string>> groups, Func<string, bool> mustLeave, Func<string, bool> mayTake)
     {
         ArgumentNullException.ThrowIfNull(topology);
         ArgumentNullException.ThrowIfNull(groups);
-        ArgumentNullException.ThrowIfNull(eligible);
-        var live = topology.Subgraph(eligible);
+        ArgumentNullException.ThrowIfNull(mustLeave);
+        ArgumentNullException.ThrowIfNull(mayTake);
+        var staying = topology.Subgraph(n => !mustLeave(n));
         var result = new Dictionary<uint, string[]>();
-        if (live.Nodes.Count == 0) return result;
-        var overlay = new OverlayAnalysis(live);
-        var load = LoadOf(overlay, groups, eligible);
+        if (staying.Nodes.Count == 0) return result;
+        var overlay = new OverlayAnalysis(staying);
+        var load = LoadOf(overlay, groups, n => !mustLeave(n));
         foreach (var (group, replicas) in groups.OrderBy(g => g.Key))
         {
-            if (replicas.All(eligible)) continue;
-            var survivors = replicas.Where(r => eligible(r) && live.Contains(r)).ToArray();
-            var size = Math.Min(replicas.Count, overlay.NodeCount);
+            if (!replicas.Any(mustLeave)) continue;
+            var survivors = replicas.Where(r => !mustLeave(r) && staying.Contains(r)).ToArray();
             var kept = survivors.Select(overlay.IndexOf).ToHashSet();
+            var takers = Enumerable.Range(0, overlay.NodeCount).Count(i => !kept.Contains(i) && mayTake(overlay.Ids[i]));
+            var size = Math.Min(replicas.Count, kept.Count + takers);
             var best = size <= kept.Count ? null : CandidateSet.Enumerate(overlay, size, size / 2 + 1)
-                .Where(c => kept.IsSubsetOf(c.Members))
+                .Where(c => kept.IsSubsetOf(c.Members) && c.Members.All(m => kept.Contains(m) || mayTake(overlay.Ids[m])))
                 .MinBy(c => Score(c, load, int.MaxValue));
             var added = best is null ? [] : best.Members.Where(m => !kept.Contains(m)).OrderBy(m => load.Replicas[m]).ThenBy(m => m).ToArray();
             foreach (var m in added) load.Replicas[m]++;
-            result[group] = [.. survivors, .. added.Select(m => overlay.Ids[m])];
+            var next = survivors.Concat(added.Select(m => overlay.Ids[m])).ToArray();
+            if (next.Length > 0) result[group] = next;
         }
         return result;
     }

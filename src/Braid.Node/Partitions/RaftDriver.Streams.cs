@@ -95,7 +95,8 @@ internal sealed partial class RaftDriver
         try
         {
             var known = streams.Catalog.Version;
-            foreach (var replica in streams.MetaReplicas)
+            var askOrder = streams.MetaReplicas.Concat(streams.MetaBootstrap).Concat(streams.Topology.NodeIds.Where(n => n != options.NodeId)).Distinct().ToList();
+            foreach (var replica in askOrder)
             {
                 var response = await overlay.CallAsync(replica, new NodeRequest { Catalog = new CatalogRequest { KnownVersion = known } }, CatalogCallTimeout, CancellationToken.None).ConfigureAwait(false);
                 if (response.Error.Length > 0 || response.Catalog is not { } state || state.Version <= known) continue;
@@ -124,7 +125,9 @@ internal sealed partial class RaftDriver
 
     private NodeResponse Catalog(CatalogRequest request)
     {
-        if (!streams.MetaReplicas.Contains(options.NodeId)) return new NodeResponse { Error = $"{options.NodeId} holds no metadata replica" };
+        // Any node answers with its copy: every copy is a committed prefix of the metadata group's
+        // log, and a node whose catalog is so old that the replicas it lists are gone finds a newer
+        // one anywhere (FetchCatalogAsync asks the others last).
         var catalog = streams.Catalog;
         return new NodeResponse { Catalog = catalog.Version > request.KnownVersion ? catalog.ToState() : new CatalogState { Version = catalog.Version } };
     }

@@ -48,7 +48,7 @@ internal sealed partial class RaftDriver : BackgroundService, IHostedLifecycleSe
         this.samples = samples;
         this.metrics = metrics;
         this.storageMetrics = storageMetrics;
-        partitions = new PartitionSet(streams.PlacedOn(options.NodeId), OpenReplica, OnPartitionFailed);
+        partitions = new PartitionSet(GroupsToOpen(), OpenReplica, OnPartitionFailed);
         startCatalogVersion = streams.Catalog.Version;
     }
 
@@ -161,7 +161,8 @@ internal sealed partial class RaftDriver : BackgroundService, IHostedLifecycleSe
 
     private PartitionReplica OpenReplica(uint partition, string? rebuild)
     {
-        var voters = streams.ReplicasOf(partition) ?? throw new InvalidOperationException($"group {StreamGroups.Describe(partition)} belongs to no stream");
+        var voters = streams.BootstrapOf(partition) ?? throw new InvalidOperationException($"group {StreamGroups.Describe(partition)} belongs to no stream");
+        var placement = streams.ReplicasOf(partition)!;
         var stream = streams.StreamOf(partition);
         var directory = streams.DirectoryOf(partition);
         // A replica of a stream created after this node's saved catalog may be opened for the
@@ -176,7 +177,7 @@ internal sealed partial class RaftDriver : BackgroundService, IHostedLifecycleSe
         // A reopened replica draws other election jitter than the one that failed.
         var seed = Core.Fnv1a.Hash(options.NodeId) ^ options.Incarnation ^ partition ^ ((ulong)opens++ << 32);
         var replica = new PartitionReplica(partition, options.NodeId, [.. voters], new FileDevice(directory, storageMetrics.Synced), new Random((int)seed),
-            ReplicaOptions(stream?.RetainBytes ?? 0, stream?.RetainMs ?? 0), expectExisting);
+            ReplicaOptions(stream?.RetainBytes ?? 0, stream?.RetainMs ?? 0), expectExisting, placement, joining: streams.Moved(partition));
         ReportStorage(replica);
         health.SetStatus(HealthName(partition), Grpc.Health.V1.HealthCheckResponse.Types.ServingStatus.Serving);
         return replica;
@@ -238,6 +239,7 @@ internal sealed partial class RaftDriver : BackgroundService, IHostedLifecycleSe
     {
         partitions.Tick();
         MaintainCatalog();
+        MaintainMembership();
         Publish();
         CheckReplayEnded();
         nodeHealth.Evaluate(samples.Partitions, samples.Overlay);

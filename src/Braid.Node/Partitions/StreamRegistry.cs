@@ -25,7 +25,7 @@ internal sealed class StreamRegistry
         Default = new StreamDefinition(StreamGroups.DefaultStream, 0, StreamFormat.AirQuality,
             [.. Placement.Partitions.Select(p => p.Replicas)], options.RetainBytes, 0);
         var metaReplicas = Math.Min(3, options.Topology.Nodes.Count);
-        MetaReplicas = PlacementPlanner.Plan(options.Topology, 1, metaReplicas).Partitions[0].Replicas;
+        MetaBootstrap = PlacementPlanner.Plan(options.Topology, 1, metaReplicas).Partitions[0].Replicas;
         Load();
     }
 
@@ -34,8 +34,28 @@ internal sealed class StreamRegistry
 
     public StreamDefinition Default { get; }
 
-    /// <summary>The metadata group's replicas, preferred leader first.</summary>
-    public IReadOnlyList<string> MetaReplicas { get; }
+    /// <summary>The metadata group's first replicas (its bootstrap configuration).</summary>
+    public IReadOnlyList<string> MetaBootstrap { get; }
+
+    /// <summary>The metadata group's replicas now, preferred leader first (moved when one is dead or removed).</summary>
+    public IReadOnlyList<string> MetaReplicas => Catalog.Placements.TryGetValue(StreamGroups.MetaGroup, out var moved) ? moved : MetaBootstrap;
+
+    /// <summary>The cluster's graph: the topology file's, plus the nodes added since (issue 12).</summary>
+    public Core.Topology.ClusterTopology Topology
+    {
+        get
+        {
+            var catalog = Catalog;
+            var added = catalog.Nodes.Values.Where(n => !options.Topology.Contains(n.Id)).OrderBy(n => n.Id, StringComparer.Ordinal).ToList();
+            if (added.Count == 0) return options.Topology;
+            return options.Topology.WithNodes(
+                added.Select(n => new Core.Topology.NodeInfo(n.Id, n.Host, n.Port, n.Site)),
+                added.SelectMany(n => n.Edges.Select(e => (n.Id, e))));
+        }
+    }
+
+    /// <summary>True when <paramref name="node"/> may hold replicas (not dead, not removed).</summary>
+    public bool TakesReplicas(string node) => Catalog.TakesReplicas(node) && Topology.Contains(node);
 
     public StreamCatalog Catalog => Volatile.Read(ref catalog);
 
@@ -62,18 +82,34 @@ internal sealed class StreamRegistry
         return stream is not null && StreamGroups.PartitionOf(group) < stream.PartitionCount ? stream : null;
     }
 
-    /// <summary>The voters of a group, or null when the group is not (or no longer) part of a stream.</summary>
+    /// <summary>The target replicas of a group now (preferred leader first): the catalog's when
+    /// the group moved (issue 12), else its first placement; null when the group is not (or no
+    /// longer) part of a stream.</summary>
     public IReadOnlyList<string>? ReplicasOf(uint group) =>
-        group == StreamGroups.MetaGroup ? MetaReplicas : StreamOf(group)?.Placement[(int)StreamGroups.PartitionOf(group)];
+        Catalog.Placements.TryGetValue(group, out var moved) && (group == StreamGroups.MetaGroup || StreamOf(group) is not null) ? moved : BootstrapOf(group);
 
-    /// <summary>Every group placed on <paramref name="node"/>: the metadata group's, the default stream's, the catalog's.</summary>
-    public IEnumerable<uint> PlacedOn(string node)
+    /// <summary>The first replicas of a group (its bootstrap configuration, the same on every replica).</summary>
+    public IReadOnlyList<string>? BootstrapOf(uint group) =>
+        group == StreamGroups.MetaGroup ? MetaBootstrap : StreamOf(group)?.Placement[(int)StreamGroups.PartitionOf(group)];
+
+    /// <summary>True when the group's replicas moved since its first placement.</summary>
+    public bool Moved(uint group) => Catalog.Placements.ContainsKey(group);
+
+    /// <summary>Every live group, by id: the metadata group, the default stream's, the catalog's.</summary>
+    public IEnumerable<uint> Groups
     {
-        if (MetaReplicas.Contains(node)) yield return StreamGroups.MetaGroup;
-        foreach (var s in All)
-            for (var p = 0; p < s.PartitionCount; p++)
-                if (s.Placement[p].Contains(node)) yield return s.Group((uint)p);
+        get
+        {
+            yield return StreamGroups.MetaGroup;
+            foreach (var s in All)
+                for (var p = 0; p < s.PartitionCount; p++) yield return s.Group((uint)p);
+        }
     }
+
+    /// <summary>Every group placed on <paramref name="node"/>: the metadata group's, the default
+    /// stream's, the catalog's; none on a node the catalog says is dead or removed.</summary>
+    public IEnumerable<uint> PlacedOn(string node) =>
+        !Catalog.TakesReplicas(node) ? [] : Groups.Where(g => ReplicasOf(g)!.Contains(node));
 
     /// <summary>The groups of deleted streams (their replicas close and their files go).</summary>
     public IEnumerable<uint> DeletedGroups =>

@@ -50,7 +50,7 @@ public sealed class MembershipPlanningTests
         var topology = TestTopologies.Load("mini2");
         var table = PlacementPlanner.Plan(topology, 12, 3);
         var groups = table.Partitions.ToDictionary(p => (uint)p.Partition, p => p.Replicas);
-        var moved = PlacementPlanner.Replace(topology, groups, n => n != "D");
+        var moved = PlacementPlanner.Replace(topology, groups, n => n == "D", n => n != "D");
         Assert.Equal(groups.Count(g => g.Value.Contains("D")), moved.Count);
         foreach (var (group, replicas) in moved)
         {
@@ -66,6 +66,10 @@ public sealed class MembershipPlanningTests
         // first placement), so B carries more; still no node beyond twice its even share.
         Assert.True(load.Max() <= 2 * (int)Math.Ceiling(36 / 5.0), $"loads {string.Join(",", load)}");
         Assert.Equal(36, load.Sum());
+
+        // A node that is only unreachable keeps its replicas and takes no new one.
+        var withF = PlacementPlanner.Replace(topology, groups, n => n == "D", n => n != "D" && n != "F");
+        Assert.All(withF, g => Assert.Equal(groups[g.Key].Contains("F"), g.Value.Contains("F")));
     }
 
     [Fact]
@@ -86,7 +90,7 @@ public sealed class MembershipPlanningTests
             Assert.Equal(1, replicas.Count(r => !groups[group].Contains(r))); // one replica moved per group
         }
         // Removing G again puts every replica back on the first six nodes.
-        var back = PlacementPlanner.Replace(grown, after.ToDictionary(g => g.Key, g => (IReadOnlyList<string>)g.Value), n => n != "G");
+        var back = PlacementPlanner.Replace(grown, after.ToDictionary(g => g.Key, g => (IReadOnlyList<string>)g.Value), n => n == "G", n => n != "G");
         Assert.All(back.Values, r => Assert.DoesNotContain("G", r));
         Assert.Equal(after.Count(g => g.Value.Contains("G")), back.Count);
     }
