@@ -20,7 +20,7 @@ internal sealed partial class ClusterManager(string directory, TextWriter output
 
     /// <summary>Starts one process per node and waits until every node serves and routes to every other.</summary>
     public async Task<ClusterState> UpAsync(string topologyPath, int? basePort, bool allowFaultInjection, TimeSpan timeout, CancellationToken cancellationToken, int partitions = 12, int replicas = 3, long retainBytes = 0, long segmentBytes = Braid.Node.NodeOptions.DefaultSegmentBytes,
-        Hosts.HostMode hosts = Hosts.HostMode.Loopback, int dataTmpfsMegabytes = 0, bool insecure = false, int? metricsBasePort = null)
+        Hosts.HostMode hosts = Hosts.HostMode.Loopback, int dataTmpfsMegabytes = 0, bool insecure = false, int? metricsBasePort = null, string? deadAfter = null)
     {
         var existing = ClusterState.TryLoad(directory);
         if (existing is not null && existing.Nodes.Any(n => ProcessControl.IsAlive(n.Pid, n.StartTime)))
@@ -43,7 +43,7 @@ internal sealed partial class ClusterManager(string directory, TextWriter output
             File.WriteAllText(resolved, network.RewriteTopology(topology));
             basePort = null; // the rewritten file holds the final ports
         }
-        var state = new ClusterState(resolved, basePort, allowFaultInjection, [], partitions, replicas, retainBytes, segmentBytes, network, [], insecure, metricsBasePort);
+        var state = new ClusterState(resolved, basePort, allowFaultInjection, [], partitions, replicas, retainBytes, segmentBytes, network, [], insecure, metricsBasePort, deadAfter);
         if (!insecure) Security.ClusterCertificates.OfCluster(directory).Ensure(TopologyFiles.Load(resolved, basePort), Security.ClusterCertificates.DefaultClients, DateTimeOffset.UtcNow);
         try
         {
@@ -130,6 +130,7 @@ internal sealed partial class ClusterManager(string directory, TextWriter output
         if (state.BasePort is { } port) arguments.AddRange(["--base-port", port.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
         if (state.AllowFaultInjection) arguments.Add("--allow-fault-injection");
         if (rejoin) arguments.AddRange(["--initial-cluster-state", "existing"]);
+        if (state.DeadAfter is { } deadAfter) arguments.AddRange(["--dead-after", deadAfter]);
         var topology = TopologyFiles.Load(state.TopologyPath, state.BasePort);
         if (MetricsPortOf(state, topology, node.Id) is { } metricsPort)
             arguments.AddRange(["--metrics-port", metricsPort.ToString(System.Globalization.CultureInfo.InvariantCulture)]);

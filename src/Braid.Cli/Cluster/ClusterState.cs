@@ -15,7 +15,7 @@ internal sealed record NodeProcess(string Id, string Address, int Pid, long Star
 /// <param name="Insecure">Nodes serve plaintext (up --insecure); otherwise mutual TLS with the certificates in DIR/certs.</param>
 /// <param name="MetricsBasePort">Nodes serve metrics on this port and the next ones, in topology order (null: no endpoint).</param>
 internal sealed record ClusterState(string TopologyPath, int? BasePort, bool AllowFaultInjection, List<NodeProcess> Nodes, int Partitions = 12, int Replicas = 3, long RetainBytes = 0, long SegmentBytes = Braid.Node.NodeOptions.DefaultSegmentBytes,
-    Hosts.NetworkLayout? Network = null, List<string>? Mounts = null, bool Insecure = false, int? MetricsBasePort = null)
+    Hosts.NetworkLayout? Network = null, List<string>? Mounts = null, bool Insecure = false, int? MetricsBasePort = null, string? DeadAfter = null)
 {
     public const string FileName = "cluster.json";
 

@@ -7,7 +7,7 @@ internal static class ClusterCommand
 {
     public static Command Create()
     {
-        var cluster = new Command("cluster", "Run a local cluster: one OS process per node of a topology");
+        var cluster = new Command("cluster", "Run a local cluster (one OS process per node of a topology), and change any cluster's membership (add, remove, replace, rebalance)");
         cluster.Subcommands.Add(Up());
         cluster.Subcommands.Add(Down());
         cluster.Subcommands.Add(Simple("status", "Show each node's process, live neighbours and routes (exit 3 if a node does not answer)", (m, ct) => m.StatusAsync(ct)));
@@ -15,6 +15,7 @@ internal static class ClusterCommand
         cluster.Subcommands.Add(OnNode("pause", "Freeze a node with SIGSTOP (its connections stay open, it stops answering)", (m, id, _) => { m.Pause(id); return Task.CompletedTask; }));
         cluster.Subcommands.Add(OnNode("resume", "Unfreeze a paused node with SIGCONT", (m, id, _) => { m.Resume(id); return Task.CompletedTask; }));
         cluster.Subcommands.Add(RollingRestart());
+        foreach (var membership in MembershipCommands.Create()) cluster.Subcommands.Add(membership);
         cluster.Subcommands.Add(OnNode("restart", "Start a node again (killing it first if it runs) and wait until it is ready", (m, id, ct) => m.RestartAsync(id, TimeSpan.FromSeconds(30), ct)));
         return cluster;
     }
@@ -36,10 +37,14 @@ internal static class ClusterCommand
         {
             Description = "Serve each node's metrics (Prometheus text format, /metrics) on ports BASE, BASE+1, ... in topology order",
         };
+        var deadAfter = new Option<string?>("--dead-after")
+        {
+            Description = "Each node's --dead-after: how long a node may have no route before the metadata leader declares it dead and moves its replicas (default 5m)",
+        };
         var tmpfs = new Option<int>("--data-tmpfs-mb") { Description = "Put each node's data folder on its own tmpfs of this many MiB (a disk that can fill up; needs root)" };
         var command = new Command("up", "Start one process per node, wait until every node serves and routes to every other, then return")
         {
-            topology, dir, basePort, faults, timeout, partitions, replicas, retain, segment, hosts, tmpfs, insecure, metricsBasePort,
+            topology, dir, basePort, faults, timeout, partitions, replicas, retain, segment, hosts, tmpfs, insecure, metricsBasePort, deadAfter,
         };
         command.SetAction((parse, ct) => CommandRunner.RunAsync(async () =>
         {
@@ -48,10 +53,17 @@ internal static class ClusterCommand
             await manager.UpAsync(parse.GetValue(topology)!, parse.GetValue(basePort), parse.GetValue(faults),
                 TimeSpan.FromSeconds(parse.GetValue(timeout)), ct, parse.GetValue(partitions), parse.GetValue(replicas),
                 parse.GetValue(retain), parse.GetValue(segment), Hosts.NetworkLayout.ParseMode(parse.GetValue(hosts)!), parse.GetValue(tmpfs),
-                parse.GetValue(insecure), parse.GetValue(metricsBasePort)).ConfigureAwait(false);
+                parse.GetValue(insecure), parse.GetValue(metricsBasePort), parse.GetValue(deadAfter) is { } d ? FormatDeadAfter(d) : null).ConfigureAwait(false);
             return 0;
         }));
         return command;
+    }
+
+    /// <summary>Checks --dead-after before any process starts (the nodes parse it again).</summary>
+    private static string FormatDeadAfter(string text)
+    {
+        if (StreamCommands.ParseDuration(text) < TimeSpan.FromSeconds(1)) throw new CliException("--dead-after must be at least 1s");
+        return text.Trim();
     }
 
     private static Command Down()

@@ -16,6 +16,7 @@ namespace Braid.Cli.Json;
     DefaultIgnoreCondition = JsonIgnoreCondition.Never,
     NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals)]
 [JsonSerializable(typeof(ClusterStatusReport))]
+[JsonSerializable(typeof(Membership.MembershipReport))]
 [JsonSerializable(typeof(PlacementReport))]
 [JsonSerializable(typeof(CountReport))]
 [JsonSerializable(typeof(StatsReport))]

@@ -74,8 +74,11 @@ internal sealed partial class RaftDriver
 
     public Task<DescribeReply> DescribeAsync(CancellationToken cancellationToken) => AskAsync(() =>
     {
-        var reply = new DescribeReply { NodeId = options.NodeId, ReplicationFactor = (uint)options.Replicas };
-        foreach (var n in options.Topology.Nodes) reply.Nodes.Add(new NodeDescription { Id = n.Id, Address = n.Address, Site = n.Site });
+        var catalog = streams.Catalog;
+        var reply = new DescribeReply { NodeId = options.NodeId, ReplicationFactor = (uint)options.Replicas, CatalogVersion = catalog.Version };
+        foreach (var n in streams.Topology.Nodes)
+            reply.Nodes.Add(new NodeDescription { Id = n.Id, Address = n.Address, Site = n.Site, State = StreamCatalog.Describe(catalog.StateOf(n.Id)) });
+        reply.Metadata = DescribeGroup(StreamGroups.MetaGroup, 0);
         foreach (var stream in streams.All)
         {
             var d = DescribeStream(stream);
@@ -103,26 +106,34 @@ internal sealed partial class RaftDriver
         };
         for (var p = 0; p < stream.PartitionCount; p++)
         {
-            var group = stream.Group((uint)p);
-            var d = new PartitionDescription { Partition = (uint)p };
-            d.Replicas.AddRange(stream.Placement[p]);
-            if (partitions.FailureOf(group) is not null) d.LocalRole = "Failed"; // why: in the node's log
-            if (replicas.TryGetValue(group, out var r))
-            {
-                var s = r.Raft.Status;
-                d.Leader = s.Leader ?? "";
-                d.Term = s.Term;
-                d.CommitIndex = s.CommitIndex;
-                d.LocalRole = s.Role.ToString();
-                d.AppliedIndex = r.State.AppliedIndex;
-                d.RecordCount = (ulong)r.State.RecordCount;
-                d.NoSpaceAlarm = r.NoSpaceAlarm ? r.NoSpaceReason ?? "disk full" : "";
-                d.Recovering = r.Raft.Recovering;
-                d.Quiescent = r.Raft.Quiescent;
-            }
-            description.Partitions.Add(d);
+            description.Partitions.Add(DescribeGroup(stream.Group((uint)p), (uint)p));
         }
         return description;
+    }
+
+    /// <summary>One group: its target replicas, and what this node's replica knows (loop only).</summary>
+    private PartitionDescription DescribeGroup(uint group, uint partition)
+    {
+        var d = new PartitionDescription { Partition = partition };
+        d.Replicas.AddRange(streams.ReplicasOf(group) ?? []);
+        if (partitions.FailureOf(group) is not null) d.LocalRole = "Failed"; // why: in the node's log
+        if (replicas.TryGetValue(group, out var r))
+        {
+            d.Voters.AddRange(r.Raft.Voters);
+            d.Learners.AddRange(r.Raft.Learners);
+            d.ConfigurationCommitted = r.Raft.ConfigurationCommitted;
+            var s = r.Raft.Status;
+            d.Leader = s.Leader ?? "";
+            d.Term = s.Term;
+            d.CommitIndex = s.CommitIndex;
+            d.LocalRole = s.Role.ToString();
+            d.AppliedIndex = r.State.AppliedIndex;
+            d.RecordCount = (ulong)r.State.RecordCount;
+            d.NoSpaceAlarm = r.NoSpaceAlarm ? r.NoSpaceReason ?? "disk full" : "";
+            d.Recovering = r.Raft.Recovering;
+            d.Quiescent = r.Raft.Quiescent;
+        }
+        return d;
     }
 
     public static string FormatName(StreamFormat format) => format == StreamFormat.Raw ? "raw" : "airquality";

@@ -27,8 +27,9 @@ internal sealed partial class RaftDriver
     private const long UnplacedNonVoterTicks = 40;
 
     private int membershipTicks;
-    private readonly Dictionary<string, long> unreachableSinceTick = new(StringComparer.Ordinal);
-    private long loopTicks;
+    /// <summary>When (Stopwatch timestamp) each node was first seen without a route, on the metadata
+    /// leader. Time, not ticks: an idle loop ticks four times slower (quiescence).</summary>
+    private readonly Dictionary<string, long> unreachableSince = new(StringComparer.Ordinal);
     private bool declaring;
     private NodeState lastSelfState = NodeState.NodeUp;
 
@@ -45,7 +46,6 @@ internal sealed partial class RaftDriver
 
     private void MaintainMembership()
     {
-        loopTicks++;
         DetectDead();
         if (++membershipTicks < MembershipTicks) return;
         membershipTicks = 0;
@@ -102,7 +102,7 @@ internal sealed partial class RaftDriver
     {
         if (!replicas.TryGetValue(StreamGroups.MetaGroup, out var meta) || !meta.Raft.LeaderWithCurrentCommit)
         {
-            unreachableSinceTick.Clear();
+            unreachableSince.Clear();
             return;
         }
         var catalog = streams.Catalog;
@@ -110,12 +110,13 @@ internal sealed partial class RaftDriver
         {
             if (node == options.NodeId || !catalog.TakesReplicas(node) || !unreachable.Contains(node))
             {
-                unreachableSinceTick.Remove(node);
+                unreachableSince.Remove(node);
                 continue;
             }
-            var since = unreachableSinceTick.TryGetValue(node, out var at) ? at : unreachableSinceTick[node] = loopTicks;
-            if (declaring || TickInterval * (loopTicks - since) < options.DeadAfter) continue;
-            DeclareDead(node, (TickInterval * (loopTicks - since)).TotalSeconds);
+            var since = unreachableSince.TryGetValue(node, out var at) ? at : unreachableSince[node] = System.Diagnostics.Stopwatch.GetTimestamp();
+            var down = System.Diagnostics.Stopwatch.GetElapsedTime(since);
+            if (declaring || down < options.DeadAfter) continue;
+            DeclareDead(node, down.TotalSeconds);
         }
     }
 
@@ -146,7 +147,7 @@ internal sealed partial class RaftDriver
             inbox.Writer.TryWrite(() =>
             {
                 declaring = false;
-                unreachableSinceTick.Remove(node);
+                unreachableSince.Remove(node);
             });
         }, TaskScheduler.Default);
     }
@@ -163,5 +164,124 @@ internal sealed partial class RaftDriver
         }
         var info = streams.Topology.Node(node);
         return new CatalogNode { Id = node, Host = info.Host, Port = info.Port, Site = info.Site, State = state };
+    }
+
+    /// <summary>
+    /// Turns an operator's request into the catalog command that does it (computed here, on the
+    /// loop, from this node's catalog and reachability): null with an explanation when there is
+    /// nothing to do (the cluster already is as asked). Throws <see cref="ArgumentException"/> for
+    /// a request that cannot be done.
+    /// </summary>
+    public Task<(MembershipCommand? Command, string Summary)> PlanMembershipAsync(MembershipChangeRequest request, CancellationToken ct) => AskAsync(() => PlanMembership(request), ct);
+
+    private (MembershipCommand? Command, string Summary) PlanMembership(MembershipChangeRequest request)
+    {
+        var catalog = streams.Catalog;
+        var topology = streams.Topology;
+        var command = new MembershipCommand();
+        var groups = streams.Groups.ToDictionary(g => g, g => streams.ReplicasOf(g)!);
+        bool Reachable(string n) => n == options.NodeId || !unreachable.Contains(n);
+        switch (request.Action)
+        {
+            case MembershipChangeRequest.Types.Action.Add:
+            {
+                var entry = NewEntry(request.Node, request, topology);
+                var known = catalog.Nodes.TryGetValue(request.Node, out var existing) ? existing : null;
+                var upAlready = topology.Contains(request.Node) && catalog.TakesReplicas(request.Node);
+                if (upAlready && known is not null && (known.Host != entry.Host || known.Port != entry.Port || !known.Edges.SequenceEqual(entry.Edges)))
+                    throw new ArgumentException($"node {request.Node} is in the cluster already, with other settings ({known.Host}:{known.Port}, edges {string.Join(",", known.Edges)}); remove it first");
+                if (!upAlready) command.Nodes.Add(entry);
+                command.Reason = $"operator: add {request.Node}";
+                if (request.Rebalance)
+                {
+                    var grown = upAlready ? topology : topology.WithNodes([new Core.Topology.NodeInfo(entry.Id, entry.Host, entry.Port, entry.Site)], entry.Edges.Select(e => (entry.Id, e)));
+                    AddPlacements(command, PlacementPlanner.Rebalance(grown, groups, n => n == request.Node || streams.TakesReplicas(n) && Reachable(n)));
+                }
+                break;
+            }
+            case MembershipChangeRequest.Types.Action.Remove:
+            {
+                RequireNode(request.Node, topology);
+                if (catalog.StateOf(request.Node) != NodeState.NodeRemoved) command.Nodes.Add(NodeEntry(request.Node, NodeState.NodeRemoved));
+                command.Reason = $"operator: remove {request.Node}";
+                AddPlacements(command, PlacementPlanner.Replace(topology, groups, n => n == request.Node || !catalog.TakesReplicas(n),
+                    n => n != request.Node && streams.TakesReplicas(n) && Reachable(n)));
+                if (command.Placements.Count == 0 && groups.Values.Any(r => r.Contains(request.Node)))
+                    throw new ArgumentException($"no node can take {request.Node}'s replicas (every other node holds them already, or is down)");
+                break;
+            }
+            case MembershipChangeRequest.Types.Action.Replace:
+            {
+                RequireNode(request.Node, topology);
+                if (StreamCatalog.ValidateNodeId(request.With) is { } bad) throw new ArgumentException($"--with: {bad}");
+                if (request.With == request.Node) throw new ArgumentException("a node cannot replace itself");
+                var comes = NewEntry(request.With, request, topology);
+                if (!(topology.Contains(request.With) && catalog.TakesReplicas(request.With))) command.Nodes.Add(comes);
+                if (catalog.StateOf(request.Node) != NodeState.NodeRemoved) command.Nodes.Add(NodeEntry(request.Node, NodeState.NodeRemoved));
+                command.Reason = $"operator: replace {request.Node} with {request.With}";
+                foreach (var (group, replicas) in groups.OrderBy(g => g.Key))
+                {
+                    if (!replicas.Contains(request.Node)) continue;
+                    var next = replicas.Contains(request.With) ? replicas.Where(r => r != request.Node) : replicas.Select(r => r == request.Node ? request.With : r);
+                    AddPlacement(command, group, next);
+                }
+                break;
+            }
+            case MembershipChangeRequest.Types.Action.Rebalance:
+                command.Reason = "operator: rebalance";
+                AddPlacements(command, PlacementPlanner.Rebalance(topology, groups, n => streams.TakesReplicas(n) && Reachable(n)));
+                break;
+            default:
+                throw new ArgumentException("an action is required: add, remove, replace or rebalance");
+        }
+        if (command.Nodes.Count == 0 && command.Placements.Count == 0) return (null, "nothing to change: the cluster already is as asked");
+        if (catalog.RefusalOf(command) is { } refusal) throw new ArgumentException(refusal);
+        return (command, $"{command.Reason}: {command.Nodes.Count} node entr{(command.Nodes.Count == 1 ? "y" : "ies")}, {command.Placements.Count} group(s) move");
+    }
+
+    private static void AddPlacements(MembershipCommand command, IReadOnlyDictionary<uint, string[]> moves)
+    {
+        foreach (var (group, replicas) in moves.OrderBy(m => m.Key)) AddPlacement(command, group, replicas);
+    }
+
+    private static void AddPlacement(MembershipCommand command, uint group, IEnumerable<string> replicas)
+    {
+        var placement = new GroupPlacement { Group = group };
+        placement.Nodes.AddRange(replicas);
+        command.Placements.Add(placement);
+    }
+
+    private static void RequireNode(string node, Core.Topology.ClusterTopology topology)
+    {
+        if (StreamCatalog.ValidateNodeId(node) is { } bad) throw new ArgumentException(bad);
+        if (!topology.Contains(node)) throw new ArgumentException($"unknown node '{node}' (the cluster has {string.Join(", ", topology.NodeIds)})");
+    }
+
+    /// <summary>The entry of a node being added: a topology node keeps its address unless the
+    /// request gives one; a new node needs host, port, site and at least one edge to a known node.</summary>
+    private CatalogNode NewEntry(string node, MembershipChangeRequest request, Core.Topology.ClusterTopology topology)
+    {
+        if (StreamCatalog.ValidateNodeId(node) is { } bad) throw new ArgumentException(bad);
+        foreach (var e in request.Edges)
+        {
+            if (e == node) throw new ArgumentException($"node {node} cannot have an edge to itself");
+            if (!topology.Contains(e)) throw new ArgumentException($"edge to unknown node '{e}' (the cluster has {string.Join(", ", topology.NodeIds)})");
+        }
+        if (topology.Contains(node))
+        {
+            var entry = NodeEntry(node, NodeState.NodeUp);
+            if (request.Host.Length > 0 || request.Port != 0 || request.Edges.Count > 0)
+            {
+                var info = topology.Node(node);
+                if (request.Host.Length > 0 && request.Host != info.Host || request.Port != 0 && request.Port != info.Port)
+                    throw new ArgumentException($"node {node} is at {info.Address} in this cluster; a node comes back at its own address");
+            }
+            return entry;
+        }
+        if (request.Host.Length == 0 || request.Port is <= 0 or > 65535) throw new ArgumentException($"a new node needs --host and --port (1-65535), got '{request.Host}' and {request.Port}");
+        if (request.Edges.Count == 0) throw new ArgumentException($"a new node needs --edges to at least one node of the cluster");
+        var added = new CatalogNode { Id = node, Host = request.Host, Port = request.Port, Site = request.Site.Length > 0 ? request.Site : node, State = NodeState.NodeUp };
+        added.Edges.AddRange(request.Edges.Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal));
+        return added;
     }
 }
