@@ -62,15 +62,33 @@ internal sealed class StreamRegistry
     /// <summary>The default stream then the catalog's, by id.</summary>
     public IEnumerable<StreamDefinition> All => [Default, .. Catalog.Streams.Values.OrderBy(s => s.Id)];
 
-    /// <summary>The stream named <paramref name="name"/> ("" is the default stream).</summary>
+    /// <summary>The stream named <paramref name="name"/> ("" is the default stream), with each
+    /// partition's replicas as they are now (moved groups: the catalog's targets, issue 12), which
+    /// is where queries, consumers and forwarded appends look for them.</summary>
     public bool TryResolve(string name, out StreamDefinition stream)
     {
         if (name.Length == 0 || name == StreamGroups.DefaultStream)
         {
-            stream = Default;
+            stream = Current(Default);
             return true;
         }
-        return Catalog.Streams.TryGetValue(name, out stream!);
+        if (!Catalog.Streams.TryGetValue(name, out var found))
+        {
+            stream = null!;
+            return false;
+        }
+        stream = Current(found);
+        return true;
+    }
+
+    private StreamDefinition Current(StreamDefinition stream)
+    {
+        var placements = Catalog.Placements;
+        if (!Enumerable.Range(0, stream.PartitionCount).Any(p => placements.ContainsKey(stream.Group((uint)p)))) return stream;
+        return stream with
+        {
+            Placement = [.. Enumerable.Range(0, stream.PartitionCount).Select(p => placements.TryGetValue(stream.Group((uint)p), out var moved) ? moved : stream.Placement[p])],
+        };
     }
 
     /// <summary>The live stream a Raft group belongs to, or null (a deleted or unknown stream, or the metadata group).</summary>

@@ -1,0 +1,127 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using Braid.Core.Topology;
+using Xunit.Abstractions;
+
+namespace Braid.EndToEnd.Tests;
+
+/// <summary>
+/// Membership end to end (issue 12) on mini2: a node lost for good (kill -9, data deleted) is
+/// declared dead after --dead-after and every group it held is brought back to three replicas by
+/// the cluster itself; then a second node dies and every partition still takes writes; counts
+/// stay exact throughout.
+/// </summary>
+public sealed class MembershipTests(ITestOutputHelper output)
+{
+    internal static readonly TimeSpan Within = TimeSpan.FromSeconds(120);
+
+    [Fact(Timeout = 600_000)]
+    public async Task A_node_lost_for_good_is_replaced_without_an_operator_and_a_second_loss_still_takes_writes()
+    {
+        await using var cluster = await LocalCluster.UpAsync("mini2", 6, false, "--dead-after", "5s");
+        var records = StreamingTests.Records(300_000);
+        using (var client = await StreamingTests.ConnectAsync(cluster))
+            await StreamingTests.IngestAsync(client, records, 1000);
+        await AssertCountAsync(cluster, 300_000);
+
+        var before = await MembersAsync(cluster);
+        Assert.True(before.Groups.All(g => g.InPlace), "every group in place before the loss");
+        var held = before.Groups.Count(g => g.Target.Contains("D"));
+        Assert.True(held > 0, "D holds replicas");
+
+        var kill = await cluster.RunAsync("cluster", "kill", "D");
+        Assert.True(kill.ExitCode == 0, kill.ToString());
+        var clock = Stopwatch.StartNew();
+        DeleteData(cluster, "D");
+
+        // No operator: the metadata leader declares D dead after 5 s and moves its replicas.
+        var after = await EventuallyAsync(cluster, m => m.Nodes.Single(n => n.Id == "D").State == "dead"
+            && m.Groups.All(g => g.InPlace && g.Voters.Count == 3 && !g.Voters.Contains("D")), Within);
+        output.WriteLine($"D dead and {held} groups back at 3 replicas {clock.Elapsed.TotalSeconds:F1} s after the kill");
+        Assert.True(clock.Elapsed > TimeSpan.FromSeconds(5), "not declared dead before --dead-after");
+        await AssertCountAsync(cluster, 300_000);
+
+        // A second node dies: pick one every group survives (a connected majority of its voters in
+        // what is left of the graph), then write to every partition.
+        var graph = TopologyLoader.Parse(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "topologies", "mini2.json")), "mini2.json");
+        var second = new[] { "A", "B", "C", "E", "F" }.First(x => after.Groups.All(g => SurvivesWithout(graph, g.Voters, ["D", x])));
+        var kill2 = await cluster.RunAsync("cluster", "kill", second);
+        Assert.True(kill2.ExitCode == 0, kill2.ToString());
+        output.WriteLine($"second loss: {second}");
+        var more = StreamingTests.Records(3_000);
+        using (var client = await StreamingTests.ConnectAsync(cluster))
+        {
+            await using var session = new Braid.Client.IngestSession(client, producer: 77);
+            for (var b = 0; b < more.Count / 100; b++)
+            {
+                var batch = more.Skip(b * 100).Take(100).ToArray();
+                await session.SendAsync(b, Braid.Data.RecordBatchCodec.Encode(batch), batch.Length);
+            }
+            await session.CompleteAsync().WaitAsync(Within);
+        }
+        await AssertCountAsync(cluster, 303_000);
+    }
+
+    /// <summary>The voters of a group, minus the dead, hold a majority of the group that can reach each other.</summary>
+    internal static bool SurvivesWithout(ClusterTopology graph, IReadOnlyList<string> voters, string[] dead)
+    {
+        var live = graph.Subgraph(n => !dead.Contains(n));
+        var left = voters.Where(v => !dead.Contains(v)).ToList();
+        if (left.Count < voters.Count / 2 + 1) return false;
+        var reached = new HashSet<string> { left[0] };
+        var queue = new Queue<string>([left[0]]);
+        while (queue.TryDequeue(out var at))
+            foreach (var next in live.NeighboursOf(at))
+                if (reached.Add(next)) queue.Enqueue(next);
+        return left.Count(reached.Contains) >= voters.Count / 2 + 1;
+    }
+
+    internal static void DeleteData(LocalCluster cluster, string node)
+    {
+        var data = Path.Combine(cluster.Directory, node);
+        foreach (var entry in Directory.EnumerateFileSystemEntries(data).Where(e => Path.GetFileName(e) != "node.log").ToList())
+            if (Directory.Exists(entry)) Directory.Delete(entry, recursive: true); else File.Delete(entry);
+    }
+
+    internal static async Task AssertCountAsync(LocalCluster cluster, long expected)
+    {
+        var count = await cluster.RunAsync("count", "airquality");
+        Assert.True(count.ExitCode == 0, count.ToString());
+        Assert.Equal(expected.ToString(CultureInfo.InvariantCulture), count.Stdout.Trim());
+    }
+
+    internal sealed record Group(string Name, IReadOnlyList<string> Target, IReadOnlyList<string> Voters, IReadOnlyList<string> Learners, bool InPlace);
+
+    internal sealed record Node(string Id, string State, int Replicas);
+
+    internal sealed record Members(IReadOnlyList<Node> Nodes, IReadOnlyList<Group> Groups);
+
+    internal static async Task<Members> MembersAsync(LocalCluster cluster)
+    {
+        var result = await cluster.RunAsync("cluster", "members", "--json");
+        Assert.True(result.ExitCode == 0, result.ToString());
+        using var doc = JsonDocument.Parse(result.Stdout);
+        static List<string> Strings(JsonElement e) => e.EnumerateArray().Select(x => x.GetString()!).ToList();
+        return new Members(
+            doc.RootElement.GetProperty("nodes").EnumerateArray().Select(n => new Node(n.GetProperty("id").GetString()!, n.GetProperty("state").GetString()!, n.GetProperty("replicas").GetInt32())).ToList(),
+            doc.RootElement.GetProperty("groups").EnumerateArray().Select(g => new Group(g.GetProperty("group").GetString()!, Strings(g.GetProperty("target")),
+                Strings(g.GetProperty("voters")), Strings(g.GetProperty("learners")), g.GetProperty("in_place").GetBoolean())).ToList());
+    }
+
+    internal static async Task<Members> EventuallyAsync(LocalCluster cluster, Func<Members, bool> done, TimeSpan within)
+    {
+        var clock = Stopwatch.StartNew();
+        Members last;
+        do
+        {
+            last = await MembersAsync(cluster);
+            if (done(last)) return last;
+            await Task.Delay(500);
+        }
+        while (clock.Elapsed < within);
+        Assert.Fail($"membership not reached within {within.TotalSeconds} s; last: {string.Join("; ", last.Nodes.Select(n => $"{n.Id} {n.State}"))}; "
+            + string.Join("; ", last.Groups.Select(g => $"{g.Name} target {string.Join(",", g.Target)} voters {string.Join(",", g.Voters)} learners {string.Join(",", g.Learners)}")));
+        return last;
+    }
+}
