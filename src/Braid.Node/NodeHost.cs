@@ -38,7 +38,7 @@ public static class NodeHost
         using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, _ => Volatile.Write(ref signalled, 1));
         using var sigquit = PosixSignalRegistration.Create(PosixSignal.SIGQUIT, _ => Volatile.Write(ref signalled, 1));
         Directory.CreateDirectory(options.DataDirectory);
-        var hadPlacement = PlacementRecord.CheckOrSave(options.DataDirectory, PlacementPlanner.Plan(options.Topology, options.Partitions, options.Replicas));
+        var hadPlacement = PlacementRecord.CheckOrSave(options.DataDirectory, PlacementPlanner.Plan(options.PlacementTopology, options.Partitions, options.Replicas));
         options = options with { HadPlacementRecord = hadPlacement || options.JoinsExisting };
         var app = Build(options);
         var health = app.Services.GetRequiredService<NodeHealth>();

@@ -45,6 +45,15 @@ public sealed record NodeOptions(
     /// as CockroachDB's server.time_until_store_dead).</summary>
     public TimeSpan DeadAfter { get; init; } = TimeSpan.FromMinutes(5);
 
+    /// <summary>The graph the cluster started from, when this node is not in it (a node added to
+    /// the running cluster, issue 12: <see cref="Topology"/> is this graph plus the node and its
+    /// edges). First placements (the default stream's, the metadata group's) are computed on it, so
+    /// every node computes the same ones. Null: <see cref="Topology"/> is the cluster's first graph.</summary>
+    public ClusterTopology? BaseTopology { get; init; }
+
+    /// <summary>The graph first placements are computed on (see <see cref="BaseTopology"/>).</summary>
+    public ClusterTopology PlacementTopology => BaseTopology ?? Topology;
+
     /// <summary>Test hook: runs on the partition loop once the replicas are open and before their
     /// committed entries are applied, i.e. in the middle of replay (a test holds replay there).</summary>
     internal Action? ReplayHook { get; init; }

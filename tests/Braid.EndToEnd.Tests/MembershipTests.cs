@@ -63,6 +63,55 @@ public sealed class MembershipTests(ITestOutputHelper output)
         await AssertCountAsync(cluster, 303_000);
     }
 
+    [Fact(Timeout = 600_000)]
+    public async Task A_seventh_node_added_with_its_own_edges_takes_replicas_and_gives_them_back_when_removed_while_writes_flow()
+    {
+        await using var cluster = await LocalCluster.UpAsync("mini2", 6);
+        var records = StreamingTests.Records(300_000);
+        using (var client = await StreamingTests.ConnectAsync(cluster))
+            await StreamingTests.IngestAsync(client, records, 1000);
+
+        // Writes flow through both changes: a second producer sends 200 batches meanwhile.
+        var more = StreamingTests.Records(20_000);
+        using var writer = await StreamingTests.ConnectAsync(cluster);
+        var writing = Task.Run(async () =>
+        {
+            await using var session = new Braid.Client.IngestSession(writer, producer: 91);
+            for (var b = 0; b < more.Count / 100; b++)
+            {
+                var batch = more.Skip(b * 100).Take(100).ToArray();
+                await session.SendAsync(b, Braid.Data.RecordBatchCodec.Encode(batch), batch.Length);
+                await Task.Delay(50);
+            }
+            await session.CompleteAsync().WaitAsync(Within);
+        });
+
+        // G is not in the topology file: cluster add gives it an address, a certificate, a process;
+        // the overlay links C-G and F-G come up without restarting anyone; groups rebalance onto G.
+        var add = await cluster.RunAsync("cluster", "add", "G", "--edges", "C,F", "--timeout", "120");
+        Assert.True(add.ExitCode == 0, add.ToString());
+        output.WriteLine(add.Stdout);
+        var grown = await MembersAsync(cluster);
+        Assert.True(grown.Groups.All(g => g.InPlace), "every group in place after the add");
+        var onG = grown.Groups.Count(g => g.Voters.Contains("G"));
+        Assert.True(onG >= 4, $"only {onG} groups on G");
+        Assert.Equal(onG, grown.Nodes.Single(n => n.Id == "G").Replicas);
+        var again = await cluster.RunAsync("cluster", "add", "G", "--edges", "C,F");
+        Assert.True(again.ExitCode == 0, again.ToString());
+        Assert.Contains("unchanged", again.Stdout);
+
+        // Removing G moves its replicas away first (each group adds its new member, then lets G go).
+        var remove = await cluster.RunAsync("cluster", "remove", "G", "--timeout", "120");
+        Assert.True(remove.ExitCode == 0, remove.ToString());
+        output.WriteLine(remove.Stdout);
+        var shrunk = await MembersAsync(cluster);
+        Assert.Equal("removed", shrunk.Nodes.Single(n => n.Id == "G").State);
+        Assert.True(shrunk.Groups.All(g => g.InPlace && g.Voters.Count == 3 && !g.Voters.Contains("G")), "G holds nothing");
+
+        await writing.WaitAsync(Within);
+        await AssertCountAsync(cluster, 320_000);
+    }
+
     /// <summary>The voters of a group, minus the dead, hold a majority of the group that can reach each other.</summary>
     internal static bool SurvivesWithout(ClusterTopology graph, IReadOnlyList<string> voters, string[] dead)
     {

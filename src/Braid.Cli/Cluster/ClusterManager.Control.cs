@@ -24,6 +24,21 @@ internal sealed partial class ClusterManager
         output.WriteLine($"paused {id} (pid {node.Pid}) with SIGSTOP");
     }
 
+    /// <summary>Stops a node cleanly (SIGTERM, SIGKILL after the grace period) if it runs; its record stays.</summary>
+    public void Stop(string id)
+    {
+        var state = ClusterState.Load(directory);
+        if (state.Nodes.FirstOrDefault(n => n.Id == id) is not { } node || !ProcessControl.IsAlive(node.Pid, node.StartTime)) return;
+        ProcessControl.Signal(node.Pid, ProcessControl.SigTerm);
+        ProcessControl.Signal(node.Pid, ProcessControl.SigCont);
+        if (!ProcessControl.WaitForExit(node.Pid, node.StartTime, StopGrace))
+        {
+            ProcessControl.Signal(node.Pid, ProcessControl.SigKill);
+            ProcessControl.WaitForExit(node.Pid, node.StartTime, StopGrace);
+        }
+        output.WriteLine($"stopped {id} (pid {node.Pid})");
+    }
+
     public void Resume(string id)
     {
         var node = Running(ClusterState.Load(directory), id);
@@ -49,8 +64,7 @@ internal sealed partial class ClusterManager
     /// <summary>Starts a stopped node with its arguments, as rejoining its cluster; records it and waits until it is ready.</summary>
     private async Task<NodeProcess> StartAgainAsync(ClusterState state, NodeProcess old, TimeSpan timeout, CancellationToken cancellationToken)
     {
-        var topology = TopologyFiles.Load(state.TopologyPath, state.BasePort);
-        var fresh = Start(state, topology.Node(old.Id), rejoin: true);
+        var fresh = Start(state, NodeOf(state, old.Id), rejoin: true);
         state.Nodes[state.Nodes.IndexOf(old)] = fresh;
         state.Save(directory);
         await WaitReadyAsync(state, [fresh], timeout, cancellationToken).ConfigureAwait(false);

@@ -127,6 +127,8 @@ internal sealed partial class ClusterManager(string directory, TextWriter output
             ? Path.GetFullPath(Path.Combine(directory, node.Id + ".node.log"))
             : Path.Combine(dataDirectory, "node.log");
         var arguments = new List<string> { "node", "--topology", state.TopologyPath, "--id", node.Id, "--data", dataDirectory };
+        if (state.Added?.FirstOrDefault(a => a.Id == node.Id) is { } added)
+            arguments.AddRange(["--host", added.Host, "--port", added.Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--site", added.Site, "--edges", string.Join(",", added.Edges)]);
         if (state.BasePort is { } port) arguments.AddRange(["--base-port", port.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
         if (state.AllowFaultInjection) arguments.Add("--allow-fault-injection");
         if (rejoin) arguments.AddRange(["--initial-cluster-state", "existing"]);
@@ -149,7 +151,59 @@ internal sealed partial class ClusterManager(string directory, TextWriter output
 
     /// <summary>A node's metrics port: the base plus its position in the topology, or null.</summary>
     private static int? MetricsPortOf(ClusterState state, ClusterTopology topology, string nodeId) =>
-        state.MetricsBasePort is { } metricsBase ? metricsBase + topology.Nodes.Select(n => n.Id).ToList().IndexOf(nodeId) : null;
+        state.MetricsBasePort is { } metricsBase && topology.Contains(nodeId) ? metricsBase + topology.Nodes.Select(n => n.Id).ToList().IndexOf(nodeId) : null;
+
+    /// <summary>A node of the local cluster: from the topology file, or one added since.</summary>
+    internal static NodeInfo NodeOf(ClusterState state, string id)
+    {
+        var topology = TopologyFiles.Load(state.TopologyPath, state.BasePort);
+        if (topology.Contains(id)) return topology.Node(id);
+        if (state.Added?.FirstOrDefault(a => a.Id == id) is { } added) return new NodeInfo(added.Id, added.Host, added.Port, added.Site);
+        throw new CliException($"unknown node '{id}' (this cluster has {string.Join(", ", topology.NodeIds.Concat(state.Added?.Select(a => a.Id) ?? []))})");
+    }
+
+    /// <summary>
+    /// The address a node added to this local cluster gets: 127.0.0.1 and the port after the
+    /// highest one in use, unless given. Null for a node the cluster has already (file or added).
+    /// </summary>
+    public AddedNode? PlanAdded(string id, string? host, int port, string? site, IReadOnlyList<string> edges)
+    {
+        var state = ClusterState.Load(directory);
+        var topology = TopologyFiles.Load(state.TopologyPath, state.BasePort);
+        if (topology.Contains(id) || state.Added?.Any(a => a.Id == id) == true) return null;
+        if (state.Network is not null) throw new CliException("this local cluster runs on namespace hosts: start the new node yourself (braid node ... --host --port --edges) and run cluster add with --seeds");
+        if (edges.Count == 0) throw new CliException($"a new node needs --edges to nodes of the cluster ({string.Join(", ", topology.NodeIds)})");
+        var used = topology.Nodes.Select(n => n.Port).Concat(state.Added?.Select(a => a.Port) ?? []).ToList();
+        return new AddedNode(id, host ?? "127.0.0.1", port > 0 ? port : used.Max() + 1, site ?? id, [.. edges]);
+    }
+
+    /// <summary>Starts the process of a node the cluster now counts (added, or a topology node whose
+    /// process is not running), records it, issues its certificate if the cluster uses TLS, and waits
+    /// until it routes to every running node.</summary>
+    public async Task<NodeProcess> StartMemberAsync(string id, AddedNode? added, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        var state = ClusterState.Load(directory);
+        if (added is not null && state.Added?.Any(a => a.Id == id) != true)
+        {
+            state = state with { Added = [.. state.Added ?? [], added] };
+            state.Save(directory);
+        }
+        var running = state.Nodes.FirstOrDefault(n => n.Id == id);
+        if (running is not null && ProcessControl.IsAlive(running.Pid, running.StartTime)) return running;
+        var node = NodeOf(state, id);
+        if (!state.Insecure)
+        {
+            var grown = TopologyFiles.Load(state.TopologyPath, state.BasePort).WithNodes([node], []);
+            Security.ClusterCertificates.OfCluster(directory).Ensure(grown, [], DateTimeOffset.UtcNow);
+        }
+        var fresh = Start(state, node, rejoin: running is not null);
+        if (running is not null) state.Nodes[state.Nodes.IndexOf(running)] = fresh;
+        else state.Nodes.Add(fresh);
+        state.Save(directory);
+        await WaitReadyAsync(state, [fresh], timeout, cancellationToken).ConfigureAwait(false);
+        output.WriteLine($"started {id} at {fresh.Address} (pid {fresh.Pid})");
+        return fresh;
+    }
 
     /// <summary>The metrics ports must be ports and must not be any node's gRPC port.</summary>
     private static void CheckMetricsPorts(ClusterTopology topology, int? metricsBasePort)

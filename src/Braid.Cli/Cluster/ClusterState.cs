@@ -6,6 +6,13 @@ namespace Braid.Cli.Cluster;
 /// <summary>One node process started by <c>braid cluster</c>.</summary>
 internal sealed record NodeProcess(string Id, string Address, int Pid, long StartTime, string DataDirectory, string LogFile);
 
+/// <summary>A node added to the running cluster by <c>braid cluster add</c> (issue 12): not in the
+/// topology file, so its address, site and edges are kept here for its starts and restarts.</summary>
+internal sealed record AddedNode(string Id, string Host, int Port, string Site, List<string> Edges)
+{
+    public string Address => $"{Host}:{Port}";
+}
+
 /// <summary>
 /// What <c>braid cluster up</c> started, kept in DIR/cluster.json so that down, kill, pause and
 /// status act on exactly those processes (checked by pid and start time) and nothing else.
@@ -15,7 +22,7 @@ internal sealed record NodeProcess(string Id, string Address, int Pid, long Star
 /// <param name="Insecure">Nodes serve plaintext (up --insecure); otherwise mutual TLS with the certificates in DIR/certs.</param>
 /// <param name="MetricsBasePort">Nodes serve metrics on this port and the next ones, in topology order (null: no endpoint).</param>
 internal sealed record ClusterState(string TopologyPath, int? BasePort, bool AllowFaultInjection, List<NodeProcess> Nodes, int Partitions = 12, int Replicas = 3, long RetainBytes = 0, long SegmentBytes = Braid.Node.NodeOptions.DefaultSegmentBytes,
-    Hosts.NetworkLayout? Network = null, List<string>? Mounts = null, bool Insecure = false, int? MetricsBasePort = null, string? DeadAfter = null)
+    Hosts.NetworkLayout? Network = null, List<string>? Mounts = null, bool Insecure = false, int? MetricsBasePort = null, string? DeadAfter = null, List<AddedNode>? Added = null)
 {
     public const string FileName = "cluster.json";
 

@@ -93,6 +93,22 @@ internal static class MembershipCommands
             }
             var asJson = p.GetValue(common.Json);
             var progress = asJson ? Console.Error : Console.Out;
+            // On the local cluster (no --seeds) this command also runs the node it brings in:
+            // address defaults (127.0.0.1, the next free port), certificate, process.
+            var local = p.GetValue(common.Seeds) is not { Length: > 0 } && action is MembershipChangeRequest.Types.Action.Add or MembershipChangeRequest.Types.Action.Replace;
+            using var manager = local ? new ClusterManager(p.GetValue(common.Dir)!, progress) : null;
+            var incoming = action == MembershipChangeRequest.Types.Action.Replace ? request.With : request.Node;
+            AddedNode? added = null;
+            if (manager is not null)
+            {
+                added = manager.PlanAdded(incoming, p.GetValue(host), p.GetValue(port), p.GetValue(site), [.. request.Edges]);
+                if (added is not null)
+                {
+                    request.Host = added.Host;
+                    request.Port = added.Port;
+                    request.Site = added.Site;
+                }
+            }
             using var braid = await ClientOptions.ConnectAsync(common.SeedList(p), common.ResolveTls(p), ct).ConfigureAwait(false);
             MembershipChangeReply reply;
             try
@@ -106,14 +122,23 @@ internal static class MembershipCommands
             progress.WriteLine(reply.Changed
                 ? $"committed at metadata index {reply.CatalogVersion}: {reply.Summary}{(reply.MovedGroups.Count > 0 ? $" ({string.Join(" ", reply.MovedGroups)})" : "")}"
                 : $"unchanged: {reply.Summary}");
+            if (manager is not null) await manager.StartMemberAsync(incoming, added, TimeSpan.FromSeconds(60), ct).ConfigureAwait(false);
             if (p.GetValue(noWait))
             {
                 if (asJson) Json.CliJson.Print(await CollectAsync(common, p, ct).ConfigureAwait(false));
                 return 0;
             }
             var report = await FollowAsync(common, p, TimeSpan.FromSeconds(p.GetValue(timeout)), progress, ct).ConfigureAwait(false);
+            var done = report.GroupsInPlace == report.Groups.Count;
+            // On the local cluster, a removed node's process stops once nothing needs it any more.
+            if (done && action == MembershipChangeRequest.Types.Action.Remove && p.GetValue(common.Seeds) is not { Length: > 0 }
+                && report.Groups.All(g => !g.Voters.Contains(request.Node) && !g.Learners.Contains(request.Node)))
+            {
+                using var stopper = new ClusterManager(p.GetValue(common.Dir)!, progress);
+                stopper.Stop(request.Node);
+            }
             if (asJson) Json.CliJson.Print(report);
-            return report.GroupsInPlace == report.Groups.Count ? 0 : ExitStillMoving;
+            return done ? 0 : ExitStillMoving;
         }));
         return command;
     }

@@ -14,7 +14,7 @@ namespace Braid.Core.Overlay;
 /// </summary>
 public sealed class EnvelopeValidator
 {
-    private readonly ClusterTopology topology;
+    private ClusterTopology topology;
     private readonly string self;
     private readonly uint defaultTtl;
     private readonly Dictionary<(string, string), int> distances = [];
@@ -28,6 +28,15 @@ public sealed class EnvelopeValidator
         this.topology = topology;
         this.self = self;
         this.defaultTtl = defaultTtl;
+        foreach (var from in topology.NodeIds) Measure(from);
+    }
+
+    /// <summary>The graph grew (nodes added to a running cluster, issue 12): distances are measured again.</summary>
+    public void Grow(ClusterTopology bigger)
+    {
+        ArgumentNullException.ThrowIfNull(bigger);
+        topology = bigger;
+        distances.Clear();
         foreach (var from in topology.NodeIds) Measure(from);
     }
 

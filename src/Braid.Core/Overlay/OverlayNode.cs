@@ -35,7 +35,7 @@ public readonly record struct NeighbourView(string Id, bool Connected, bool Aliv
 /// </summary>
 public sealed class OverlayNode
 {
-    private readonly ClusterTopology topology;
+    private ClusterTopology topology;
     private readonly OverlayOptions options;
     private readonly LinkStateRouter router;
     private readonly EnvelopeValidator validator;
@@ -60,6 +60,32 @@ public sealed class OverlayNode
     }
 
     public string Self { get; }
+
+    /// <summary>The graph this node routes on (the topology file's, grown by added nodes).</summary>
+    public ClusterTopology Topology => topology;
+
+    /// <summary>
+    /// Nodes and edges were added to the running cluster (issue 12; the metadata group's catalog
+    /// holds them): links to new neighbours are expected (their failure detectors start now), the
+    /// new nodes' adverts are accepted and routes use the new edges. The graph only grows: a
+    /// removed node keeps its place in it and simply holds no replica. Returns false (and changes
+    /// nothing) when <paramref name="bigger"/> is not a superset of the current graph.
+    /// </summary>
+    public bool Grow(ClusterTopology bigger)
+    {
+        ArgumentNullException.ThrowIfNull(bigger);
+        if (!bigger.Contains(Self) || !topology.NodeIds.All(bigger.Contains) || !topology.Edges.All(e => bigger.AreNeighbours(e.A, e.B))) return false;
+        if (bigger.Hash == topology.Hash) return true;
+        topology = bigger;
+        router.Grow(bigger);
+        validator.Grow(bigger);
+        foreach (var n in bigger.NeighboursOf(Self))
+            if (!links.ContainsKey(n)) links[n] = new LinkState(new PhiAccrualDetector(options.Phi));
+        output.Events.Add($"topology grew to {bigger.Nodes.Count} nodes, {bigger.Edges.Count} edges");
+        output.RoutesChanged = true;
+        return true;
+    }
+
     public ulong Incarnation => router.Own.Incarnation;
     public LinkStateRouter Router => router;
     public long Forwarded { get; private set; }

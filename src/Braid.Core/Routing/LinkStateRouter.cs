@@ -53,7 +53,7 @@ public readonly record struct Route(string Destination, string NextHop, int Hops
 /// </summary>
 public sealed class LinkStateRouter
 {
-    private readonly ClusterTopology topology;
+    private ClusterTopology topology;
     private readonly Dictionary<string, LinkStateAdvert> database = new(StringComparer.Ordinal);
     private readonly SortedSet<string> liveNeighbours = new(StringComparer.Ordinal);
     private Dictionary<string, Route> routes = new(StringComparer.Ordinal);
@@ -68,6 +68,16 @@ public sealed class LinkStateRouter
     }
 
     public string Self { get; }
+
+    /// <summary>The graph grew (nodes and edges added to a running cluster, issue 12): routes are
+    /// computed on it from now on. Adverts of the new nodes are accepted from now on.</summary>
+    public void Grow(ClusterTopology bigger)
+    {
+        ArgumentNullException.ThrowIfNull(bigger);
+        Invariant.Check(topology.NodeIds.All(bigger.Contains) && topology.Edges.All(e => bigger.AreNeighbours(e.A, e.B)), "a topology may only grow");
+        topology = bigger;
+        Recompute();
+    }
 
     /// <summary>This node's current advert.</summary>
     public LinkStateAdvert Own { get; private set; }

@@ -19,11 +19,35 @@ internal sealed class LinkDialer(OverlayDriver driver, NodeOptions options, ILog
     private static readonly TimeSpan BackoffMax = TimeSpan.FromMilliseconds(500);
     private static readonly TimeSpan HelloTimeout = TimeSpan.FromSeconds(2);
 
-    protected override Task ExecuteAsync(CancellationToken stoppingToken)
+    private readonly object gate = new();
+    private readonly HashSet<string> dialling = new(StringComparer.Ordinal);
+    private readonly List<Task> links = [];
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        // Neighbours added while the node runs (the graph grew, issue 12) are dialled as they come.
+        driver.TopologyGrown += grown => DialNew(grown, stoppingToken);
+        DialNew(driver.Topology, stoppingToken);
+        try
+        {
+            await Task.Delay(Timeout.Infinite, stoppingToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+        Task[] all;
+        lock (gate) all = [.. links];
+        await Task.WhenAll(all).ConfigureAwait(false);
+    }
+
+    private void DialNew(ClusterTopology topology, CancellationToken stoppingToken)
     {
         var self = driver.Self;
-        var dialled = driver.Topology.NeighboursOf(self).Where(n => ClusterTopology.Dials(self, n));
-        return Task.WhenAll(dialled.Select(n => KeepLinkAsync(driver.Topology.Node(n), stoppingToken)));
+        lock (gate)
+        {
+            foreach (var n in topology.NeighboursOf(self).Where(n => ClusterTopology.Dials(self, n)))
+                if (dialling.Add(n)) links.Add(KeepLinkAsync(topology.Node(n), stoppingToken));
+        }
     }
 
     private async Task KeepLinkAsync(NodeInfo neighbour, CancellationToken stoppingToken)

@@ -47,7 +47,26 @@ internal sealed partial class OverlayDriver : BackgroundService, IHostedLifecycl
     }
 
     public OverlayNode Node { get; }
-    public ClusterTopology Topology => options.Topology;
+
+    /// <summary>The graph in use: the topology file's, grown by the nodes added since (issue 12).</summary>
+    public ClusterTopology Topology => Node.Topology;
+
+    /// <summary>Fingerprints of the graphs this node ran before it grew (sent in hellos).</summary>
+    private volatile string[] earlierHashes = [];
+
+    /// <summary>Raised on the overlay loop when the graph grew (the dialler starts the new links).</summary>
+    public event Action<ClusterTopology>? TopologyGrown;
+
+    /// <summary>Grows the graph to <paramref name="bigger"/> (the catalog holds nodes added since
+    /// the topology file was written); a graph that is not a superset is ignored.</summary>
+    public void Grow(ClusterTopology bigger) => TryPost(_ =>
+    {
+        var before = Node.Topology;
+        if (bigger.Hash == before.Hash || !Node.Grow(bigger)) return;
+        earlierHashes = [.. earlierHashes, before.Hash];
+        OverlayLog.TopologyGrew(logger, bigger.Nodes.Count, bigger.Edges.Count, string.Join(",", bigger.NodeIds.Where(n => !before.Contains(n))));
+        TopologyGrown?.Invoke(bigger);
+    });
     public string Self => options.NodeId;
     public TimeSpan Now => clock.GetElapsedTime(startTimestamp);
 
@@ -58,6 +77,7 @@ internal sealed partial class OverlayDriver : BackgroundService, IHostedLifecycl
         TopologyHash = Topology.Hash,
         Partitions = (uint)options.Partitions,
         Replicas = (uint)options.Replicas,
+        EarlierTopologyHashes = { earlierHashes },
     };
 
     /// <summary>Runs <paramref name="work"/> on the loop with the current time.</summary>

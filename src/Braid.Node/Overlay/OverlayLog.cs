@@ -13,4 +13,7 @@ internal static partial class OverlayLog
 
     [LoggerMessage(EventId = 102, Level = LogLevel.Warning, Message = "link from {Neighbour} refused: {Neighbour} already has a live link (the new stream is a duplicate or an impostor)")]
     public static partial void DuplicateLink(ILogger logger, string neighbour);
+
+    [LoggerMessage(EventId = 103, Level = LogLevel.Information, Message = "overlay: the graph grew to {Nodes} nodes, {Edges} edges (added: {Added})")]
+    public static partial void TopologyGrew(ILogger logger, int nodes, int edges, string added);
 }

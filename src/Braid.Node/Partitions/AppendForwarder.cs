@@ -34,7 +34,7 @@ internal sealed class AppendForwarder(RaftDriver raft, OverlayDriver overlay, No
         return new AppendReply
         {
             Status = (AppendStatus)a.Status, Index = a.Index, Duplicate = a.Duplicate, ExpectedSequence = a.ExpectedSequence, Error = a.Error,
-            Leader = a.Leader, LeaderAddress = a.Leader.Length > 0 && options.Topology.Contains(a.Leader) ? options.Topology.Node(a.Leader).Address : "",
+            Leader = a.Leader, LeaderAddress = a.Leader.Length > 0 && overlay.Topology.Contains(a.Leader) ? overlay.Topology.Node(a.Leader).Address : "",
         };
     }
 

@@ -68,7 +68,7 @@ internal sealed partial class RaftDriver
     {
         Status = AppendStatus.NotLeader,
         Leader = leader,
-        LeaderAddress = leader.Length > 0 && options.Topology.Contains(leader) ? options.Topology.Node(leader).Address : "",
+        LeaderAddress = leader.Length > 0 && overlay.Topology.Contains(leader) ? overlay.Topology.Node(leader).Address : "",
         Error = error,
     };
 

@@ -61,6 +61,7 @@ internal sealed partial class RaftDriver
     {
         if (!streams.TrySet(catalog)) return;
         Log.CatalogAdopted(logger, catalog.Version, string.Join(",", catalog.Streams.Keys.Order(StringComparer.Ordinal)));
+        overlay.Grow(streams.Topology); // nodes added to the cluster: links and routes follow (issue 12)
         Reconcile();
         foreach (var (version, done) in catalogWaiters.ToList())
             if (version <= catalog.Version)

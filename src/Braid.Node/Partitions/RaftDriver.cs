@@ -50,6 +50,7 @@ internal sealed partial class RaftDriver : BackgroundService, IHostedLifecycleSe
         this.storageMetrics = storageMetrics;
         partitions = new PartitionSet(GroupsToOpen(), OpenReplica, OnPartitionFailed);
         startCatalogVersion = streams.Catalog.Version;
+        overlay.Grow(streams.Topology); // the saved catalog may know nodes added after the topology file
     }
 
     private readonly StreamRegistry streams;

@@ -21,11 +21,11 @@ internal sealed class StreamRegistry
     public StreamRegistry(NodeOptions options)
     {
         this.options = options;
-        Placement = PlacementPlanner.Plan(options.Topology, options.Partitions, options.Replicas);
+        Placement = PlacementPlanner.Plan(options.PlacementTopology, options.Partitions, options.Replicas);
         Default = new StreamDefinition(StreamGroups.DefaultStream, 0, StreamFormat.AirQuality,
             [.. Placement.Partitions.Select(p => p.Replicas)], options.RetainBytes, 0);
-        var metaReplicas = Math.Min(3, options.Topology.Nodes.Count);
-        MetaBootstrap = PlacementPlanner.Plan(options.Topology, 1, metaReplicas).Partitions[0].Replicas;
+        var metaReplicas = Math.Min(3, options.PlacementTopology.Nodes.Count);
+        MetaBootstrap = PlacementPlanner.Plan(options.PlacementTopology, 1, metaReplicas).Partitions[0].Replicas;
         Load();
     }
 
@@ -46,9 +46,10 @@ internal sealed class StreamRegistry
         get
         {
             var catalog = Catalog;
-            var added = catalog.Nodes.Values.Where(n => !options.Topology.Contains(n.Id)).OrderBy(n => n.Id, StringComparer.Ordinal).ToList();
-            if (added.Count == 0) return options.Topology;
-            return options.Topology.WithNodes(
+            var first = options.PlacementTopology;
+            var added = catalog.Nodes.Values.Where(n => !first.Contains(n.Id)).OrderBy(n => n.Id, StringComparer.Ordinal).ToList();
+            if (added.Count == 0) return first;
+            return first.WithNodes(
                 added.Select(n => new Core.Topology.NodeInfo(n.Id, n.Host, n.Port, n.Site)),
                 added.SelectMany(n => n.Edges.Select(e => (n.Id, e))));
         }

@@ -45,7 +45,7 @@ internal sealed partial class StreamService
             "airquality" => StreamFormat.AirQuality,
             _ => throw new RpcException(new Status(StatusCode.InvalidArgument, $"unknown stream format '{request.Format}' (raw or airquality)")),
         };
-        var nodes = options.Topology.Nodes.Count;
+        var nodes = LiveTopology().Nodes.Count;
         var partitions = request.Partitions == 0 ? 1 : (int)request.Partitions;
         var replicas = request.Replicas == 0 ? Math.Min(3, nodes) : (int)request.Replicas;
         if (partitions > StreamGroups.PartitionsMax)
@@ -82,10 +82,13 @@ internal sealed partial class StreamService
     /// graph allows, sites, balance), turned by the name's hash so streams do not all lead on the same nodes.</summary>
     private IReadOnlyList<IReadOnlyList<string>> PlaceStream(string name, int partitions, int replicas)
     {
-        var table = PlacementPlanner.Plan(options.Topology, partitions, replicas);
+        var table = PlacementPlanner.Plan(LiveTopology(), partitions, replicas);
         var turn = (int)(Core.Fnv1a.Hash(name) % (ulong)partitions);
         return [.. Enumerable.Range(0, partitions).Select(p => table[(p + turn) % partitions].Replicas)];
     }
+
+    /// <summary>The nodes that take replicas (not dead, not removed; added ones included) and their edges.</summary>
+    private Core.Topology.ClusterTopology LiveTopology() => raft.Streams.Topology.Subgraph(raft.Streams.TakesReplicas);
 
     public override async Task<DeleteStreamReply> DeleteStream(DeleteStreamRequest request, ServerCallContext context)
     {
