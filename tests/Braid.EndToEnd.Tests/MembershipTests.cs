@@ -64,7 +64,7 @@ public sealed class MembershipTests(ITestOutputHelper output)
     }
 
     [Fact(Timeout = 600_000)]
-    public async Task A_seventh_node_added_with_its_own_edges_takes_replicas_and_gives_them_back_when_removed_while_writes_flow()
+    public async Task A_seventh_node_added_with_its_own_edges_takes_replicas_is_replaced_by_an_eighth_which_gives_them_back_when_removed_while_writes_flow()
     {
         await using var cluster = await LocalCluster.UpAsync("mini2", 6);
         var records = StreamingTests.Records(300_000);
@@ -100,13 +100,22 @@ public sealed class MembershipTests(ITestOutputHelper output)
         Assert.True(again.ExitCode == 0, again.ToString());
         Assert.Contains("unchanged", again.Stdout);
 
-        // Removing G moves its replicas away first (each group adds its new member, then lets G go).
-        var remove = await cluster.RunAsync("cluster", "remove", "G", "--timeout", "120");
+        // G replaced by H (new, with an edge to E): every group holding G gets H instead.
+        var replace = await cluster.RunAsync("cluster", "replace", "G", "--with", "H", "--edges", "E", "--timeout", "120");
+        Assert.True(replace.ExitCode == 0, replace.ToString());
+        output.WriteLine(replace.Stdout);
+        var replaced = await MembersAsync(cluster);
+        Assert.Equal("removed", replaced.Nodes.Single(n => n.Id == "G").State);
+        Assert.Equal(onG, replaced.Groups.Count(g => g.Voters.Contains("H")));
+        Assert.DoesNotContain(replaced.Groups, g => g.Voters.Contains("G") || g.Learners.Contains("G"));
+
+        // Removing H moves its replicas away first (each group adds its new member, then lets H go).
+        var remove = await cluster.RunAsync("cluster", "remove", "H", "--timeout", "120");
         Assert.True(remove.ExitCode == 0, remove.ToString());
         output.WriteLine(remove.Stdout);
         var shrunk = await MembersAsync(cluster);
-        Assert.Equal("removed", shrunk.Nodes.Single(n => n.Id == "G").State);
-        Assert.True(shrunk.Groups.All(g => g.InPlace && g.Voters.Count == 3 && !g.Voters.Contains("G")), "G holds nothing");
+        Assert.Equal("removed", shrunk.Nodes.Single(n => n.Id == "H").State);
+        Assert.True(shrunk.Groups.All(g => g.InPlace && g.Voters.Count == 3 && !g.Voters.Contains("H")), "H holds nothing");
 
         await writing.WaitAsync(Within);
         await AssertCountAsync(cluster, 320_000);

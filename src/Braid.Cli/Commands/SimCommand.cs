@@ -77,7 +77,8 @@ internal static class SimCommand
         summary.Failures.Count, summary.Failures.Select(f => new Json.SimFailureReport(f.Seed, f.Violations, replay(f.Seed))).ToList(),
         summary.Acked, summary.Retries, summary.Messages, summary.Compactions, summary.SnapshotsInstalled,
         summary.Queries.Completed, summary.Queries.Pages, summary.Queries.Trimmed,
-        Math.Round(summary.SimulatedSeconds, 3), Math.Round(summary.Wall.TotalSeconds, 3), Math.Round(summary.SimulatedSecondsPerWallSecond, 1));
+        Math.Round(summary.SimulatedSeconds, 3), Math.Round(summary.Wall.TotalSeconds, 3), Math.Round(summary.SimulatedSecondsPerWallSecond, 1),
+        options.Membership, options.DiskFaults, summary.Membership.Steps, summary.Membership.ConfigurationsCommitted, summary.Membership.NodesDeclaredDead);
 
     private static (int First, int Last) ParseSeeds(string text)
     {

@@ -55,7 +55,12 @@ internal sealed record SimReport(
     long QueriesTrimmed,
     double SimulatedSeconds,
     double WallSeconds,
-    double SimulatedSecondsPerWallSecond);
+    double SimulatedSecondsPerWallSecond,
+    bool Membership = false,
+    bool DiskFaults = false,
+    long MembershipSteps = 0,
+    long ConfigurationsCommitted = 0,
+    long NodesDeclaredDead = 0);
 
 internal sealed record SimFailureReport(int Seed, IReadOnlyList<string> Violations, string Replay);
 

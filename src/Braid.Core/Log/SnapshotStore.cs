@@ -102,6 +102,10 @@ public sealed class SnapshotStore
             }
 
             config = bytes.Slice((int)afterData + 4, configLength).ToArray();
+            if (config.Length > 0 && Raft.RaftConfiguration.TryDecode(config, out var why) is null)
+            {
+                throw new LogCorruptionException(FileName, afterData + 4, 0, $"snapshot configuration unreadable: {why}");
+            }
         }
 
         return new StoredSnapshot(

@@ -133,11 +133,16 @@ public sealed class JsonReportTests
     public void Sim_document_lists_each_failed_seed_with_its_replay_command()
     {
         var failed = new SimResult(7, ["election safety: two leaders in term 3"], 10, 1, 100, 12.5, 0, "");
-        var summary = new SimSummary(3, [failed], 300, 4, 5000, 40, TimeSpan.FromSeconds(2), Compactions: 2, SnapshotsInstalled: 1, Queries: new SimQueryCounts(5, 1, 30));
-        var root = Parse(SimCommand.Report("mini2", 5, 7, new SimOptions(), summary, seed => $"braid sim --seeds {seed} --trace"));
+        var summary = new SimSummary(3, [failed], 300, 4, 5000, 40, TimeSpan.FromSeconds(2), Compactions: 2, SnapshotsInstalled: 1, Queries: new SimQueryCounts(5, 1, 30),
+            Membership: new SimMembershipCounts(12, 9, 2));
+        var root = Parse(SimCommand.Report("mini2", 5, 7, new SimOptions { Membership = true }, summary, seed => $"braid sim --seeds {seed} --trace"));
         Assert.Equal(["topology", "first_seed", "last_seed", "seeds", "partitions", "replicas", "faults", "queries", "retain_bytes", "failed", "failures",
             "acked", "retries", "messages", "compactions", "snapshots_installed", "queries_completed", "query_pages", "queries_trimmed",
-            "simulated_seconds", "wall_seconds", "simulated_seconds_per_wall_second"], Keys(root));
+            "simulated_seconds", "wall_seconds", "simulated_seconds_per_wall_second", "membership", "disk_faults", "membership_steps",
+            "configurations_committed", "nodes_declared_dead"], Keys(root));
+        Assert.True(root.GetProperty("membership").GetBoolean());
+        Assert.Equal(9, root.GetProperty("configurations_committed").GetInt64());
+        Assert.Equal(2, root.GetProperty("nodes_declared_dead").GetInt64());
         Assert.Equal(1, root.GetProperty("failed").GetInt32());
         var failure = root.GetProperty("failures")[0];
         Assert.Equal(7, failure.GetProperty("seed").GetInt32());
