@@ -48,10 +48,10 @@ internal static class RereplicateBench
         }
 
         output.WriteLine();
-        output.WriteLine("  records  steady   groups   records held  MB held   dead after  in place after  moving    MB/s   records/s  count");
+        output.WriteLine("  records  steady  groups  records held  MB held   MB new  dead after  in place after   moving     MB/s  MB new/s  records/s  count");
         foreach (var r in runs)
             output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"{r.Records,9}  {(r.SteadyIngest ? "yes" : "no"),-6} {r.GroupsHeld,6} {r.RecordsHeld,14} {r.BytesHeld / 1048576.0,8:F1} {Fmt(r.DeclaredDeadSeconds, "F2"),10} s {Fmt(r.InPlaceSeconds, "F2"),13} s {Fmt(r.MovingSeconds, "F2"),6} s {Fmt(r.MegabytesPerSecond, "F1"),7} {Fmt(r.RecordsPerSecond, "F0"),11}  {(r.CountsOk ? "ok" : "MISMATCH")}"));
+                $"{r.Records,9}  {(r.SteadyIngest ? "yes" : "no"),-6} {r.GroupsHeld,7} {r.RecordsHeld,13} {r.BytesHeld / 1048576.0,8:F1} {r.BytesNewReplicas / 1048576.0,8:F1} {Fmt(r.DeclaredDeadSeconds, "F2"),9} s {Fmt(r.InPlaceSeconds, "F2"),13} s {Fmt(r.MovingSeconds, "F2"),6} s {Fmt(r.MegabytesPerSecond, "F1"),8} {Fmt(r.NewReplicasMegabytesPerSecond, "F1"),9} {Fmt(r.RecordsPerSecond, "F0"),10}  {(r.CountsOk ? "ok" : "MISMATCH")}"));
         if (ingest is not null)
             output.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"steady ingest: {ingest.BeforeRecordsPerSecond:F0} records/s over {ingest.BeforeSeconds:F1} s before the kill, {Fmt(ingest.DuringRecordsPerSecond, "F0")} records/s from declared dead to all in place ({ingest.DuringSeconds:F1} s): {Fmt(ingest.Ratio, "F2")}x; {ingest.KillToDeadRecordsPerSecond:F0} records/s from the kill to declared dead"));
@@ -76,10 +76,12 @@ internal static class RereplicateBench
         output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  loaded {load.Records} records ({bytes / 1048576.0:F1} MB encoded) in {load.Elapsed.TotalSeconds:F1} s ({load.RecordsPerSecond:F0} records/s)"));
 
         // Before the kill: every group in place and the node's replicas caught up with their leaders,
-        // so what it held is every record of its groups.
+        // so what it held is every record of its groups. Records per partition: the ingest session
+        // sends batch b to partition b mod partitions (every batch was acknowledged).
         var before = await WaitCaughtUpAsync(cluster, s.Node, TimeSpan.FromSeconds(60), ct).ConfigureAwait(false);
-        var (held, groupsHeld) = (before.Records, before.Groups);
-        var recordsHeld = groupsHeld.Where(g => g != "meta").Sum(g => held.TryGetValue(g, out var n) ? n : 0);
+        var groupsHeld = before.Groups;
+        var perPartition = new long[Partitions];
+        for (var b = 0; b < batches.Count; b++) perPartition[IngestSession.KeyOf(b, Partitions).Partition] += batches[b].Records;
 
         // The second producer: steady ingest for the baseline, on through the loss.
         using var stopIngest = new CancellationTokenSource();
@@ -93,7 +95,9 @@ internal static class RereplicateBench
             steadyClient = await BraidClient.ConnectAsync(new BraidClientOptions { Seeds = seeds, Tls = cluster.Tls }, ct).ConfigureAwait(false);
             var (more, _) = BenchLoad.Encode(2, 200_000, s.BatchRecords);
             var client = steadyClient;
-            steadyTask = Task.Run(() => SteadyIngestAsync(client, more, s.IngestRate, stopIngest.Token, ct), ct);
+            // Acknowledged records per partition, so that what the node held at the kill counts the steady ingest's too.
+            void Acked(long batch) => Interlocked.Add(ref perPartition[IngestSession.KeyOf(batch, Partitions).Partition], more[(int)(batch % more.Count)].Records);
+            steadyTask = Task.Run(() => SteadyIngestAsync(client, more, s.IngestRate, Acked, stopIngest.Token, ct), ct);
             sampler = Task.Run(async () =>
             {
                 while (!stopIngest.IsCancellationRequested)
@@ -109,6 +113,8 @@ internal static class RereplicateBench
         {
             kill = Stopwatch.GetTimestamp();
             var victim = cluster.Manager.Kill(s.Node);
+            var held = groupsHeld.Where(g => g != "meta").ToDictionary(g => g, g => Interlocked.Read(ref perPartition[int.Parse(g, CultureInfo.InvariantCulture)]));
+            var recordsHeld = held.Values.Sum();
             var folders = GroupFolderBytes(victim.DataDirectory);
             var bytesHeld = groupsHeld.Sum(g => folders.GetValueOrDefault(g));
             DeleteData(victim.DataDirectory);
@@ -164,8 +170,9 @@ internal static class RereplicateBench
             var moving = inPlace is { } ip && dead is { } d ? ip - d : (double?)null;
             double? mbps = moving is > 0 ? bytesHeld / 1048576.0 / moving.Value : null;
             double? rps = moving is > 0 ? recordsHeld / moving.Value : null;
+            double? newMbps = moving is > 0 ? newBytes / 1048576.0 / moving.Value : null;
             output.WriteLine(inPlace is null ? "  NOT back in place" : string.Create(CultureInfo.InvariantCulture,
-                $"  declared dead {dead:F2} s, every group in place at 3 voters without {s.Node} {inPlace:F2} s after the kill: {moving:F2} s of moving, {Fmt(mbps, "F1")} MB/s, {Fmt(rps, "F0")} records/s (new replicas now hold {newBytes / 1048576.0:F1} MB)"));
+                $"  declared dead {dead:F2} s, every group in place at 3 voters without {s.Node} {inPlace:F2} s after the kill: {moving:F2} s of moving, {Fmt(mbps, "F1")} MB/s of what it held, {Fmt(rps, "F0")} records/s; the new replicas now hold {newBytes / 1048576.0:F1} MB ({Fmt(newMbps, "F1")} MB/s)"));
 
             Json.RereplicateIngestReport? ingestReport = null;
             long steadySent = 0;
@@ -206,7 +213,7 @@ internal static class RereplicateBench
             return (new Json.RereplicateRunReport(loaded, bytes, Math.Round(load.Elapsed.TotalSeconds, 3), Math.Round(load.RecordsPerSecond, 1), steady,
                 groupsHeld.Count, recordsHeld, bytesHeld, newBytes,
                 dead is { } dd ? Math.Round(dd, 3) : null, inPlace is { } ii ? Math.Round(ii, 3) : null, moving is { } mm ? Math.Round(mm, 3) : null,
-                mbps is { } m1 ? Math.Round(m1, 2) : null, rps is { } r1 ? Math.Round(r1, 1) : null, inPlace is not null,
+                mbps is { } m1 ? Math.Round(m1, 2) : null, newMbps is { } m2 ? Math.Round(m2, 2) : null, rps is { } r1 ? Math.Round(r1, 1) : null, inPlace is not null,
                 groupReports, expected, stored, countsOk), ingestReport);
         }
         finally
@@ -221,16 +228,17 @@ internal static class RereplicateBench
     /// <summary>The group is where it should be: in place, 3 voters, none of them the lost node.</summary>
     private static bool Moved(MemberGroup g, string node) => g.InPlace && g.Voters.Count == Replicas && !g.Voters.Contains(node);
 
-    /// <summary>Before the kill: each group's record count (its leader's), the groups the node holds, each group's voters.</summary>
-    private sealed record Holdings(Dictionary<string, long> Records, List<string> Groups, Dictionary<string, List<string>> Voters);
+    /// <summary>Before the kill: the groups the node holds, each group's voters.</summary>
+    private sealed record Holdings(List<string> Groups, Dictionary<string, List<string>> Voters);
 
     /// <summary>Sends batches one after another (cycling through <paramref name="batches"/>) through
     /// producer 2 until <paramref name="stop"/>, then waits for every acknowledgement; returns the records sent.</summary>
-    private static async Task<long> SteadyIngestAsync(BraidClient client, List<(byte[] Payload, int Records)> batches, int recordsPerSecond, CancellationToken stop, CancellationToken ct)
+    private static async Task<long> SteadyIngestAsync(BraidClient client, List<(byte[] Payload, int Records)> batches, int recordsPerSecond, Action<long> acked,
+        CancellationToken stop, CancellationToken ct)
     {
         long sent = 0;
         var clock = Stopwatch.StartNew();
-        await using var session = new IngestSession(client, producer: 2, ct: ct);
+        await using var session = new IngestSession(client, producer: 2, ct: ct, onAcked: acked);
         for (var b = 0; !stop.IsCancellationRequested; b++)
         {
             var batch = batches[b % batches.Count];
@@ -260,7 +268,6 @@ internal static class RereplicateBench
             var answers = await DescribeAllAsync(cluster, ct).ConfigureAwait(false);
             var view = MembershipView.Build(answers);
             var mine = answers.GetValueOrDefault(node);
-            var records = new Dictionary<string, long>();
             var ready = mine is not null && view.Groups.Count > 0 && view.GroupsInPlace == view.Groups.Count;
             var groups = view.Groups.Where(g => g.Target.Contains(node)).Select(g => g.Group).ToList();
             foreach (var name in groups)
@@ -268,9 +275,8 @@ internal static class RereplicateBench
                 var leader = Local(answers, view.Groups.Single(g => g.Group == name).Leader, name);
                 var own = Local(answers, node, name);
                 if (leader is null || own is null || own.AppliedIndex < leader.CommitIndex) ready = false;
-                if (leader is not null) records[name] = (long)leader.RecordCount;
             }
-            if (ready) return new Holdings(records, groups, view.Groups.ToDictionary(g => g.Group, g => g.Voters.ToList()));
+            if (ready) return new Holdings(groups, view.Groups.ToDictionary(g => g.Group, g => g.Voters.ToList()));
             if (clock.Elapsed > timeout) throw new CliException($"{node}'s replicas not caught up {timeout.TotalSeconds:F0} s after the load");
             await Task.Delay(Poll, ct).ConfigureAwait(false);
         }

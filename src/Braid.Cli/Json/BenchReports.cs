@@ -223,13 +223,15 @@ internal sealed record RereplicateBenchReport(
 /// <param name="PayloadBytes">Their encoded batches.</param>
 /// <param name="SteadyIngest">A second producer ingested through the loss (this run's figures then include catching up with it).</param>
 /// <param name="GroupsHeld">Raft groups with a replica on the node (the metadata group included).</param>
-/// <param name="RecordsHeld">Records of the partitions it held (each leader's count before the kill).</param>
+/// <param name="RecordsHeld">Records acknowledged into the partitions it held before the kill.</param>
 /// <param name="BytesHeld">Its replicas' folders on its disk at the kill: the data moved.</param>
 /// <param name="BytesNewReplicas">The new replicas' folders on their disks once every group was in place.</param>
 /// <param name="DeclaredDeadSeconds">Kill to the node's state "dead" in the catalog (null: never).</param>
 /// <param name="InPlaceSeconds">Kill to every group in place at 3 voters without the node (null: not within the timeout).</param>
 /// <param name="MovingSeconds"><paramref name="InPlaceSeconds"/> minus <paramref name="DeclaredDeadSeconds"/>.</param>
 /// <param name="MegabytesPerSecond"><paramref name="BytesHeld"/> (MB, 2^20) over <paramref name="MovingSeconds"/>.</param>
+/// <param name="NewReplicasMegabytesPerSecond"><paramref name="BytesNewReplicas"/> (MB) over <paramref name="MovingSeconds"/>: with a steady ingest
+/// the new replicas also took what was written while they caught up.</param>
 /// <param name="RecordsPerSecond"><paramref name="RecordsHeld"/> over <paramref name="MovingSeconds"/>.</param>
 /// <param name="RecordsExpected">Every record loaded and acknowledged (the steady ingest's too).</param>
 internal sealed record RereplicateRunReport(
@@ -246,6 +248,7 @@ internal sealed record RereplicateRunReport(
     double? InPlaceSeconds,
     double? MovingSeconds,
     double? MegabytesPerSecond,
+    double? NewReplicasMegabytesPerSecond,
     double? RecordsPerSecond,
     bool InPlace,
     IReadOnlyList<RereplicateGroupReport> Groups,
@@ -256,7 +259,7 @@ internal sealed record RereplicateRunReport(
 /// <summary>One group the lost node held.</summary>
 /// <param name="Group">"meta" or the partition number.</param>
 /// <param name="NewReplicas">Its voters at the end that were not before the kill.</param>
-/// <param name="Records">Its leader's record count before the kill (0 for meta).</param>
+/// <param name="Records">Records acknowledged into it before the kill (0 for meta).</param>
 /// <param name="BytesHeld">The lost node's folder of it at the kill.</param>
 /// <param name="BytesNewReplicas">The new replicas' folders of it at the end.</param>
 /// <param name="InPlaceSeconds">Kill to the first poll that found it in place at 3 voters without the node (null: never).</param>
