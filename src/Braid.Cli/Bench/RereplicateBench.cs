@@ -65,7 +65,7 @@ internal static class RereplicateBench
     private static async Task<(Json.RereplicateRunReport Run, Json.RereplicateIngestReport? Ingest)> OnceAsync(Settings s, long size, bool steady, TextWriter output, CancellationToken ct)
     {
         output.WriteLine($"-- {size} records{(steady ? ", steady ingest through the loss" : "")}");
-        var (batches, bytes) = BenchLoad.Encode(1, size, s.BatchRecords);
+        var (batches, bytes) = Batches(size, s.BatchRecords);
         var loaded = batches.Sum(b => (long)b.Records);
         await using var cluster = await BenchCluster.StartAsync(s.Topology, s.Directory, s.BasePort, TextWriter.Null, ct, partitions: Partitions, deadAfter: s.DeadAfter).ConfigureAwait(false);
         if (!cluster.State.Nodes.Any(n => n.Id == s.Node)) throw new CliException($"{s.Topology} has no node {s.Node}");
@@ -223,6 +223,27 @@ internal static class RereplicateBench
             if (sampler is not null) await sampler.ConfigureAwait(false);
             steadyClient?.Dispose();
         }
+    }
+
+    /// <summary>The generated data set in batches of <paramref name="batchRecords"/>; above its
+    /// 1,167,525 records its full batches again (the same payloads, new sequence numbers), until <paramref name="size"/>.</summary>
+    private static (List<(byte[] Payload, int Records)> Batches, long PayloadBytes) Batches(long size, int batchRecords)
+    {
+        var (encoded, bytes) = BenchLoad.Encode(1, Math.Min(size, Braid.Data.AirQualityGenerator.FullRecordCount), batchRecords);
+        if (size <= Braid.Data.AirQualityGenerator.FullRecordCount) return (encoded, bytes);
+        var cycle = encoded.Where(b => b.Records == batchRecords).ToList();
+        if (cycle.Count == 0) cycle = encoded;
+        var batches = new List<(byte[] Payload, int Records)>();
+        long records = 0;
+        bytes = 0;
+        for (var i = 0; records < size; i++)
+        {
+            var batch = cycle[i % cycle.Count];
+            batches.Add(batch);
+            records += batch.Records;
+            bytes += batch.Payload.Length;
+        }
+        return (batches, bytes);
     }
 
     /// <summary>The group is where it should be: in place, 3 voters, none of them the lost node.</summary>
