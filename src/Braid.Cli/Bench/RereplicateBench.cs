@@ -36,7 +36,7 @@ internal static class RereplicateBench
     {
         var deadAfter = Commands.StreamCommands.ParseDuration(s.DeadAfter);
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"re-replication on {s.Topology}: {Partitions} partitions, R={Replicas}, --dead-after {s.DeadAfter}; node {s.Node} killed (SIGKILL) and its data deleted after loading {string.Join(", ", s.Sizes)} records (a fresh cluster each){(s.IngestRecords > 0 ? $"; then {s.IngestRecords} records and a steady ingest through the loss" : "")}"));
+            $"re-replication on {s.Topology}: {Partitions} partitions, R={Replicas}, --dead-after {s.DeadAfter}; node {s.Node} killed (SIGKILL) and its data deleted{(s.Sizes.Count > 0 ? $" after loading {string.Join(", ", s.Sizes)} records (a fresh cluster each)" : "")}{(s.IngestRecords > 0 ? $"{(s.Sizes.Count > 0 ? "; then" : " after")} {s.IngestRecords} records and a steady ingest through the loss" : "")}"));
         var runs = new List<Json.RereplicateRunReport>();
         foreach (var size in s.Sizes)
             runs.Add((await OnceAsync(s, size, steady: false, output, ct).ConfigureAwait(false)).Run);
