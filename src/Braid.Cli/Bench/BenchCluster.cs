@@ -20,7 +20,7 @@ internal sealed class BenchCluster : IAsyncDisposable
     public Braid.Client.Security.ClientTls? Tls => Clients.Tls;
 
     public static async Task<BenchCluster> StartAsync(string topology, string directory, int basePort, TextWriter log, CancellationToken cancellationToken, int partitions = 12,
-        long retainBytes = 0, long segmentBytes = Braid.Node.NodeOptions.DefaultSegmentBytes, Hosts.HostMode hosts = Hosts.HostMode.Loopback, bool insecure = false)
+        long retainBytes = 0, long segmentBytes = Braid.Node.NodeOptions.DefaultSegmentBytes, Hosts.HostMode hosts = Hosts.HostMode.Loopback, bool insecure = false, string? deadAfter = null)
     {
         // A run killed before it could clean up: take its cluster and network down first.
         if (ClusterState.TryLoad(directory) is not null) new ClusterManager(directory, TextWriter.Null).Down();
@@ -28,7 +28,7 @@ internal sealed class BenchCluster : IAsyncDisposable
         var manager = new ClusterManager(directory, log);
         try
         {
-            var state = await manager.UpAsync(topology, basePort, allowFaultInjection: true, TimeSpan.FromSeconds(60), cancellationToken, partitions, 3, retainBytes, segmentBytes, hosts, insecure: insecure).ConfigureAwait(false);
+            var state = await manager.UpAsync(topology, basePort, allowFaultInjection: true, TimeSpan.FromSeconds(60), cancellationToken, partitions, 3, retainBytes, segmentBytes, hosts, insecure: insecure, deadAfter: deadAfter).ConfigureAwait(false);
             return new BenchCluster(manager, state);
         }
         catch

@@ -21,6 +21,7 @@ internal static class BenchCommand
         bench.Subcommands.Add(Produce());
         bench.Subcommands.Add(Subscribe());
         bench.Subcommands.Add(Files());
+        bench.Subcommands.Add(Rereplicate());
         return bench;
     }
 
@@ -255,6 +256,39 @@ internal static class BenchCommand
         };
         command.SetAction((p, ct) => CommandRunner.RunAsync(() => ReportAsync(p.GetValue(json), output =>
             FilesBench.RunAsync(p.GetValue(topology)!, Math.Clamp(p.GetValue(size), 1, 1 << 20), p.GetValue(dir)!, p.GetValue(port), output, ct), report => report.Verified ? 0 : 1)));
+        return command;
+    }
+
+    private static Command Rereplicate()
+    {
+        var topology = Options.Topology();
+        var records = new Option<string>("--records") { Description = "Data sizes, comma-separated: records loaded before the kill, a fresh cluster each", DefaultValueFactory = _ => "100000,300000,1000000" };
+        var deadAfter = new Option<string>("--dead-after") { Description = "Each node's --dead-after (how long without a route before the node is declared dead)", DefaultValueFactory = _ => "5s" };
+        var node = new Option<string>("--node") { Description = "The node killed (SIGKILL) and whose data is deleted", DefaultValueFactory = _ => "D" };
+        var batch = new Option<int>("--batch-records") { Description = "Records per batch", DefaultValueFactory = _ => 1000 };
+        var ingestRecords = new Option<long?>("--ingest-records") { Description = "Records loaded before the steady-ingest run (default: the largest size; 0: no such run)" };
+        var ingestSeconds = new Option<int>("--ingest-seconds") { Description = "Seconds of steady ingest (a second producer) before the kill: the baseline", DefaultValueFactory = _ => 10 };
+        var ingestRate = new Option<int>("--ingest-rate") { Description = "Records/s of the steady ingest (0: as fast as the client's window allows)", DefaultValueFactory = _ => 0 };
+        var timeout = new Option<int>("--timeout") { Description = "Seconds from the kill for every group to be back in place (the run fails after)", DefaultValueFactory = _ => 300 };
+        var port = Port(9400);
+        var dir = Dir("bench-rereplicate");
+        var json = Options.Json();
+        var command = new Command("rereplicate", "A node lost for good (kill -9, data deleted) after loading each data size: time to declared dead and to every group back at 3 replicas, data moved and MB/s; ingest records/s before and while it moves; exact counts")
+        {
+            topology, records, deadAfter, node, batch, ingestRecords, ingestSeconds, ingestRate, timeout, port, dir, json,
+        };
+        command.SetAction((p, ct) => CommandRunner.RunAsync(() =>
+        {
+            var sizes = new List<long>();
+            foreach (var part in p.GetValue(records)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+                sizes.Add(long.TryParse(part.Replace("_", "", StringComparison.Ordinal), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var n) && n > 0
+                    ? n : throw new Cluster.CliException($"--records: '{part}' is not a positive number of records"));
+            if (StreamCommands.ParseDuration(p.GetValue(deadAfter)!) < TimeSpan.FromSeconds(1)) throw new Cluster.CliException("--dead-after must be at least 1s");
+            var settings = new RereplicateBench.Settings(p.GetValue(topology)!, sizes, p.GetValue(deadAfter)!, p.GetValue(node)!, Math.Clamp(p.GetValue(batch), 1, 20_000),
+                Math.Max(0, p.GetValue(ingestRecords) ?? (sizes.Count > 0 ? sizes.Max() : 0)), Math.Clamp(p.GetValue(ingestSeconds), 1, 3600), Math.Max(0, p.GetValue(ingestRate)),
+                TimeSpan.FromSeconds(Math.Clamp(p.GetValue(timeout), 10, 86_400)), p.GetValue(dir)!, p.GetValue(port));
+            return ReportAsync(p.GetValue(json), output => RereplicateBench.RunAsync(settings, output, ct), report => report.Ok ? 0 : 1);
+        }));
         return command;
     }
 

@@ -2,7 +2,7 @@ using System.Text.Json.Serialization;
 
 namespace Braid.Cli.Json;
 
-// The --json documents of bench log, query, catchup, fuzz, compare and rolling (the other
+// The --json documents of bench log, query, catchup, fuzz, compare, rolling and rereplicate (the other
 // benchmarks' are in Reports.cs and FileReports.cs). Names are an interface: docs/json.md.
 
 /// <summary><c>braid bench log --json</c>: the plain write+fsync loop and the log's two runs over the same bytes.</summary>
@@ -195,3 +195,92 @@ internal sealed record RollingGapReport(double Ms, double EndingSeconds);
 
 /// <summary>One node's restart; times in seconds from the restart's start.</summary>
 internal sealed record RollingStepReport(string Node, bool Graceful, double SigtermSeconds, double ExitedSeconds, double ServingSeconds, double CaughtUpSeconds);
+
+/// <summary><c>braid bench rereplicate --json</c>: a node lost for good (SIGKILL, data deleted) and its groups re-replicated, per data size.</summary>
+/// <param name="Node">The node killed.</param>
+/// <param name="DeadAfterSeconds">Each node's --dead-after.</param>
+/// <param name="Runs">One per data size (a fresh cluster each), then the steady-ingest run if any.</param>
+/// <param name="Ingest">The steady-ingest run's throughput figures, or null when there was none.</param>
+/// <param name="Ok">Every run came back in place and its count was exact.</param>
+internal sealed record RereplicateBenchReport(
+    string Topology,
+    int Partitions,
+    int Replicas,
+    string Node,
+    double DeadAfterSeconds,
+    int BatchRecords,
+    IReadOnlyList<RereplicateRunReport> Runs,
+    RereplicateIngestReport? Ingest,
+    bool Ok)
+{
+    /// <summary>The benchmark's name, first in the document.</summary>
+    [JsonPropertyOrder(-1)]
+    public string Benchmark => "rereplicate";
+}
+
+/// <summary>One run of <c>bench rereplicate</c>; times in seconds from the kill.</summary>
+/// <param name="Records">Records loaded before the kill.</param>
+/// <param name="PayloadBytes">Their encoded batches.</param>
+/// <param name="SteadyIngest">A second producer ingested through the loss (this run's figures then include catching up with it).</param>
+/// <param name="GroupsHeld">Raft groups with a replica on the node (the metadata group included).</param>
+/// <param name="RecordsHeld">Records acknowledged into the partitions it held before the kill.</param>
+/// <param name="BytesHeld">Its replicas' folders on its disk at the kill: the data moved.</param>
+/// <param name="BytesNewReplicas">The new replicas' folders on their disks once every group was in place.</param>
+/// <param name="DeclaredDeadSeconds">Kill to the node's state "dead" in the catalog (null: never).</param>
+/// <param name="InPlaceSeconds">Kill to every group in place at 3 voters without the node (null: not within the timeout).</param>
+/// <param name="MovingSeconds"><paramref name="InPlaceSeconds"/> minus <paramref name="DeclaredDeadSeconds"/>.</param>
+/// <param name="MegabytesPerSecond"><paramref name="BytesHeld"/> (MB, 2^20) over <paramref name="MovingSeconds"/>.</param>
+/// <param name="NewReplicasMegabytesPerSecond"><paramref name="BytesNewReplicas"/> (MB) over <paramref name="MovingSeconds"/>: with a steady ingest
+/// the new replicas also took what was written while they caught up.</param>
+/// <param name="RecordsPerSecond"><paramref name="RecordsHeld"/> over <paramref name="MovingSeconds"/>.</param>
+/// <param name="RecordsExpected">Every record loaded and acknowledged (the steady ingest's too).</param>
+internal sealed record RereplicateRunReport(
+    long Records,
+    long PayloadBytes,
+    double LoadSeconds,
+    double LoadRecordsPerSecond,
+    bool SteadyIngest,
+    int GroupsHeld,
+    long RecordsHeld,
+    long BytesHeld,
+    long BytesNewReplicas,
+    double? DeclaredDeadSeconds,
+    double? InPlaceSeconds,
+    double? MovingSeconds,
+    double? MegabytesPerSecond,
+    double? NewReplicasMegabytesPerSecond,
+    double? RecordsPerSecond,
+    bool InPlace,
+    IReadOnlyList<RereplicateGroupReport> Groups,
+    long RecordsExpected,
+    long RecordsStored,
+    bool CountsOk);
+
+/// <summary>One group the lost node held.</summary>
+/// <param name="Group">"meta" or the partition number.</param>
+/// <param name="NewReplicas">Its voters at the end that were not before the kill.</param>
+/// <param name="Records">Records acknowledged into it before the kill (0 for meta).</param>
+/// <param name="BytesHeld">The lost node's folder of it at the kill.</param>
+/// <param name="BytesNewReplicas">The new replicas' folders of it at the end.</param>
+/// <param name="InPlaceSeconds">Kill to the first poll that found it in place at 3 voters without the node (null: never).</param>
+internal sealed record RereplicateGroupReport(string Group, IReadOnlyList<string> NewReplicas, long Records, long BytesHeld, long BytesNewReplicas, double? InPlaceSeconds);
+
+/// <summary>The steady ingest of <c>bench rereplicate</c> (a second producer), before the kill and while the groups moved.</summary>
+/// <param name="PacedRecordsPerSecond">--ingest-rate (0: as fast as the client's window allows).</param>
+/// <param name="BeforeSeconds">The baseline: seconds of ingest before the kill.</param>
+/// <param name="KillToDeadRecordsPerSecond">Records/s from the kill to declared dead (failover of the groups it led included).</param>
+/// <param name="DuringSeconds">From declared dead to every group in place.</param>
+/// <param name="DuringRecordsPerSecond">Records/s acknowledged in that window (null if it was empty).</param>
+/// <param name="Ratio"><paramref name="DuringRecordsPerSecond"/> over <paramref name="BeforeRecordsPerSecond"/>.</param>
+internal sealed record RereplicateIngestReport(
+    int PacedRecordsPerSecond,
+    double BeforeSeconds,
+    double BeforeRecordsPerSecond,
+    double KillToDeadRecordsPerSecond,
+    double DuringSeconds,
+    double? DuringRecordsPerSecond,
+    double? Ratio,
+    long RecordsSent,
+    long RecordsAcked,
+    long Retries,
+    long Failovers);

@@ -35,6 +35,7 @@ namespace Braid.Cli.Json;
 [JsonSerializable(typeof(FuzzBenchReport))]
 [JsonSerializable(typeof(CompareBenchReport))]
 [JsonSerializable(typeof(RollingBenchReport))]
+[JsonSerializable(typeof(RereplicateBenchReport))]
 internal sealed partial class CliJson : JsonSerializerContext
 {
     public static string Serialize<T>(T value) =>

@@ -83,7 +83,7 @@ public sealed class BenchJsonTests : IDisposable
     [Fact]
     public void Every_benchmark_is_listed()
     {
-        Assert.Equal(["catchup", "compare", "failover", "files", "fuzz", "idle", "ingest", "log", "produce", "query", "reroute", "rolling", "subscribe"],
+        Assert.Equal(["catchup", "compare", "failover", "files", "fuzz", "idle", "ingest", "log", "produce", "query", "rereplicate", "reroute", "rolling", "subscribe"],
             BenchCommand.Create().Subcommands.Select(c => c.Name).Order(StringComparer.Ordinal).ToArray());
     }
 
@@ -240,5 +240,45 @@ public sealed class BenchJsonTests : IDisposable
         Assert.Equal("rolling", root.GetProperty("benchmark").GetString());
         Assert.Equal(["ms", "ending_seconds"], Keys(root.GetProperty("longest_gaps")[0]));
         Assert.Equal(["node", "graceful", "sigterm_seconds", "exited_seconds", "serving_seconds", "caught_up_seconds"], Keys(root.GetProperty("steps")[0]));
+    }
+
+    [Fact]
+    public void Bench_rereplicate_takes_its_options()
+    {
+        var command = BenchCommand.Create().Subcommands.Single(c => c.Name == "rereplicate");
+        foreach (var name in new[] { "--json", "--topology", "--records", "--dead-after", "--node", "--ingest-records", "--ingest-seconds", "--ingest-rate", "--timeout", "--base-port", "--dir" })
+            Assert.Contains(command.Options, o => o.Name == name);
+        var parsed = command.Parse(["--json"]);
+        Assert.Empty(parsed.Errors);
+        Assert.Equal("100000,300000,1000000", parsed.GetValue<string>("--records"));
+        Assert.Equal("5s", parsed.GetValue<string>("--dead-after"));
+        Assert.Equal("D", parsed.GetValue<string>("--node"));
+        Assert.Equal(9400, parsed.GetValue<int>("--base-port"));
+    }
+
+    [Fact]
+    public void Rereplicate_document_pins_its_field_names()
+    {
+        var run = new RereplicateRunReport(1_000_000, 60_000_000, 9.5, 105_263.2, false, 8, 650_000, 40_000_000, 40_100_000, 5.4, 9.9, 4.5, 8.48, 8.5, 144_444.4, true,
+            [new RereplicateGroupReport("3", ["E"], 83_000, 5_000_000, 5_010_000, 8.1)], 1_000_000, 1_000_000, true);
+        var root = Parse(new RereplicateBenchReport("mini2", 12, 3, "D", 5, 1000, [run],
+            new RereplicateIngestReport(0, 10, 90_000, 40_000, 4.5, 60_000, 0.667, 1_500_000, 1_500_000, 3, 2), true));
+        Assert.Equal(["benchmark", "topology", "partitions", "replicas", "node", "dead_after_seconds", "batch_records", "runs", "ingest", "ok"], Keys(root));
+        Assert.Equal("rereplicate", root.GetProperty("benchmark").GetString());
+        var r = root.GetProperty("runs")[0];
+        Assert.Equal(["records", "payload_bytes", "load_seconds", "load_records_per_second", "steady_ingest", "groups_held", "records_held", "bytes_held", "bytes_new_replicas",
+            "declared_dead_seconds", "in_place_seconds", "moving_seconds", "megabytes_per_second", "new_replicas_megabytes_per_second", "records_per_second", "in_place", "groups", "records_expected",
+            "records_stored", "counts_ok"], Keys(r));
+        Assert.Equal(["group", "new_replicas", "records", "bytes_held", "bytes_new_replicas", "in_place_seconds"], Keys(r.GetProperty("groups")[0]));
+        Assert.Equal(["paced_records_per_second", "before_seconds", "before_records_per_second", "kill_to_dead_records_per_second", "during_seconds",
+            "during_records_per_second", "ratio", "records_sent", "records_acked", "retries", "failovers"], Keys(root.GetProperty("ingest")));
+        Assert.Equal("E", r.GetProperty("groups")[0].GetProperty("new_replicas")[0].GetString());
+
+        // A run that never came back in place: its times are null, not left out; no steady run: ingest null.
+        var stuck = Parse(new RereplicateBenchReport("mini2", 12, 3, "D", 5, 1000,
+            [run with { InPlaceSeconds = null, MovingSeconds = null, MegabytesPerSecond = null, NewReplicasMegabytesPerSecond = null, RecordsPerSecond = null, InPlace = false }], null, false));
+        Assert.Equal(JsonValueKind.Null, stuck.GetProperty("ingest").ValueKind);
+        Assert.Equal(JsonValueKind.Null, stuck.GetProperty("runs")[0].GetProperty("megabytes_per_second").ValueKind);
+        Assert.False(stuck.GetProperty("ok").GetBoolean());
     }
 }
