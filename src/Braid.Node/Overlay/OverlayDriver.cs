@@ -51,9 +51,6 @@ internal sealed partial class OverlayDriver : BackgroundService, IHostedLifecycl
     /// <summary>The graph in use: the topology file's, grown by the nodes added since (issue 12).</summary>
     public ClusterTopology Topology => Node.Topology;
 
-    /// <summary>Fingerprints of the graphs this node ran before it grew (sent in hellos).</summary>
-    private volatile string[] earlierHashes = [];
-
     /// <summary>Raised on the overlay loop when the graph grew (the dialler starts the new links).</summary>
     public event Action<ClusterTopology>? TopologyGrown;
 
@@ -63,7 +60,6 @@ internal sealed partial class OverlayDriver : BackgroundService, IHostedLifecycl
     {
         var before = Node.Topology;
         if (bigger.Hash == before.Hash || !Node.Grow(bigger)) return;
-        earlierHashes = [.. earlierHashes, before.Hash];
         OverlayLog.TopologyGrew(logger, bigger.Nodes.Count, bigger.Edges.Count, string.Join(",", bigger.NodeIds.Where(n => !before.Contains(n))));
         TopologyGrown?.Invoke(bigger);
     });
@@ -74,10 +70,11 @@ internal sealed partial class OverlayDriver : BackgroundService, IHostedLifecycl
     {
         NodeId = Self,
         Incarnation = options.Incarnation,
-        TopologyHash = Topology.Hash,
+        // The cluster's first graph: a node added later, and a node that missed a growth, still
+        // link (issue 12); the neighbour check uses the graph as it is now.
+        TopologyHash = options.PlacementTopology.Hash,
         Partitions = (uint)options.Partitions,
         Replicas = (uint)options.Replicas,
-        EarlierTopologyHashes = { earlierHashes },
     };
 
     /// <summary>Runs <paramref name="work"/> on the loop with the current time.</summary>
