@@ -63,6 +63,7 @@ internal static class MembershipCommands
         var port = new Option<int>("--port") { Description = "A new node's gRPC port" };
         var site = new Option<string?>("--site") { Description = "A new node's site (the computer it runs on; placement spreads replicas over sites)" };
         var edges = new Option<string?>("--edges") { Description = "A new node's overlay neighbours, comma-separated ids of nodes of the cluster" };
+        var force = new Option<bool>("--force") { Description = "Remove even when some groups are left with fewer replicas (no other node can take them)" };
         var noRebalance = new Option<bool>("--no-rebalance") { Description = "Only add the node; move no replica onto it (braid cluster rebalance does later)" };
         var timeout = new Option<int>("--timeout") { Description = "Seconds to follow the groups until all are in place (exit 4 if some are still moving then)", DefaultValueFactory = _ => 600 };
         var noWait = new Option<bool>("--no-wait") { Description = "Return once the change is committed, without following the groups" };
@@ -77,11 +78,17 @@ internal static class MembershipCommands
             command.Options.Add(edges);
         }
         if (action == MembershipChangeRequest.Types.Action.Add) command.Options.Add(noRebalance);
+        if (action == MembershipChangeRequest.Types.Action.Remove) command.Options.Add(force);
         common.AddTo(command);
         command.SetAction((p, ct) => CommandRunner.RunAsync(async () =>
         {
             if (p.GetValue(timeout) is < 1 or > 86_400) throw new CliException("--timeout must be 1 to 86400 seconds");
-            var request = new MembershipChangeRequest { Action = action, Rebalance = action == MembershipChangeRequest.Types.Action.Add && !p.GetValue(noRebalance) };
+            var request = new MembershipChangeRequest
+            {
+                Action = action,
+                Rebalance = action == MembershipChangeRequest.Types.Action.Add && !p.GetValue(noRebalance),
+                Force = action == MembershipChangeRequest.Types.Action.Remove && p.GetValue(force),
+            };
             if (nodeArgument) request.Node = p.GetValue(node)!;
             if (action == MembershipChangeRequest.Types.Action.Replace) request.With = p.GetValue(with)!;
             if (newNodeOptions)

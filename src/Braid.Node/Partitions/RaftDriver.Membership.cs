@@ -206,8 +206,9 @@ internal sealed partial class RaftDriver
                 command.Reason = $"operator: remove {request.Node}";
                 AddPlacements(command, PlacementPlanner.Replace(topology, groups, n => n == request.Node || !catalog.TakesReplicas(n),
                     n => n != request.Node && streams.TakesReplicas(n) && Reachable(n)));
-                if (command.Placements.Count == 0 && groups.Values.Any(r => r.Contains(request.Node)))
-                    throw new ArgumentException($"no node can take {request.Node}'s replicas (every other node holds them already, or is down)");
+                var shrunk = command.Placements.Where(p => p.Nodes.Count < groups[p.Group].Count).Select(p => StreamGroups.Describe(p.Group)).ToList();
+                if (shrunk.Count > 0 && !request.Force)
+                    throw new ArgumentException($"removing {request.Node} leaves {shrunk.Count} group(s) with fewer replicas ({string.Join(" ", shrunk)}): no other node that is up and reachable can take them; add a node first, or remove with --force");
                 break;
             }
             case MembershipChangeRequest.Types.Action.Replace:
