@@ -51,15 +51,7 @@ public sealed class MembershipTests(ITestOutputHelper output)
         output.WriteLine($"second loss: {second}");
         var more = StreamingTests.Records(3_000);
         using (var client = await StreamingTests.ConnectAsync(cluster))
-        {
-            await using var session = new Braid.Client.IngestSession(client, producer: 77);
-            for (var b = 0; b < more.Count / 100; b++)
-            {
-                var batch = more.Skip(b * 100).Take(100).ToArray();
-                await session.SendAsync(b, Braid.Data.RecordBatchCodec.Encode(batch), batch.Length);
-            }
-            await session.CompleteAsync().WaitAsync(Within);
-        }
+            await StreamingTests.IngestAsync(client, more, 100, producer: 77);
         await AssertCountAsync(cluster, 303_000);
     }
 
@@ -74,17 +66,7 @@ public sealed class MembershipTests(ITestOutputHelper output)
         // Writes flow through both changes: a second producer sends 200 batches meanwhile.
         var more = StreamingTests.Records(20_000);
         using var writer = await StreamingTests.ConnectAsync(cluster);
-        var writing = Task.Run(async () =>
-        {
-            await using var session = new Braid.Client.IngestSession(writer, producer: 91);
-            for (var b = 0; b < more.Count / 100; b++)
-            {
-                var batch = more.Skip(b * 100).Take(100).ToArray();
-                await session.SendAsync(b, Braid.Data.RecordBatchCodec.Encode(batch), batch.Length);
-                await Task.Delay(50);
-            }
-            await session.CompleteAsync().WaitAsync(Within);
-        });
+        var writing = Task.Run(() => StreamingTests.IngestAsync(writer, more, 100, _ => Task.Delay(50), producer: 91));
 
         // G is not in the topology file: cluster add gives it an address, a certificate, a process;
         // the overlay links C-G and F-G come up without restarting anyone; groups rebalance onto G.

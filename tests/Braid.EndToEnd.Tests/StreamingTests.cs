@@ -28,9 +28,9 @@ public sealed class StreamingTests
     internal static async Task<BraidClient> ConnectAsync(LocalCluster cluster) =>
         await BraidClient.ConnectAsync(new BraidClientOptions { Seeds = cluster.Addresses(), Tls = cluster.Tls, StallTimeout = TimeSpan.FromSeconds(60), MaxBufferedBytes = 256 * 1024 });
 
-    internal static async Task IngestAsync(BraidClient client, IReadOnlyList<AirQualityRecord> records, int batchRecords, Func<long, Task>? onProgress = null)
+    internal static async Task IngestAsync(BraidClient client, IReadOnlyList<AirQualityRecord> records, int batchRecords, Func<long, Task>? onProgress = null, ulong producer = 42)
     {
-        await using var session = new IngestSession(client, producer: 42);
+        await using var session = new IngestSession(client, producer: producer);
         for (var b = 0; b * batchRecords < records.Count; b++)
         {
             var batch = records.Skip(b * batchRecords).Take(batchRecords).ToArray();
