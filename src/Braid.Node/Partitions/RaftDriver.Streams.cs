@@ -90,20 +90,40 @@ internal sealed partial class RaftDriver
         }
     }
 
+    /// <summary>How long a catalog fetch waits at the answering node for something newer (a long
+    /// poll: an idle node asks once per wait, and a change reaches it as soon as it is folded).</summary>
+    private static readonly TimeSpan CatalogWait = TimeSpan.FromSeconds(10);
+
+    /// <summary>Longest wait a node grants a long-polling asker.</summary>
+    private const uint CatalogWaitMaxMs = 30_000;
+
+    private int fetches;
+
+    /// <summary>
+    /// Long-polls one node for a newer catalog: the metadata replicas first (from a different one
+    /// each time, so a stale one is not asked for ever), then the group's first replicas, then any
+    /// node (every copy is a committed prefix; a node whose catalog is so old that the replicas it
+    /// lists are gone still finds a newer one). Moves on only when a node cannot be asked.
+    /// </summary>
     private async Task FetchCatalogAsync()
     {
         if (Interlocked.Exchange(ref fetching, 1) == 1) return;
         try
         {
             var known = streams.Catalog.Version;
-            var askOrder = streams.MetaReplicas.Concat(streams.MetaBootstrap).Concat(streams.Topology.NodeIds.Where(n => n != options.NodeId)).Distinct().ToList();
-            foreach (var replica in askOrder)
+            var meta = streams.MetaReplicas.Where(n => n != options.NodeId).ToList();
+            var turn = meta.Count == 0 ? 0 : fetches++ % meta.Count;
+            var askOrder = meta.Skip(turn).Concat(meta.Take(turn)).Concat(streams.MetaBootstrap).Concat(streams.Topology.NodeIds)
+                .Where(n => n != options.NodeId).Distinct().ToList();
+            var request = new NodeRequest { Catalog = new CatalogRequest { KnownVersion = known, WaitMs = (uint)CatalogWait.TotalMilliseconds } };
+            foreach (var node in askOrder)
             {
-                var response = await overlay.CallAsync(replica, new NodeRequest { Catalog = new CatalogRequest { KnownVersion = known } }, CatalogCallTimeout, CancellationToken.None).ConfigureAwait(false);
-                if (response.Error.Length > 0 || response.Catalog is not { } state || state.Version <= known) continue;
+                var response = await overlay.CallAsync(node, request, CatalogWait + CatalogCallTimeout, CancellationToken.None).ConfigureAwait(false);
+                if (response.Error.Length > 0 || response.Catalog is not { } state) continue; // cannot be asked: the next one
+                if (state.Version <= known) return; // nothing newer within the wait
                 if (!StreamCatalog.TryFrom(state, out var catalog, out var error))
                 {
-                    Log.CatalogRefused(logger, state.Version, $"from {replica}: {error}");
+                    Log.CatalogRefused(logger, state.Version, $"from {node}: {error}");
                     continue;
                 }
                 inbox.Writer.TryWrite(() => Adopt(catalog));
@@ -116,13 +136,34 @@ internal sealed partial class RaftDriver
         }
     }
 
-    /// <summary>Another node asks for the catalog: answered by a metadata replica (after folding
-    /// what it has applied), empty when it has nothing newer.</summary>
-    public Task<NodeResponse> CatalogAsync(CatalogRequest request, CancellationToken ct) => AskAsync(() =>
+    /// <summary>Another node asks for the catalog: answered with this node's copy (a metadata
+    /// replica folds what it has applied first), empty when it has nothing newer. A long poll
+    /// (<c>wait_ms</c>) with nothing newer is answered once a newer catalog is adopted here, or
+    /// when the wait is over.</summary>
+    public async Task<NodeResponse> CatalogAsync(CatalogRequest request, CancellationToken ct)
     {
-        if (replicas.TryGetValue(StreamGroups.MetaGroup, out var meta)) Fold(meta);
-        return Catalog(request);
-    }, ct);
+        var answer = await AskAsync(() =>
+        {
+            if (replicas.TryGetValue(StreamGroups.MetaGroup, out var meta)) Fold(meta);
+            return Catalog(request);
+        }, ct).ConfigureAwait(false);
+        if (request.WaitMs == 0 || answer.Catalog is not { } state || state.Version > request.KnownVersion) return answer;
+        var newer = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await inbox.Writer.WriteAsync(() =>
+        {
+            if (streams.Catalog.Version > request.KnownVersion) newer.TrySetResult();
+            else catalogWaiters.Add((request.KnownVersion + 1, newer));
+        }, ct).ConfigureAwait(false);
+        try
+        {
+            await newer.Task.WaitAsync(TimeSpan.FromMilliseconds(Math.Min(request.WaitMs, CatalogWaitMaxMs)), ct).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            inbox.Writer.TryWrite(() => catalogWaiters.RemoveAll(w => w.Done == newer));
+        }
+        return await AskAsync(() => Catalog(request), ct).ConfigureAwait(false);
+    }
 
     private NodeResponse Catalog(CatalogRequest request)
     {
