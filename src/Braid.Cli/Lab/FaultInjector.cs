@@ -363,7 +363,7 @@ internal sealed class FaultInjector(ClusterManager manager, ClusterTopology topo
         var (whole, still) = await WaitInPlaceAsync([node], LossMargin, ct).ConfigureAwait(false);
         problem = Join(problem, still);
         var target = string.Create(System.Globalization.CultureInfo.InvariantCulture,
-            $"{node}: kill to dead {(dead is { } d ? $"{d:F1} s" : "never")}, kill to in place without it {(replaced is { } r ? $"{r:F1} s" : "never")}; back as new, in place again {(whole ? $"{back.Elapsed.TotalSeconds:F1} s" : "never")} later");
+            $"{node}: kill to dead {(dead is { } d ? $"{d:F1} s" : "never")}, kill to in place without it {(replaced is { } r ? $"{r:F1} s" : "never")}; back as new, {(whole ? $"in place again {back.Elapsed.TotalSeconds:F1} s later" : $"not in place again within {LossMargin.TotalSeconds:F0} s")}");
         return new InjectedFault(target, problem);
     }
 
