@@ -39,11 +39,16 @@ internal static class ChaosCommand
                 + "one replica's data at a time: the minority Raft tolerates. With this option such faults go ahead regardless and can destroy "
                 + "a majority, or every copy, of a partition: for showing what happens beyond the fault model, not for testing within it",
         };
+        var deadAfter = new Option<string?>("--dead-after")
+        {
+            Description = $"The nodes' --dead-after: how long a node may have no route before it is declared dead and replaced (default {FaultPlan.DefaultLossDeadAfter} when loss is among the faults, else the nodes' 5m). "
+                + "Faults longer than it (kill, pause, cuts) get nodes declared dead too: the lab adds each back as new once it runs again",
+        };
         var partitions = Options.Partitions();
         var replicas = Options.Replicas();
         var command = new Command("chaos", "Run a Jepsen-style experiment: a cluster on namespace hosts, concurrent producers and queries, faults on a seeded schedule; check the history and write OUT/report.md with charts (exit 4 if the checker finds a violation)")
         {
-            topology, hosts, faults, duration, seed, output, dir, producers, rate, batch, queries, restart, faultSeconds, gapSeconds, allowDataLoss, partitions, replicas,
+            topology, hosts, faults, duration, seed, output, dir, producers, rate, batch, queries, restart, faultSeconds, gapSeconds, allowDataLoss, deadAfter, partitions, replicas,
         };
         command.Subcommands.Add(Report());
         command.SetAction((parse, ct) => CommandRunner.RunAsync(async () =>
@@ -57,6 +62,8 @@ internal static class ChaosCommand
             if (parse.GetValue(batch) is < 1 or > LabRecords.MaxRecordsPerBatch) throw new CliException($"--batch-records must be between 1 and {LabRecords.MaxRecordsPerBatch}");
             if (parse.GetValue(rate) is <= 0 or > 10_000) throw new CliException("--rate must be above 0 and at most 10000 batches/s");
             if (parse.GetValue(queries) is < 0 or > 64) throw new CliException("--queries must be between 0 and 64");
+            var dead = parse.GetValue(deadAfter) ?? (classes.Any(FaultPlan.MembershipClasses.Contains) ? FaultPlan.DefaultLossDeadAfter : null);
+            if (dead is not null && StreamCommands.ParseDuration(dead) < TimeSpan.FromSeconds(1)) throw new CliException("--dead-after must be at least 1s");
             var chosenSeed = parse.GetValue(seed) ?? Random.Shared.Next(1, int.MaxValue);
             var outDir = Path.GetFullPath(parse.GetValue(output)!);
             var settings = new ChaosSettings(
@@ -66,7 +73,7 @@ internal static class ChaosCommand
                 Range(parse.GetValue(faultSeconds)!, "--fault-seconds"), Range(parse.GetValue(gapSeconds)!, "--gap-seconds"),
                 parse.GetValue(partitions), parse.GetValue(replicas),
                 "braid " + string.Join(' ', Environment.GetCommandLineArgs().Skip(1)) + (parse.GetValue(seed) is null ? $" (seed {chosenSeed})" : ""),
-                parse.GetValue(allowDataLoss));
+                parse.GetValue(allowDataLoss), dead?.Trim());
             var (run, _) = await new ChaosRunner(settings, output_).RunAsync(ct).ConfigureAwait(false);
             return run.Check.Ok ? 0 : 4;
         }));

@@ -24,7 +24,8 @@ internal sealed record ChaosSettings(
     int Partitions,
     int Replicas,
     string CommandLine,
-    bool AllowMajorityDataLoss = false);
+    bool AllowMajorityDataLoss = false,
+    string? DeadAfter = null);
 
 /// <summary>
 /// One Jepsen-style experiment on real processes: starts the cluster on namespace hosts, runs the
@@ -45,7 +46,9 @@ internal sealed class ChaosRunner(ChaosSettings settings, TextWriter output)
         if (plan.Any(f => FaultBudget.DataClasses.Contains(f.Class)))
             output.WriteLine(settings.AllowMajorityDataLoss
                 ? "chaos: fault budget OFF (--allow-majority-data-loss): data-destroying faults may hit a majority of a partition's replicas, beyond the fault model"
-                : "chaos: fault budget on: bitflip, truncate and wipe wait while any replica is recovering (skipped if their slot ends first)");
+                : "chaos: fault budget on: bitflip, truncate, wipe and loss wait while any replica is recovering, loss also until every group is in place (skipped if their slot ends first)");
+        if (settings.DeadAfter is not null)
+            output.WriteLine($"chaos: nodes run with --dead-after {settings.DeadAfter}: a node without a route that long is declared dead and replaced; the lab adds back every declared-dead node that runs again after each fault");
         Directory.CreateDirectory(settings.OutDirectory);
         var needsDisk = settings.Faults.Any(FaultPlan.DiskClasses.Contains);
         using var manager = new ClusterManager(settings.ClusterDirectory, TextWriter.Null);
@@ -55,7 +58,7 @@ internal sealed class ChaosRunner(ChaosSettings settings, TextWriter output)
             Directory.Delete(entry, recursive: true);
         var clock = Stopwatch.StartNew();
         var state = await manager.UpAsync(settings.Topology, null, allowFaultInjection: true, TimeSpan.FromSeconds(90), ct,
-            settings.Partitions, settings.Replicas, retainBytes: 0, segmentBytes: 256 << 10, settings.Hosts, needsDisk ? 256 : 0).ConfigureAwait(false);
+            settings.Partitions, settings.Replicas, retainBytes: 0, segmentBytes: 256 << 10, settings.Hosts, needsDisk ? 256 : 0, deadAfter: settings.DeadAfter).ConfigureAwait(false);
         try
         {
             output.WriteLine($"chaos: cluster up in {clock.Elapsed.TotalSeconds:F1} s on {NetworkLayout.ModeName(settings.Hosts)} hosts" +
@@ -79,7 +82,8 @@ internal sealed class ChaosRunner(ChaosSettings settings, TextWriter output)
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
         var running = workload.RunAsync(Drain, stop.Token, ct);
         var injector = new FaultInjector(manager, topology, state.Network, clients,
-            () => workload.ClientNodes.Select(a => topology.Nodes.First(n => n.Address == a).Id).ToList());
+            () => workload.ClientNodes.Select(a => topology.Nodes.First(n => n.Address == a).Id).ToList(),
+            settings.DeadAfter is { } dead ? Commands.StreamCommands.ParseDuration(dead) : null);
         var windows = new List<FaultWindow>();
         var notes = new List<string>();
         var heldBack = new List<string>();
@@ -109,7 +113,17 @@ internal sealed class ChaosRunner(ChaosSettings settings, TextWriter output)
                     output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"chaos: {clock.Elapsed.TotalSeconds,7:F1} s  {fault.Class,-16} waited {clock.Elapsed.TotalSeconds - asked:F1} s for a recovering replica (fault budget)"));
                 var started = double.NaN;
                 var outcome = await injector.RunAsync(fault, () => started = clock.Elapsed.TotalSeconds, ct).ConfigureAwait(false);
+                var healedMembership = false;
+                if (settings.DeadAfter is not null && await injector.AddBackDeadAsync(ct).ConfigureAwait(false) is { Note: { } addedBack } readd)
+                {
+                    healedMembership = true;
+                    outcome = outcome with { Target = $"{outcome.Target} ({addedBack})", Problem = Join(outcome.Problem, readd.Problem) };
+                }
                 var ended = clock.Elapsed.TotalSeconds;
+                // A loss (and adding back a node declared dead) lasts as long as the groups take to move:
+                // the rest of the schedule waits for it, so the quiet gap after it stays.
+                var overrun = ended - (phaseStart + fault.StartSeconds + fault.DurationSeconds);
+                if ((fault.Class == "loss" || healedMembership) && overrun > 0) phaseStart += overrun;
                 if (outcome.DamagedNode is { } hit)
                     damaged[hit] = string.Create(CultureInfo.InvariantCulture, $"{fault.Class} at {(double.IsNaN(started) ? ended : started):F1} s");
                 var window = new FaultWindow(fault.Class, outcome.Target, double.IsNaN(started) ? ended : started, ended, outcome.Problem);
@@ -118,6 +132,13 @@ internal sealed class ChaosRunner(ChaosSettings settings, TextWriter output)
                     $"chaos: {window.StartSeconds,7:F1} s  {fault.Class,-16} {outcome.Target}  ({window.EndSeconds - window.StartSeconds:F1} s){(outcome.Problem is null ? "" : "  PROBLEM: " + outcome.Problem)}"));
             }
             if (await injector.EnsureAllUpAsync(ct).ConfigureAwait(false) is { } late) notes.Add("after the last fault: " + late);
+            if (settings.DeadAfter is not null)
+            {
+                // A declaration may still have been on its way when the last fault healed.
+                await Task.Delay(TimeSpan.FromSeconds(2), ct).ConfigureAwait(false);
+                var (addedBack, problem) = await injector.AddBackDeadAsync(ct).ConfigureAwait(false);
+                if (addedBack is not null) notes.Add("after the last fault: " + addedBack + (problem is null ? "" : "; " + problem));
+            }
             await Task.Delay(QuietTail, ct).ConfigureAwait(false);
         }
         finally
@@ -184,15 +205,16 @@ internal sealed class ChaosRunner(ChaosSettings settings, TextWriter output)
     }
 
     /// <summary>Every node's Describe, in parallel, null for a node that does not answer within a second.</summary>
-    private static async Task<Dictionary<string, DescribeReply?>> DescribeAllAsync(ClusterTopology topology, NodeClients clients, CancellationToken ct)
+    internal static async Task<Dictionary<string, DescribeReply?>> DescribeAllAsync(ClusterTopology topology, NodeClients clients, CancellationToken ct, TimeSpan? deadline = null)
     {
+        var wait = deadline ?? TimeSpan.FromSeconds(1);
         // Channels first, one by one (NodeClients is not thread-safe), then the calls at once.
         var stubs = topology.Nodes.Select(n => (n.Id, Stub: new Protocol.V1.Stream.StreamClient(clients.Channel(n.Address)))).ToList();
         var replies = await Task.WhenAll(stubs.Select(async s =>
         {
             try
             {
-                return (s.Id, Reply: (DescribeReply?)await s.Stub.DescribeAsync(new DescribeRequest(), deadline: DateTime.UtcNow.AddSeconds(1), cancellationToken: ct).ConfigureAwait(false));
+                return (s.Id, Reply: (DescribeReply?)await s.Stub.DescribeAsync(new DescribeRequest(), deadline: DateTime.UtcNow.Add(wait), cancellationToken: ct).ConfigureAwait(false));
             }
             catch (Grpc.Core.RpcException) when (!ct.IsCancellationRequested)
             {
@@ -211,6 +233,8 @@ internal sealed class ChaosRunner(ChaosSettings settings, TextWriter output)
         foreach (var chart in files.Charts) File.WriteAllText(Path.Combine(directory, chart.FileName), chart.Svg);
         return files;
     }
+
+    private static string? Join(string? a, string? b) => a is null ? b : b is null ? a : a + "; " + b;
 
     private void Progress(LabWorkload workload, Stopwatch clock, List<FaultWindow> windows)
     {
@@ -296,7 +320,8 @@ internal sealed class ChaosRunner(ChaosSettings settings, TextWriter output)
         new("fault classes", string.Join(", ", settings.Faults)),
         new("fault budget", settings.AllowMajorityDataLoss
             ? "off (--allow-majority-data-loss): data-destroying faults go ahead even while a replica recovers, beyond the fault model"
-            : "bitflip, truncate and wipe wait while any replica is recovering and are skipped if their slot ends first (at most one damaged replica per partition)"),
+            : "bitflip, truncate, wipe and loss wait while any replica is recovering and are skipped if their slot ends first (at most one damaged replica per partition); loss also waits until every group is in place"),
+        new("dead after", settings.DeadAfter is null ? "the nodes' default (5m)" : $"{settings.DeadAfter} (a loss is declared dead after it; nodes declared dead by other faults are added back as new)"),
         new("workload", string.Create(CultureInfo.InvariantCulture, $"{settings.Workload.Producers} producers x {settings.Workload.BatchesPerSecond:0.#} batches/s x {settings.Workload.BatchRecords} records, each crashing and resuming about every {settings.Workload.ProducerRestartSeconds:F0} s; {settings.Workload.Queries} query workers, pages of 200, resumed at another node after 30% of pages")),
         new("date", DateTime.UtcNow.ToString("yyyy-MM-dd HH:mm 'UTC'", CultureInfo.InvariantCulture)),
     ];

@@ -1,5 +1,6 @@
 using Braid.Cli.Cluster;
 using Braid.Cli.Hosts;
+using Braid.Cli.Membership;
 using Braid.Core.Topology;
 using Braid.Protocol.V1;
 
@@ -15,7 +16,9 @@ internal sealed record InjectedFault(string Target, string? Problem, string? Dam
 /// hosts are nftables rules on the bridge; cuts between nodes that share a host, one overlay edge,
 /// and slow links use the nodes' link-layer fault injection (the kernel here has no netem).
 /// </summary>
-internal sealed class FaultInjector(ClusterManager manager, ClusterTopology topology, NetworkLayout? network, NodeClients clients, Func<IReadOnlyList<string>> clientNodes)
+/// <param name="deadAfter">The nodes' <c>--dead-after</c> (null: the node's default), which bounds the wait of a <c>loss</c>.</param>
+internal sealed class FaultInjector(ClusterManager manager, ClusterTopology topology, NetworkLayout? network, NodeClients clients, Func<IReadOnlyList<string>> clientNodes,
+    TimeSpan? deadAfter = null)
 {
     private static readonly TimeSpan RestartTimeout = TimeSpan.FromSeconds(40);
     private static readonly TimeSpan Settle = TimeSpan.FromSeconds(1.5);
@@ -70,6 +73,8 @@ internal sealed class FaultInjector(ClusterManager manager, ClusterTopology topo
             case "truncate":
             case "wipe":
                 return await CorruptAsync(fault.Class, random, hold, injected, ct).ConfigureAwait(false);
+            case "loss":
+                return await LossAsync(random, injected, ct).ConfigureAwait(false);
             default:
                 throw new CliException($"unknown fault class {fault.Class}");
         }
@@ -304,6 +309,151 @@ internal sealed class FaultInjector(ClusterManager manager, ClusterTopology topo
         return new InjectedFault(what, problem, restore is null ? null : node);
     }
 
+    /// <summary>How long a <c>loss</c> waits, beyond --dead-after, for the node to be declared dead and
+    /// every group to be in place without it (and, once it is back as new, in place again).</summary>
+    private static readonly TimeSpan LossMargin = TimeSpan.FromSeconds(90);
+
+    /// <summary>
+    /// A node lost for good: kill -9, its data folder deleted (node.log kept), not restarted. The
+    /// cluster must declare it dead after --dead-after and give every group it held a new replica
+    /// by itself; then the lab brings it back as new (its process on the empty folder, an ADD with
+    /// rebalance committed through a running node) and waits until every group is in place again.
+    /// Never a cut vertex of the graph: losing one would cut the nodes behind it off for good too.
+    /// </summary>
+    private async Task<InjectedFault> LossAsync(Random random, Action injected, CancellationToken ct)
+    {
+        var candidates = Running().Where(n => !SplitsGraph(n)).ToList();
+        if (candidates.Count == 0) return new InjectedFault("none", "skipped: every running node is a cut vertex of the graph (its loss would cut others off for good)");
+        var node = Pick(random, candidates);
+        var data = ClusterState.Load(manager.Directory).Node(node).DataDirectory;
+        var bound = (deadAfter ?? TimeSpan.FromMinutes(5)) + LossMargin;
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        manager.Kill(node);
+        injected();
+        foreach (var entry in Directory.EnumerateFileSystemEntries(data).Where(e => Path.GetFileName(e) is not "node.log").ToList())
+            if (Directory.Exists(entry)) Directory.Delete(entry, recursive: true); else File.Delete(entry);
+
+        // The cluster alone: declared dead, then every group in place without it.
+        double? dead = null, replaced = null;
+        MembershipReport view;
+        while (true)
+        {
+            view = await ViewAsync(ct).ConfigureAwait(false);
+            var at = clock.Elapsed.TotalSeconds;
+            if (dead is null && view.Nodes.FirstOrDefault(n => n.Id == node)?.State == "dead") dead = at;
+            if (dead is not null && view.Groups.Count > 0 && view.Groups.All(g => g.InPlace && !g.Voters.Contains(node) && !g.Learners.Contains(node)))
+            {
+                replaced = at;
+                break;
+            }
+            if (clock.Elapsed > bound) break;
+            await Task.Delay(TimeSpan.FromSeconds(0.5), ct).ConfigureAwait(false);
+        }
+        string? problem = null;
+        if (replaced is null)
+            problem = dead is null
+                ? $"{node} not declared dead within {bound.TotalSeconds:F0} s of the kill"
+                : string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                    $"{node} declared dead {dead:F1} s after the kill, but groups not in place without it within {bound.TotalSeconds:F0} s: {Shorten(string.Join("; ", view.Moving))}");
+
+        // Back as new: its process on the empty folder, then the ADD (rebalance onto it).
+        var back = System.Diagnostics.Stopwatch.StartNew();
+        problem = Join(problem, await RestartAsync(node, ct, member: true).ConfigureAwait(false));
+        problem = Join(problem, await AddAsync(node, ct).ConfigureAwait(false));
+        var (whole, still) = await WaitInPlaceAsync([node], LossMargin, ct).ConfigureAwait(false);
+        problem = Join(problem, still);
+        var target = string.Create(System.Globalization.CultureInfo.InvariantCulture,
+            $"{node}: kill to dead {(dead is { } d ? $"{d:F1} s" : "never")}, kill to in place without it {(replaced is { } r ? $"{r:F1} s" : "never")}; back as new, {(whole ? $"in place again {back.Elapsed.TotalSeconds:F1} s later" : $"not in place again within {LossMargin.TotalSeconds:F0} s")}");
+        return new InjectedFault(target, problem);
+    }
+
+    /// <summary>
+    /// Nodes the metadata leader declared dead that are running again (a kill, pause or cut that
+    /// lasted longer than a short --dead-after): the lab adds each back as new, as an operator
+    /// would, and waits until every group is in place. What it did (or null), and any problem.
+    /// </summary>
+    public async Task<(string? Note, string? Problem)> AddBackDeadAsync(CancellationToken ct)
+    {
+        var view = await ViewAsync(ct).ConfigureAwait(false);
+        var running = ClusterState.Load(manager.Directory).Nodes.Where(n => ProcessControl.IsAlive(n.Pid, n.StartTime)).Select(n => n.Id).ToHashSet();
+        var dead = view.Nodes.Where(n => n.State == "dead" && running.Contains(n.Id)).Select(n => n.Id).Order(StringComparer.Ordinal).ToList();
+        if (dead.Count == 0) return (null, null);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        string? problem = null;
+        foreach (var node in dead) problem = Join(problem, await AddAsync(node, ct).ConfigureAwait(false));
+        var (whole, still) = await WaitInPlaceAsync(dead, LossMargin, ct).ConfigureAwait(false);
+        var note = string.Create(System.Globalization.CultureInfo.InvariantCulture,
+            $"{string.Join(",", dead)} declared dead (--dead-after), added back as new{(whole ? $", every group in place {clock.Elapsed.TotalSeconds:F1} s later" : "")}");
+        return (note, Join(problem, still));
+    }
+
+    /// <summary>Commits ADD (with rebalance) of <paramref name="node"/> through any running node; the problem, or null.</summary>
+    private async Task<string?> AddAsync(string node, CancellationToken ct)
+    {
+        var request = new MembershipChangeRequest { Action = MembershipChangeRequest.Types.Action.Add, Node = node, Rebalance = true };
+        string? last = null;
+        for (var round = 0; round < 5; round++)
+        {
+            foreach (var via in Running().Where(n => n != node))
+            {
+                try
+                {
+                    await new Protocol.V1.Stream.StreamClient(clients.Channel(topology.Node(via).Address)).ChangeMembershipAsync(request,
+                        deadline: DateTime.UtcNow.AddSeconds(10), cancellationToken: ct).ConfigureAwait(false);
+                    return null;
+                }
+                catch (Grpc.Core.RpcException e) when (!ct.IsCancellationRequested)
+                {
+                    last = $"{via}: {e.Status.StatusCode} {e.Status.Detail}";
+                }
+            }
+            await Task.Delay(TimeSpan.FromSeconds(2), ct).ConfigureAwait(false);
+        }
+        return $"add {node} was not committed ({Shorten(last ?? "no node running")})";
+    }
+
+    /// <summary>Waits until every group is in place and <paramref name="nodes"/> are up in the catalog
+    /// (adding again one declared dead once more); whether it got there, and if not, what was still moving.</summary>
+    private async Task<(bool Whole, string? Problem)> WaitInPlaceAsync(IReadOnlyList<string> nodes, TimeSpan bound, CancellationToken ct)
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var readded = 0;
+        while (true)
+        {
+            var view = await ViewAsync(ct).ConfigureAwait(false);
+            var down = nodes.Where(id => view.Nodes.FirstOrDefault(n => n.Id == id)?.State is not "up").ToList();
+            if (down.Count == 0 && view.Groups.Count > 0 && view.Groups.All(g => g.InPlace))
+                return (true, readded == 0 ? null : $"{string.Join(",", nodes)} declared dead again after the add, added {readded} more time{(readded == 1 ? "" : "s")}");
+            if (clock.Elapsed > bound)
+                return (false, $"not every group in place {bound.TotalSeconds:F0} s after adding {string.Join(",", nodes)} back: "
+                    + Shorten((down.Count > 0 ? $"{string.Join(",", down)} not up; " : "") + string.Join("; ", view.Moving)));
+            foreach (var id in down.Where(id => view.Nodes.FirstOrDefault(n => n.Id == id)?.State == "dead"))
+            {
+                readded++;
+                await AddAsync(id, ct).ConfigureAwait(false);
+            }
+            await Task.Delay(TimeSpan.FromSeconds(0.5), ct).ConfigureAwait(false);
+        }
+    }
+
+    private async Task<MembershipReport> ViewAsync(CancellationToken ct) =>
+        MembershipView.Build(await ChaosRunner.DescribeAllAsync(topology, clients, ct, TimeSpan.FromSeconds(3)).ConfigureAwait(false));
+
+    /// <summary>Whether the graph without <paramref name="node"/> falls apart.</summary>
+    internal static bool SplitsGraph(ClusterTopology topology, string node)
+    {
+        var rest = topology.Subgraph(n => n != node);
+        if (rest.Nodes.Count <= 1) return false;
+        var reached = new HashSet<string> { rest.Nodes[0].Id };
+        var queue = new Queue<string>(reached);
+        while (queue.TryDequeue(out var at))
+            foreach (var next in rest.NeighboursOf(at))
+                if (reached.Add(next)) queue.Enqueue(next);
+        return reached.Count < rest.Nodes.Count;
+    }
+
+    private bool SplitsGraph(string node) => SplitsGraph(topology, node);
+
     private static void CopyDirectory(string from, string to)
     {
         Directory.CreateDirectory(to);
@@ -323,12 +473,14 @@ internal sealed class FaultInjector(ClusterManager manager, ClusterTopology topo
         return hardStates.Count > 0 ? Pick(random, hardStates) : null;
     }
 
-    /// <summary>Restarts a node; the problem when it does not come back.</summary>
-    private async Task<string?> RestartAsync(string node, CancellationToken ct)
+    /// <summary>Restarts a node (<paramref name="member"/>: a node lost for good, started on its empty folder
+    /// to be added back as new); the problem when it does not come back.</summary>
+    private async Task<string?> RestartAsync(string node, CancellationToken ct, bool member = false)
     {
         try
         {
-            await manager.RestartAsync(node, RestartTimeout, ct).ConfigureAwait(false);
+            if (member) await manager.StartMemberAsync(node, null, RestartTimeout, ct).ConfigureAwait(false);
+            else await manager.RestartAsync(node, RestartTimeout, ct).ConfigureAwait(false);
             return null;
         }
         catch (CliException e)

@@ -14,13 +14,20 @@ internal sealed record PlannedFault(string Class, double StartSeconds, double Du
 internal static class FaultPlan
 {
     public static readonly IReadOnlyList<string> Classes =
-        ["kill", "pause", "link", "partition", "partition-oneway", "majority", "minority", "slow", "disk-full", "bitflip", "truncate", "wipe"];
+        ["kill", "pause", "link", "partition", "partition-oneway", "majority", "minority", "slow", "disk-full", "bitflip", "truncate", "wipe", "loss"];
 
     /// <summary>Classes that need the nodes' data on size-limited file systems.</summary>
     public static readonly IReadOnlySet<string> DiskClasses = new HashSet<string> { "disk-full" };
 
     /// <summary>Classes that cut traffic between namespace hosts with nftables (or links, where sets share a host).</summary>
     public static readonly IReadOnlySet<string> NetworkClasses = new HashSet<string> { "partition", "partition-oneway", "majority", "minority" };
+
+    /// <summary>Classes that need the nodes started with a short <c>--dead-after</c> (a node lost for good is
+    /// declared dead and replaced by the cluster itself, then added back as new).</summary>
+    public static readonly IReadOnlySet<string> MembershipClasses = new HashSet<string> { "loss" };
+
+    /// <summary>The nodes' <c>--dead-after</c> when a membership class is chosen and none is given.</summary>
+    public const string DefaultLossDeadAfter = "5s";
 
     public static IReadOnlyList<string> ParseClasses(string text)
     {

@@ -7,7 +7,7 @@ public readonly record struct AckSample(double AtSeconds, double LatencyMs, int 
 
 /// <summary>
 /// One injected fault: its class (kill, pause, link, partition, partition-oneway, majority,
-/// minority, slow, disk-full, bitflip, truncate, wipe), what it hit, and when it started and
+/// minority, slow, disk-full, bitflip, truncate, wipe, loss), what it hit, and when it started and
 /// ended (seconds since the run started). <paramref name="Problem"/> says what went wrong beyond
 /// unavailability (a node that would not restart, and why), or is null.
 /// </summary>

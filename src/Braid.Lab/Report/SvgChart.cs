@@ -88,6 +88,7 @@ public static partial class SvgChart
         ["bitflip"] = "#e7ba52",
         ["truncate"] = "#637939",
         ["wipe"] = "#843c39",
+        ["loss"] = "#393b79",
     };
 
     private static readonly string[] OtherColours = ["#5254a3", "#8ca252", "#bd9e39", "#ad494a", "#a55194", "#6b6ecf"];

@@ -37,4 +37,17 @@ public sealed class FaultPlanTests
         Assert.Equal(FaultPlan.Classes, FaultPlan.ParseClasses("all"));
         Assert.Throws<CliException>(() => FaultPlan.ParseClasses(","));
     }
+
+    [Fact]
+    public void Loss_is_a_class_of_its_own_chosen_by_name_or_by_all_and_asks_for_a_short_dead_after()
+    {
+        Assert.Equal(["kill", "loss"], FaultPlan.ParseClasses("kill, loss,kill"));
+        Assert.Contains("loss", FaultPlan.ParseClasses("all"));
+        Assert.Contains("loss", FaultPlan.MembershipClasses);
+        Assert.Equal("5s", FaultPlan.DefaultLossDeadAfter);
+        Assert.DoesNotContain("loss", FaultPlan.NetworkClasses);
+        Assert.DoesNotContain("loss", FaultPlan.DiskClasses);
+        var plan = FaultPlan.Make(FaultPlan.ParseClasses("loss,kill"), 120, 3, (3, 8), (2, 5));
+        Assert.Contains(plan, f => f.Class == "loss");
+    }
 }
