@@ -56,6 +56,37 @@ public sealed class MembershipTests(ITestOutputHelper output)
     }
 
     [Fact(Timeout = 600_000)]
+    public async Task A_lost_node_of_the_first_metadata_placement_comes_back_as_new_and_learns_the_catalog_at_once()
+    {
+        // A holds a replica of the metadata group's first placement: back on an empty disk it
+        // reopens that replica, which hears nothing once the group has moved. It must still learn
+        // the catalog (the fault lab's loss found one stuck on version 0 for four minutes, its stale
+        // targets bouncing a partition's leadership between it and another node).
+        await using var cluster = await LocalCluster.UpAsync("mini2", 6, false, "--dead-after", "5s");
+        using (var client = await StreamingTests.ConnectAsync(cluster))
+            await StreamingTests.IngestAsync(client, StreamingTests.Records(30_000), 1000);
+        Assert.Contains("A", (await MembersAsync(cluster)).Groups.Single(g => g.Name == "meta").Target);
+
+        var kill = await cluster.RunAsync("cluster", "kill", "A");
+        Assert.True(kill.ExitCode == 0, kill.ToString());
+        DeleteData(cluster, "A");
+        var moved = await EventuallyAsync(cluster, m => m.Nodes.Single(n => n.Id == "A").State == "dead" && m.Groups.All(g => g.InPlace && !g.Voters.Contains("A")), Within);
+        Assert.DoesNotContain("A", moved.Groups.Single(g => g.Name == "meta").Voters);
+
+        var restart = await cluster.RunAsync("cluster", "restart", "A");
+        Assert.True(restart.ExitCode == 0, restart.ToString());
+        var clock = Stopwatch.StartNew();
+        var add = await cluster.RunAsync("cluster", "add", "A", "--timeout", "60", "--seeds", string.Join(",", cluster.Addresses().Where((_, i) => i != cluster.NodeIndex("A"))));
+        output.WriteLine(add.Stdout);
+        Assert.True(add.ExitCode == 0, add + "\n" + MembershipLog(cluster));
+        output.WriteLine($"A back as new, every group in place {clock.Elapsed.TotalSeconds:F1} s after the add began");
+        var back = await MembersAsync(cluster);
+        Assert.True(back.Groups.All(g => g.InPlace), "every group in place");
+        Assert.True(back.Nodes.Single(n => n.Id == "A").Replicas > 0, "A takes replicas again");
+        await AssertCountAsync(cluster, 30_000);
+    }
+
+    [Fact(Timeout = 600_000)]
     public async Task A_seventh_node_added_with_its_own_edges_takes_replicas_is_replaced_by_an_eighth_which_gives_them_back_when_removed_while_writes_flow()
     {
         await using var cluster = await LocalCluster.UpAsync("mini2", 6);
@@ -116,6 +147,12 @@ public sealed class MembershipTests(ITestOutputHelper output)
                 if (reached.Add(next)) queue.Enqueue(next);
         return left.Count(reached.Contains) >= voters.Count / 2 + 1;
     }
+
+    /// <summary>Every node's membership and catalog log lines, for a failure's message.</summary>
+    internal static string MembershipLog(LocalCluster cluster) => string.Join("\n",
+        new[] { "A", "B", "C", "D", "E", "F" }.Select(n => Path.Combine(cluster.Directory, n, "node.log")).Where(File.Exists).SelectMany(f =>
+            File.ReadLines(f).Where(l => l.Contains("membership", StringComparison.Ordinal) || l.Contains("catalog at", StringComparison.Ordinal)).TakeLast(40)
+                .Select(l => Path.GetFileName(Path.GetDirectoryName(f)) + " " + l)));
 
     internal static void DeleteData(LocalCluster cluster, string node)
     {

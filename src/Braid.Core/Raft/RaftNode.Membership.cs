@@ -121,6 +121,8 @@ public sealed partial class RaftNode
     {
         configEntries.Add((index, config));
         UseConfiguration(config);
+        // Added back (a node re-added as new): what a peer said about an older configuration no longer holds.
+        if (RemovedByPeer && config.Contains(Id)) RemovedByPeer = false;
     }
 
     /// <summary>The log lost its entries from <paramref name="firstGone"/> on: configurations
@@ -144,6 +146,7 @@ public sealed partial class RaftNode
         baseConfiguration = fromSnapshot ?? bootstrapConfiguration;
         configEntries.Clear();
         UseConfiguration(baseConfiguration);
+        if (RemovedByPeer && baseConfiguration.Contains(Id)) RemovedByPeer = false;
     }
 
     private void UseConfiguration(RaftConfiguration config)

@@ -19,10 +19,18 @@ internal sealed partial class RaftDriver
     private int catalogTicks;
     private int fetching;
 
+    /// <summary>
+    /// A metadata replica folds what it has applied; every node also long-polls another node for a
+    /// newer catalog, a metadata replica included: its replica may no longer be a member of the
+    /// group (a node back on an empty disk reopens its first placement's metadata replica, which
+    /// hears nothing once the group has moved; the fault lab's loss found one stuck on version 0 for
+    /// four minutes, its stale targets bouncing a partition's leadership between it and another
+    /// node). The fold and the fetch meet: whichever is newer is adopted, and the fold goes on from it.
+    /// </summary>
     private void MaintainCatalog()
     {
         if (replicas.TryGetValue(StreamGroups.MetaGroup, out var meta)) Fold(meta);
-        else if (++catalogTicks >= CatalogFetchTicks)
+        if (++catalogTicks >= CatalogFetchTicks)
         {
             catalogTicks = 0;
             _ = FetchCatalogAsync();
@@ -187,7 +195,7 @@ internal sealed partial class RaftDriver
         }, ct).ConfigureAwait(false);
         while (!done.Task.IsCompleted)
         {
-            if (!replicas.ContainsKey(StreamGroups.MetaGroup)) _ = FetchCatalogAsync();
+            _ = FetchCatalogAsync();
             await Task.WhenAny(done.Task, Task.Delay(100, ct)).ConfigureAwait(false);
             ct.ThrowIfCancellationRequested();
         }
