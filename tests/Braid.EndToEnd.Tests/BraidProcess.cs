@@ -23,7 +23,9 @@ internal static class BraidProcess
         var random = new Random();
         for (var attempt = 0; attempt < 200; attempt++)
         {
-            var start = random.Next(20_000, 40_000);
+            // Below Linux's ephemeral range (32768-60999): a port found free there can be taken by
+            // an outgoing connection before the node binds it (a cluster up failed so, once).
+            var start = random.Next(20_000, 32_700 - count);
             if (Enumerable.Range(start, count).All(IsFree)) return start;
         }
         throw new InvalidOperationException("no free port block found");

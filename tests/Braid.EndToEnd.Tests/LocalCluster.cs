@@ -13,7 +13,9 @@ internal sealed class LocalCluster : IAsyncDisposable
         Topology = topology;
         Directory = Path.Combine(Path.GetTempPath(), "braid-e2e-" + Guid.NewGuid().ToString("N")[..10]);
         // With metrics, one block holds both: node ports first, then the metrics ports.
-        BasePort = BraidProcess.FreePortBlock(metrics ? 2 * nodes : nodes);
+        // Without metrics, four spare ports follow the nodes' for nodes a test adds (cluster add
+        // gives a new node the port after the highest in use).
+        BasePort = BraidProcess.FreePortBlock(metrics ? 2 * nodes : nodes + 4);
         MetricsBasePort = metrics ? BasePort + nodes : null;
     }
 
