@@ -43,7 +43,7 @@ public sealed partial class RaftNode
 
     /// <summary>Index of the entry that set <see cref="Configuration"/> (0 or the snapshot's index
     /// when it comes from the bootstrap or the snapshot).</summary>
-    public ulong ConfigurationIndex => configEntries.Count > 0 ? configEntries[^1].Index : Math.Min(SnapshotIndex, CommitIndex);
+    public ulong ConfigurationIndex => configEntries.Count > 0 ? configEntries[^1].Index : SnapshotIndex;
 
     /// <summary>True when the configuration in force is committed: a new change may begin.</summary>
     public bool ConfigurationCommitted => ConfigurationIndex <= CommitIndex;

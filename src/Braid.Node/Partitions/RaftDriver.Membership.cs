@@ -80,15 +80,7 @@ internal sealed partial class RaftDriver
     private void CloseAndRemove(uint group, string why)
     {
         partitions.Remove(group);
-        var directory = streams.DirectoryOf(group);
-        try
-        {
-            if (Directory.Exists(directory)) Directory.Delete(directory, recursive: true);
-        }
-        catch (IOException e)
-        {
-            Log.LoopWorkFailed(logger, e);
-        }
+        DeleteFiles(group);
         Log.ReplicaRemoved(logger, StreamGroups.Describe(group), why);
     }
 

@@ -86,15 +86,21 @@ internal sealed partial class RaftDriver
         foreach (var group in streams.DeletedGroups)
         {
             if (partitions.Remove(group)) Log.StreamReplicaClosed(logger, StreamGroups.Describe(group));
-            var directory = streams.DirectoryOf(group);
-            try
-            {
-                if (Directory.Exists(directory)) Directory.Delete(directory, recursive: true);
-            }
-            catch (IOException e)
-            {
-                Log.LoopWorkFailed(logger, e);
-            }
+            DeleteFiles(group);
+        }
+    }
+
+    /// <summary>Removes a closed replica's folder; a failure is logged, the loop goes on.</summary>
+    private void DeleteFiles(uint group)
+    {
+        var directory = streams.DirectoryOf(group);
+        try
+        {
+            if (Directory.Exists(directory)) Directory.Delete(directory, recursive: true);
+        }
+        catch (IOException e)
+        {
+            Log.LoopWorkFailed(logger, e);
         }
     }
 

@@ -16,7 +16,11 @@ internal sealed class StreamRegistry
 {
     public const string FileName = "catalog.pb";
     private readonly NodeOptions options;
-    private StreamCatalog catalog = StreamCatalog.Empty;
+    private View view = null!;
+
+    /// <summary>The catalog and the graph it makes, swapped together: the graph is built once per
+    /// catalog, not at each read (the metadata leader reads it every tick).</summary>
+    private sealed record View(StreamCatalog Catalog, Core.Topology.ClusterTopology Topology);
 
     public StreamRegistry(NodeOptions options)
     {
@@ -26,7 +30,7 @@ internal sealed class StreamRegistry
             [.. Placement.Partitions.Select(p => p.Replicas)], options.RetainBytes, 0);
         var metaReplicas = Math.Min(3, options.PlacementTopology.Nodes.Count);
         MetaBootstrap = PlacementPlanner.Plan(options.PlacementTopology, 1, metaReplicas).Partitions[0].Replicas;
-        Load();
+        view = ViewOf(Load() ?? StreamCatalog.Empty);
     }
 
     /// <summary>The default stream's placement (what <see cref="PlacementRecord"/> guards).</summary>
@@ -41,24 +45,22 @@ internal sealed class StreamRegistry
     public IReadOnlyList<string> MetaReplicas => Catalog.Placements.TryGetValue(StreamGroups.MetaGroup, out var moved) ? moved : MetaBootstrap;
 
     /// <summary>The cluster's graph: the topology file's, plus the nodes added since (issue 12).</summary>
-    public Core.Topology.ClusterTopology Topology
+    public Core.Topology.ClusterTopology Topology => Volatile.Read(ref view).Topology;
+
+    private View ViewOf(StreamCatalog catalog)
     {
-        get
-        {
-            var catalog = Catalog;
-            var first = options.PlacementTopology;
-            var added = catalog.Nodes.Values.Where(n => !first.Contains(n.Id)).OrderBy(n => n.Id, StringComparer.Ordinal).ToList();
-            if (added.Count == 0) return first;
-            return first.WithNodes(
-                added.Select(n => new Core.Topology.NodeInfo(n.Id, n.Host, n.Port, n.Site)),
-                added.SelectMany(n => n.Edges.Select(e => (n.Id, e))));
-        }
+        var first = options.PlacementTopology;
+        var added = catalog.Nodes.Values.Where(n => !first.Contains(n.Id)).OrderBy(n => n.Id, StringComparer.Ordinal).ToList();
+        var topology = added.Count == 0 ? first : first.WithNodes(
+            added.Select(n => new Core.Topology.NodeInfo(n.Id, n.Host, n.Port, n.Site)),
+            added.SelectMany(n => n.Edges.Select(e => (n.Id, e))));
+        return new View(catalog, topology);
     }
 
     /// <summary>True when <paramref name="node"/> may hold replicas (not dead, not removed).</summary>
     public bool TakesReplicas(string node) => Catalog.TakesReplicas(node) && Topology.Contains(node);
 
-    public StreamCatalog Catalog => Volatile.Read(ref catalog);
+    public StreamCatalog Catalog => Volatile.Read(ref view).Catalog;
 
     /// <summary>The default stream then the catalog's, by id.</summary>
     public IEnumerable<StreamDefinition> All => [Default, .. Catalog.Streams.Values.OrderBy(s => s.Id)];
@@ -138,7 +140,7 @@ internal sealed class StreamRegistry
     public bool TrySet(StreamCatalog next)
     {
         if (next.Version <= Catalog.Version) return false;
-        Volatile.Write(ref catalog, next);
+        Volatile.Write(ref view, ViewOf(next));
         Save(next);
         return true;
     }
@@ -168,18 +170,19 @@ internal sealed class StreamRegistry
         File.Move(temp, path, overwrite: true);
     }
 
-    private void Load()
+    /// <summary>The saved catalog, or null (none, or damaged: only a cache, the metadata group has the catalog).</summary>
+    private StreamCatalog? Load()
     {
         var path = Path.Combine(options.DataDirectory, FileName);
-        if (!File.Exists(path)) return;
+        if (!File.Exists(path)) return null;
         try
         {
             var state = CatalogState.Parser.ParseFrom(File.ReadAllBytes(path));
-            if (StreamCatalog.TryFrom(state, out var loaded, out _)) catalog = loaded;
+            return StreamCatalog.TryFrom(state, out var loaded, out _) ? loaded : null;
         }
         catch (Exception e) when (e is InvalidProtocolBufferException or IOException)
         {
-            // A damaged copy is only a cache: the metadata group has the catalog.
+            return null;
         }
     }
 }

@@ -21,18 +21,23 @@ internal sealed partial class StreamService
     /// taken after a create or delete at another node reflects it.</summary>
     public override async Task<ListStreamsReply> ListStreams(ListStreamsRequest request, ServerCallContext context)
     {
-        using (var timeout = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken))
-        {
-            timeout.CancelAfter(TimeSpan.FromSeconds(2));
-            try
-            {
-                await raft.RefreshCatalogAsync(timeout.Token).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException) when (!context.CancellationToken.IsCancellationRequested)
-            {
-            }
-        }
+        await RefreshCatalogBrieflyAsync(context.CancellationToken).ConfigureAwait(false);
         return await raft.ListStreamsAsync(context.CancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Adopts the newest catalog the metadata replicas hold, giving up after 2 s (a
+    /// replica that does not answer must not hold the caller back: the local copy then serves).</summary>
+    private async Task RefreshCatalogBrieflyAsync(CancellationToken ct)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        timeout.CancelAfter(TimeSpan.FromSeconds(2));
+        try
+        {
+            await raft.RefreshCatalogAsync(timeout.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+        {
+        }
     }
 
     public override async Task<StreamDescription> CreateStream(CreateStreamRequest request, ServerCallContext context)

@@ -15,17 +15,7 @@ internal sealed partial class StreamService
     {
         var ct = context.CancellationToken;
         await raft.WaitForCatalogAsync(0, ct).ConfigureAwait(false);
-        using (var refresh = CancellationTokenSource.CreateLinkedTokenSource(ct))
-        {
-            refresh.CancelAfter(TimeSpan.FromSeconds(2));
-            try
-            {
-                await raft.RefreshCatalogAsync(refresh.Token).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException) when (!ct.IsCancellationRequested)
-            {
-            }
-        }
+        await RefreshCatalogBrieflyAsync(ct).ConfigureAwait(false);
         MembershipCommand? command;
         string summary;
         try
