@@ -16,6 +16,17 @@ namespace Braid.Node.Overlay;
 internal sealed partial class OverlayDriver : BackgroundService, IHostedLifecycleService
 {
     private static readonly TimeSpan TickInterval = TimeSpan.FromMilliseconds(50);
+
+    /// <summary>The tick while every connected neighbour's heartbeats arrive on time (phi at most
+    /// <see cref="WatchPhi"/>): the heartbeat interval itself.</summary>
+    private static readonly TimeSpan QuietTickInterval = TimeSpan.FromMilliseconds(200);
+
+    /// <summary>
+    /// Phi above which the loop ticks every 50 ms again, so that suspicion (phi above 8) is noticed
+    /// as soon as with 50 ms ticks all along: with the detector's 50 ms floor on the standard
+    /// deviation, phi needs at least 245 ms to climb from 0.5 to 8, more than one quiet tick.
+    /// </summary>
+    private const double WatchPhi = 0.5;
     private const int FrameBytesTarget = 1 << 20;
     private readonly Channel<Action<TimeSpan>> inbox = Channel.CreateBounded<Action<TimeSpan>>(
         new BoundedChannelOptions(65_536) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
@@ -200,6 +211,13 @@ internal sealed partial class OverlayDriver : BackgroundService, IHostedLifecycl
         await ticker.ConfigureAwait(false);
     }
 
+    private bool watchful = true;
+
+    /// <summary>
+    /// Ticks the core: every 50 ms while some neighbour's heartbeat is late, every 200 ms otherwise
+    /// (issue 14, item 5: each tick wakes the timer thread, the pool and this loop, most of what an
+    /// idle node spends). A broken link needs no tick at all: the stream's end reports it at once.
+    /// </summary>
     private async Task TickLoopAsync(CancellationToken stoppingToken)
     {
         using var timer = new PeriodicTimer(TickInterval, clock);
@@ -209,7 +227,12 @@ internal sealed partial class OverlayDriver : BackgroundService, IHostedLifecycl
                 inbox.Writer.TryWrite(now =>
                 {
                     Node.Tick(now);
-                    Publish(now);
+                    var neighbours = Publish(now);
+                    var watch = neighbours.Any(n => n.Connected && n.Phi > WatchPhi);
+                    if (watch == watchful) return;
+                    watchful = watch;
+                    try { timer.Period = watch ? TickInterval : QuietTickInterval; }
+                    catch (ObjectDisposedException) { } // stopping
                 });
         }
         catch (OperationCanceledException)
@@ -257,12 +280,14 @@ internal sealed partial class OverlayDriver : BackgroundService, IHostedLifecycl
 
     /// <summary>Hands the gauges and the health rule a copy of the links, the reachable nodes and
     /// the envelope counters (the core is this loop's alone); once a tick.</summary>
-    private void Publish(TimeSpan now)
+    private List<NeighbourView> Publish(TimeSpan now)
     {
         var reachable = new HashSet<string>(Node.Router.Routes.Keys, StringComparer.Ordinal) { Self };
+        var neighbours = Node.Neighbours(now).ToList();
         samples.Overlay = new Metrics.OverlaySample(
-            [.. Node.Neighbours(now).Select(n => new Metrics.NeighbourSample(n.Id, n.Alive, n.Phi))],
+            [.. neighbours.Select(n => new Metrics.NeighbourSample(n.Id, n.Alive, n.Phi))],
             reachable, Node.Forwarded, Node.DroppedNoRoute, Node.DroppedTtl, Node.Refused);
+        return neighbours;
     }
 
     /// <summary>At most one warning a second, however fast a hostile peer sends.</summary>

@@ -99,7 +99,7 @@ internal sealed partial class RaftDriver : BackgroundService, IHostedLifecycleSe
     private void RunLoop(CancellationToken stoppingToken)
     {
         OpenReplicas();
-        var ticker = TickLoopAsync(stoppingToken);
+        var tickLoop = TickLoopAsync(stoppingToken);
         try
         {
             while (inbox.Reader.WaitToReadAsync(stoppingToken).AsTask().GetAwaiter().GetResult())
@@ -112,14 +112,17 @@ internal sealed partial class RaftDriver : BackgroundService, IHostedLifecycleSe
                 }
                 FlushAll();
                 AnswerCommitWaiters();
-                Volatile.Write(ref allQuiescent, replicas.Count > 0 && partitions.FailedCount == 0 && waiting.Count == 0 && commitWaiters.Count == 0
-                    && replicas.Values.All(r => r.Raft.Quiescent && !r.NoSpaceAlarm));
+                var quiet = replicas.Count > 0 && partitions.FailedCount == 0 && waiting.Count == 0 && commitWaiters.Count == 0
+                    && replicas.Values.All(r => r.Raft.Quiescent && !r.NoSpaceAlarm);
+                if (quiet != allQuiescent) SetTickPeriod(quiet);
+                allQuiescent = quiet;
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
         }
-        ticker.GetAwaiter().GetResult();
+        tickLoop.GetAwaiter().GetResult();
+        tickTimer.Dispose();
         partitions.Dispose();
     }
 
@@ -215,21 +218,23 @@ internal sealed partial class RaftDriver : BackgroundService, IHostedLifecycleSe
     /// <summary>While every replica is quiescent the loop ticks once per this many periods (200 ms).</summary>
     private const int IdleTickEvery = 4;
 
+    private readonly PeriodicTimer tickTimer = new(TickInterval);
+
+    /// <summary>
+    /// Every replica quiescent: no timer of theirs runs, so the loop ticks every 200 ms (the
+    /// preferred-leader check, membership and the NOSPACE probe just run slower); any input that
+    /// wakes a replica sets the period back to 50 ms, counted from then. The period itself changes
+    /// rather than skipping ticks: an idle node's timer thread and pool then wake 5 times a second,
+    /// not 20 (each wake is a few context switches, most of what an idle node spends).
+    /// </summary>
+    private void SetTickPeriod(bool quiet) => tickTimer.Period = quiet ? TickInterval * IdleTickEvery : TickInterval;
+
     private async Task TickLoopAsync(CancellationToken stoppingToken)
     {
-        using var timer = new PeriodicTimer(TickInterval);
         try
         {
-            var skipped = 0;
-            while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false))
-            {
-                // Every replica quiescent: no timer of theirs runs, so a tick every IdleTickEvery
-                // periods does (the preferred-leader check and the NOSPACE probe just run slower);
-                // any input clears the flag and the next period ticks again.
-                if (Volatile.Read(ref allQuiescent) && ++skipped < IdleTickEvery) continue;
-                skipped = 0;
+            while (await tickTimer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false))
                 inbox.Writer.TryWrite(Tick);
-            }
         }
         catch (OperationCanceledException)
         {
