@@ -61,8 +61,10 @@ public sealed partial class RaftNode
         if (p.Next <= log.LastIndex)
         {
             var last = Math.Min(log.LastIndex, p.Next + (ulong)options.AppendEntriesMax - 1);
+            // Each read returns a fresh buffer that nothing changes afterwards, so the message
+            // may share it rather than copy every payload once more.
             foreach (var e in log.Read(p.Next, last, options.AppendBytesMax))
-                m.Entries.Add(new RaftEntry { Index = e.Index, Term = e.Term, Data = ByteString.CopyFrom(e.Payload.Span) });
+                m.Entries.Add(new RaftEntry { Index = e.Index, Term = e.Term, Data = UnsafeByteOperations.UnsafeWrap(e.Payload) });
         }
         var sentLast = prev + (ulong)m.Entries.Count;
         p.Inflight.Enqueue(sentLast);
