@@ -83,11 +83,35 @@ internal static partial class Netns
         foreach (var host in layout.Hosts)
         {
             if (NamespaceExists(host.Namespace) && DeleteNamespace(host.Namespace).Code != 0) left.Add("namespace " + host.Namespace);
-            if (Exists("link", host.RootVeth) && Run("ip", ["link", "del", host.RootVeth], check: false).Code != 0) left.Add("veth " + host.RootVeth);
+            if (!Removed(() => Run("ip", ["link", "del", host.RootVeth], check: false).Code == 0, () => Exists("link", host.RootVeth), Thread.Sleep))
+                left.Add("veth " + host.RootVeth);
         }
         if (TableExists(layout.Table) && Run("nft", ["delete", "table", "bridge", layout.Table], check: false).Code != 0) left.Add("nftables table " + layout.Table);
         if (Exists("link", layout.Bridge) && Run("ip", ["link", "del", layout.Bridge], check: false).Code != 0) left.Add("bridge " + layout.Bridge);
         return left;
+    }
+
+    /// <summary>How long a link that failed to delete may take to vanish by itself.</summary>
+    internal static readonly TimeSpan VanishWait = TimeSpan.FromSeconds(3);
+
+    /// <summary>
+    /// Deletes a link that may be going away by itself: deleting a namespace destroys its end of a
+    /// veth and, a moment later (the kernel cleans namespaces up asynchronously), the root end too.
+    /// `ip link del` in that moment fails ("Cannot find device") although nothing is left; a lab
+    /// run then exited 1 saying it "could not remove" a veth that was gone when anyone looked.
+    /// So a failed delete counts only if the link still exists after <see cref="VanishWait"/>
+    /// (deleted once more on the way). Returns whether the link is gone.
+    /// </summary>
+    internal static bool Removed(Func<bool> delete, Func<bool> exists, Action<TimeSpan> sleep)
+    {
+        if (!exists() || delete()) return true;
+        var step = TimeSpan.FromMilliseconds(50);
+        for (var waited = TimeSpan.Zero; waited < VanishWait; waited += step)
+        {
+            sleep(step);
+            if (!exists()) return true;
+        }
+        return delete() || !exists();
     }
 
     /// <summary>Everything named like a Braid lab object on this machine (any cluster folder's), for --cleanup and checks.</summary>
