@@ -109,8 +109,15 @@ internal sealed partial class ClusterManager
 {
     public sealed record RestartStep(string Node, int OldPid, int NewPid, bool Graceful, TimeSpan Stopped, TimeSpan Ready, TimeSpan CaughtUp);
 
-    public async Task<IReadOnlyList<RestartStep>> RollingRestartAsync(TimeSpan timeout, CancellationToken cancellationToken)
+    /// <summary>How long a rolling restart lets a restarted node run, caught up, before it stops the
+    /// next one: the next node hands its partitions to its most caught-up followers, and a process
+    /// seconds old is caught up long before it is warm (its code still compiling, its first
+    /// appends as leader slow).</summary>
+    public static readonly TimeSpan SettleDefault = TimeSpan.FromSeconds(3);
+
+    public async Task<IReadOnlyList<RestartStep>> RollingRestartAsync(TimeSpan timeout, CancellationToken cancellationToken, TimeSpan? settle = null)
     {
+        var warm = settle ?? SettleDefault;
         var state = ClusterState.Load(directory);
         var down = state.Nodes.Where(n => !ProcessControl.IsAlive(n.Pid, n.StartTime)).Select(n => n.Id).ToList();
         if (down.Count > 0) throw new CliException($"node(s) {string.Join(", ", down)} not running: start them (braid cluster restart NODE) before a rolling restart");
@@ -139,6 +146,11 @@ internal sealed partial class ClusterManager
             output.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"  {old.Id}: exited after {stopped.TotalMilliseconds:F0} ms{(graceful ? "" : " (killed)")}, serving again (pid {fresh.Pid}) after {ready.TotalMilliseconds:F0} ms, caught up after {caughtUp.TotalMilliseconds:F0} ms"));
             steps.Add(new RestartStep(old.Id, old.Pid, fresh.Pid, graceful, stopped, ready, caughtUp));
+            if (warm > TimeSpan.Zero)
+            {
+                output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  letting {old.Id} warm up for {warm.TotalSeconds:F1} s"));
+                await Task.Delay(warm, cancellationToken).ConfigureAwait(false);
+            }
         }
         return steps;
     }

@@ -91,16 +91,23 @@ internal static class ClusterCommand
     {
         var dir = Options.ClusterDirectory();
         var timeout = Options.TimeoutSeconds(60);
+        var settle = new Option<double>("--settle")
+        {
+            Description = "Seconds each restarted node runs, caught up, before the next one stops (it warms up before it may be handed leadership)",
+            DefaultValueFactory = _ => ClusterManager.SettleDefault.TotalSeconds,
+        };
         var command = new Command("rolling-restart",
             "Restart every node, one at a time: SIGTERM (the node hands the partitions it leads to caught-up followers, so no election), "
             + "start again with the same arguments, wait until it serves and has caught up, then the next. Safe under load; running it again restarts again")
         {
-            dir, timeout,
+            dir, timeout, settle,
         };
         command.SetAction((parse, ct) => CommandRunner.RunAsync(async () =>
         {
+            var warm = parse.GetValue(settle);
+            if (double.IsNaN(warm) || warm < 0 || warm > 3600) throw new CliException($"--settle must be between 0 and 3600 seconds, not {warm}");
             using var manager = new ClusterManager(parse.GetValue(dir)!, Console.Out);
-            var steps = await manager.RollingRestartAsync(TimeSpan.FromSeconds(Math.Max(1, parse.GetValue(timeout))), ct).ConfigureAwait(false);
+            var steps = await manager.RollingRestartAsync(TimeSpan.FromSeconds(Math.Max(1, parse.GetValue(timeout))), ct, TimeSpan.FromSeconds(warm)).ConfigureAwait(false);
             Console.WriteLine($"rolling restart done: {steps.Count} nodes restarted, {steps.Count(s => s.Graceful)} of them gracefully");
             return 0;
         }));

@@ -186,10 +186,16 @@ public sealed partial class PartitionReplica : IDisposable
     private long ticks;
     private string? transferStartedTo;
 
+    /// <summary>The term in which the last check found the preferred leader holding the whole log (0: it did not).</summary>
+    private ulong preferredCaughtUpInTerm;
+
     /// <summary>Advances time by one tick; every <see cref="PreferredLeaderCheckTicks"/> a leader
-    /// that is not the preferred one hands leadership to it once it holds the whole log (as
-    /// Kafka's preferred replica election keeps leaders balanced after failures heal). A
-    /// preferred leader that is down or behind is left alone.</summary>
+    /// that is not the preferred one hands leadership to it once it has held the whole log at two
+    /// checks in a row (as Kafka's preferred replica election keeps leaders balanced after failures
+    /// heal). A preferred leader that is down or behind is left alone; one that has just come back
+    /// gets a check interval to warm up first: a restarted node is caught up long before its
+    /// process is (its code still compiling), and leading at once, it made the longest pauses of a
+    /// rolling restart.</summary>
     public void Tick()
     {
         TickNoSpace();
@@ -209,7 +215,10 @@ public sealed partial class PartitionReplica : IDisposable
             RaiseNoSpace(e);
         }
         if (++ticks % PreferredLeaderCheckTicks != 0 || Raft.Role != RaftRole.Leader || PreferredLeader == Raft.Id) return;
-        if (Raft.MatchOf(PreferredLeader) == Raft.LastIndex && Raft.TransferLeadership(PreferredLeader)) transferStartedTo = PreferredLeader;
+        var caughtUp = Raft.MatchOf(PreferredLeader) == Raft.LastIndex;
+        var caughtUpBefore = preferredCaughtUpInTerm == Raft.Term;
+        preferredCaughtUpInTerm = caughtUp ? Raft.Term : 0;
+        if (caughtUp && caughtUpBefore && Raft.TransferLeadership(PreferredLeader)) transferStartedTo = PreferredLeader;
     }
 
     /// <summary>

@@ -10,93 +10,10 @@ namespace Braid.Core.Tests.Streams;
 /// <summary>
 /// Disk faults at the replica (issue 11, items 4 and 5): a full disk raises the NOSPACE alarm and
 /// turns the replica read-only until space returns; corruption at rest is quarantined and the
-/// replica rejoins without a vote until it has caught up. Three replicas on simulated disks, a
-/// FIFO network, replicas that can be stopped and reopened on their disk.
+/// replica rejoins without a vote until it has caught up (three replicas: <see cref="ReplicaGroup"/>).
 /// </summary>
 public sealed class ReplicaDiskFaultTests
 {
-    private static readonly string[] Ids = ["A", "B", "C"];
-
-    private sealed class Group
-    {
-        private readonly Queue<RaftMessage> network = new();
-        public readonly Dictionary<string, PartitionReplica> Replicas = new(StringComparer.Ordinal);
-        public readonly Dictionary<string, SimulatedDevice> Devices = new(StringComparer.Ordinal);
-        public readonly List<AppendAck> Acks = [];
-        public readonly HashSet<string> Down = new(StringComparer.Ordinal);
-        private int opens;
-
-        public Group(long segmentBytes = 64 * 1024)
-        {
-            SegmentBytes = segmentBytes;
-            for (var i = 0; i < Ids.Length; i++)
-            {
-                Devices[Ids[i]] = new SimulatedDevice(7 + i);
-                Open(Ids[i]);
-            }
-        }
-
-        public long SegmentBytes { get; }
-
-        public PartitionReplica this[string id] => Replicas[id];
-
-        public PartitionReplica Open(string id, bool expectExisting = false) =>
-            Replicas[id] = new PartitionReplica(0, id, Ids, Devices[id], new Random(1000 * ++opens + 17),
-                new PartitionReplicaOptions(new RaftOptions(), SegmentBytes, PendingMax: 64), expectExisting);
-
-        /// <summary>Stops a replica as a crash would: unsynced writes are lost.</summary>
-        public void Stop(string id)
-        {
-            Replicas[id].Dispose();
-            Devices[id].Crash(SimulatedCrash.LoseUnsynced);
-            Down.Add(id);
-        }
-
-        public void Flush()
-        {
-            foreach (var (id, r) in Replicas)
-            {
-                if (Down.Contains(id) || !r.HasOutput) continue;
-                var output = r.TakeOutput();
-                Acks.AddRange(output.Acks);
-                foreach (var m in output.Messages)
-                    if (!Down.Contains(m.To)) network.Enqueue(m);
-            }
-        }
-
-        public void Settle()
-        {
-            Flush();
-            for (var i = 0; i < 100_000 && network.Count > 0; i++)
-            {
-                var m = network.Dequeue();
-                if (!Down.Contains(m.To)) Replicas[m.To].Step(m);
-                Flush();
-            }
-            Assert.Empty(network);
-        }
-
-        public void TickAll(int n)
-        {
-            for (var i = 0; i < n; i++)
-            {
-                foreach (var (id, r) in Replicas)
-                    if (!Down.Contains(id)) r.Tick();
-                Settle();
-            }
-        }
-
-        public void ElectA()
-        {
-            for (var i = 0; i < 2 * new RaftOptions().ElectionTicks; i++)
-            {
-                Replicas["A"].Tick();
-                Settle();
-            }
-            Assert.Equal(RaftRole.Leader, Replicas["A"].Raft.Role);
-        }
-    }
-
     private static byte[] Value(ulong value)
     {
         var bytes = new byte[8];
@@ -107,7 +24,7 @@ public sealed class ReplicaDiskFaultTests
     [Fact]
     public void AFullLeaderRefusesWritesWithTheAlarmServesReadsAndResumesWhenSpaceReturns()
     {
-        var g = new Group();
+        var g = new ReplicaGroup();
         g.ElectA();
         for (var s = 1ul; s <= 3; s++) Assert.Null(g["A"].Append((long)s, 9, s, Value(s)));
         g.Settle();
@@ -137,7 +54,7 @@ public sealed class ReplicaDiskFaultTests
     [Fact]
     public void AFullFollowerAcknowledgesNothingItCouldNotPersistAndCatchesUpWhenSpaceReturns()
     {
-        var g = new Group();
+        var g = new ReplicaGroup();
         g.ElectA();
         g.Devices["C"].FreeBytes = 0;
         for (var s = 1ul; s <= 5; s++)
@@ -161,7 +78,7 @@ public sealed class ReplicaDiskFaultTests
 
     /// <summary>Asks <paramref name="voter"/> for a vote from B at the next term, as an
     /// up-to-date candidate; returns whether it was granted (null: no answer).</summary>
-    private static bool? AskVote(Group g, string voter, RaftMessageType type)
+    private static bool? AskVote(ReplicaGroup g, string voter, RaftMessageType type)
     {
         var r = g[voter];
         var candidate = g["A"].Raft;
@@ -174,7 +91,7 @@ public sealed class ReplicaDiskFaultTests
         return answer is null ? null : !answer.Reject;
     }
 
-    private static void Load(Group g, int batches, int bytes)
+    private static void Load(ReplicaGroup g, int batches, int bytes)
     {
         for (var s = 1; s <= batches; s++)
         {
@@ -188,7 +105,7 @@ public sealed class ReplicaDiskFaultTests
     [Fact]
     public void ACorruptSealedSegmentIsQuarantinedAndTheReplicaRejoinsWithoutAVoteUntilCaughtUp()
     {
-        var g = new Group(segmentBytes: 4096);
+        var g = new ReplicaGroup(segmentBytes: 4096);
         g.ElectA();
         Load(g, 40, 500);
         g.Stop("C");
@@ -218,7 +135,7 @@ public sealed class ReplicaDiskFaultTests
     [Fact]
     public void AFollowerWhoseFsyncFailedIsDiscardedAndRebuiltFromTheLeaderWithoutAVote()
     {
-        var g = new Group(segmentBytes: 4096);
+        var g = new ReplicaGroup(segmentBytes: 4096);
         g.ElectA();
         Load(g, 10, 500);
         g.Devices["C"].FailNextSyncs(1);
@@ -248,7 +165,7 @@ public sealed class ReplicaDiskFaultTests
     [Fact]
     public void ACrashDuringRecoveryKeepsTheRule()
     {
-        var g = new Group(segmentBytes: 4096);
+        var g = new ReplicaGroup(segmentBytes: 4096);
         g.ElectA();
         Load(g, 10, 500);
         g.Stop("C");
@@ -264,7 +181,7 @@ public sealed class ReplicaDiskFaultTests
     [Fact]
     public void AVanishedReplicaRejoinsWithoutAVoteAndANewOneVotesAtOnce()
     {
-        var g = new Group();
+        var g = new ReplicaGroup();
         g.ElectA();
         Load(g, 5, 100);
         g.Stop("C");
@@ -277,7 +194,7 @@ public sealed class ReplicaDiskFaultTests
         Assert.False(c.Raft.Recovering);
         Assert.Equal(5ul, c.State.LastSequenceOf(9));
 
-        var fresh = new Group();
+        var fresh = new ReplicaGroup();
         Assert.Null(fresh["A"].StorageReport.LostState);
         Assert.Equal(32, fresh["A"].StorageReport.ReplicaId.Length);
         Assert.False(fresh["A"].Raft.Recovering);
@@ -286,7 +203,7 @@ public sealed class ReplicaDiskFaultTests
     [Fact]
     public void AReplicaOpensOnAFullDiskAndLostStateStillKeepsItsVote()
     {
-        var g = new Group();
+        var g = new ReplicaGroup();
         g.ElectA();
         Load(g, 3, 100);
         g.Stop("C");
@@ -298,7 +215,7 @@ public sealed class ReplicaDiskFaultTests
         Assert.NotEqual(true, AskVote(g, "C", RaftMessageType.Vote)); // no answer at all: its term cannot be saved
 
         var empty = new SimulatedDevice(11) { FreeBytes = 0 };
-        using var fresh = new PartitionReplica(0, "A", Ids, empty, new Random(1), new PartitionReplicaOptions(new RaftOptions(), 4096));
+        using var fresh = new PartitionReplica(0, "A", ReplicaGroup.Ids, empty, new Random(1), new PartitionReplicaOptions(new RaftOptions(), 4096));
         Assert.Null(fresh.StorageReport.LostState);
     }
 
