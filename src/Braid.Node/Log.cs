@@ -29,8 +29,9 @@ internal static partial class Log
     [LoggerMessage(EventId = 9, Level = LogLevel.Information, Message = "partition {Partition}: {Role} in term {Term}, leader {Leader}")]
     public static partial void PartitionRole(ILogger logger, uint partition, string role, ulong term, string leader);
 
-    [LoggerMessage(EventId = 10, Level = LogLevel.Information, Message = "partition {Partition}: handing leadership back to its preferred leader {Preferred}")]
-    public static partial void LeadershipTransfer(ILogger logger, uint partition, string preferred);
+    /// <summary>A transfer this node started: back to the preferred leader, or, as it stops, to a caught-up follower.</summary>
+    [LoggerMessage(EventId = 10, Level = LogLevel.Information, Message = "partition {Partition}: handing leadership to {Target}")]
+    public static partial void LeadershipTransfer(ILogger logger, uint partition, string target);
 
     [LoggerMessage(EventId = 11, Level = LogLevel.Information, Message = "partition {Partition}: compacted the log up to {Index} (first entry kept {FirstIndex}, {LogBytes} bytes of log)")]
     public static partial void Compacted(ILogger logger, uint partition, ulong index, ulong firstIndex, long logBytes);

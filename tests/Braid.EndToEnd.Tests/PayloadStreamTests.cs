@@ -126,7 +126,9 @@ public sealed class PayloadStreamTests
         var oversized = await Assert.ThrowsAsync<BraidRefusedException>(() => braid.AppendRawAsync("payloads", 0, 3, 1, [new RawRecord { Value = ByteString.CopyFrom(new byte[5 << 20]) }]));
         Assert.Contains("exceeds ValueBytesMax", oversized.Message);
         // The node refuses it too, for a client that does not check first (a raw gRPC call).
-        var direct = new Protocol.V1.Stream.StreamClient(cluster.Channel(braid.Nodes[0]));
+        // A node that is up: the one killed above may be the first.
+        var alive = cluster.Addresses().Where((_, i) => i != cluster.NodeIndex(leader)).First();
+        var direct = new Protocol.V1.Stream.StreamClient(cluster.Channel(alive));
         var tooMany = new AppendRequest { Stream = "payloads", Partition = 0, Producer = 4, Sequence = 1 };
         for (var i = 0; i < 5; i++) tooMany.Records.Add(new RawRecord { Value = ByteString.CopyFrom(new byte[900_000]) });
         var refused = await Assert.ThrowsAsync<Grpc.Core.RpcException>(() => direct.AppendAsync(tooMany).ResponseAsync);

@@ -488,6 +488,6 @@ public sealed class ReplicaOutput
     /// <summary>A replica that had lost state caught up with its leader: it votes again.</summary>
     public bool RecoveryEnded { get; set; }
 
-    /// <summary>This leader started handing leadership to its preferred leader.</summary>
+    /// <summary>This leader started handing leadership to this replica: its preferred leader, a membership step's target, or, as it stops, its most caught-up follower.</summary>
     public string? TransferStartedTo { get; set; }
 }
