@@ -5,14 +5,16 @@ namespace Braid.Core.Tests.Streams;
 
 /// <summary>
 /// Leadership goes back to the preferred leader (the placement's first replica) only once that
-/// replica has been caught up at two checks in a row, one check interval (2 s) apart: a node that
+/// replica holds the whole log and was already close to it (within
+/// <see cref="PartitionReplica.PreferredLagMax"/> entries) at the check before, one check interval
+/// (2 s) earlier: a node that
 /// has just restarted is caught up long before its process is warm, and handing it leadership at
 /// once made the longest pauses of a rolling restart (its first appends as leader were slow).
 /// </summary>
 public sealed class PreferredLeaderTests
 {
     [Fact]
-    public void LeadershipGoesBackOnlyAfterThePreferredLeaderWasCaughtUpAtTwoChecksInARow()
+    public void LeadershipGoesBackOnlyAfterThePreferredLeaderWasCloseAtTheCheckBefore()
     {
         var g = new ReplicaGroup();
         var electionTicks = g.Elect("B");
