@@ -115,9 +115,8 @@ internal sealed partial class ClusterManager
     /// appends as leader slow).</summary>
     public static readonly TimeSpan SettleDefault = TimeSpan.FromSeconds(3);
 
-    public async Task<IReadOnlyList<RestartStep>> RollingRestartAsync(TimeSpan timeout, CancellationToken cancellationToken, TimeSpan? settle = null)
+    public async Task<IReadOnlyList<RestartStep>> RollingRestartAsync(TimeSpan timeout, TimeSpan settle, CancellationToken cancellationToken)
     {
-        var warm = settle ?? SettleDefault;
         var state = ClusterState.Load(directory);
         var down = state.Nodes.Where(n => !ProcessControl.IsAlive(n.Pid, n.StartTime)).Select(n => n.Id).ToList();
         if (down.Count > 0) throw new CliException($"node(s) {string.Join(", ", down)} not running: start them (braid cluster restart NODE) before a rolling restart");
@@ -146,10 +145,10 @@ internal sealed partial class ClusterManager
             output.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"  {old.Id}: exited after {stopped.TotalMilliseconds:F0} ms{(graceful ? "" : " (killed)")}, serving again (pid {fresh.Pid}) after {ready.TotalMilliseconds:F0} ms, caught up after {caughtUp.TotalMilliseconds:F0} ms"));
             steps.Add(new RestartStep(old.Id, old.Pid, fresh.Pid, graceful, stopped, ready, caughtUp));
-            if (warm > TimeSpan.Zero)
+            if (settle > TimeSpan.Zero)
             {
-                output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  letting {old.Id} warm up for {warm.TotalSeconds:F1} s"));
-                await Task.Delay(warm, cancellationToken).ConfigureAwait(false);
+                output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  letting {old.Id} warm up for {settle.TotalSeconds:F1} s"));
+                await Task.Delay(settle, cancellationToken).ConfigureAwait(false);
             }
         }
         return steps;

@@ -107,7 +107,7 @@ internal static class ClusterCommand
             var warm = parse.GetValue(settle);
             if (double.IsNaN(warm) || warm < 0 || warm > 3600) throw new CliException($"--settle must be between 0 and 3600 seconds, not {warm}");
             using var manager = new ClusterManager(parse.GetValue(dir)!, Console.Out);
-            var steps = await manager.RollingRestartAsync(TimeSpan.FromSeconds(Math.Max(1, parse.GetValue(timeout))), ct, TimeSpan.FromSeconds(warm)).ConfigureAwait(false);
+            var steps = await manager.RollingRestartAsync(TimeSpan.FromSeconds(Math.Max(1, parse.GetValue(timeout))), TimeSpan.FromSeconds(warm), ct).ConfigureAwait(false);
             Console.WriteLine($"rolling restart done: {steps.Count} nodes restarted, {steps.Count(s => s.Graceful)} of them gracefully");
             return 0;
         }));

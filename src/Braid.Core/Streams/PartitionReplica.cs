@@ -188,7 +188,7 @@ public sealed partial class PartitionReplica : IDisposable
 
     /// <summary>The term in which the last check found the preferred leader within
     /// <see cref="PreferredLagMax"/> entries of the log's end (0: it did not).</summary>
-    private ulong preferredCaughtUpInTerm;
+    private ulong preferredCloseInTerm;
 
     /// <summary>Entries the preferred leader may lag at the first of the two checks.</summary>
     public const int PreferredLagMax = 8;
@@ -196,10 +196,10 @@ public sealed partial class PartitionReplica : IDisposable
     /// <summary>Advances time by one tick; every <see cref="PreferredLeaderCheckTicks"/> a leader
     /// that is not the preferred one hands leadership to it once it holds the whole log and was
     /// already close to it at the check before (as Kafka's preferred replica election keeps leaders
-    /// balanced after failures heal). A preferred leader that is down or behind is left alone; one that has just come back
-    /// gets a check interval to warm up first: a restarted node is caught up long before its
-    /// process is (its code still compiling), and leading at once, it made the longest pauses of a
-    /// rolling restart.</summary>
+    /// balanced after failures heal). A preferred leader that is down or behind is left alone; one
+    /// that has just come back gets a check interval to warm up first: a restarted node is caught
+    /// up long before its process is (its code still compiling), and leading at once, it made the
+    /// longest pauses of a rolling restart.</summary>
     public void Tick()
     {
         TickNoSpace();
@@ -223,8 +223,8 @@ public sealed partial class PartitionReplica : IDisposable
         // check: the earlier check asks only that it had answered in this term and was close.
         var match = Raft.MatchOf(PreferredLeader);
         var close = match > 0 && match + PreferredLagMax >= Raft.LastIndex;
-        var closeBefore = preferredCaughtUpInTerm == Raft.Term;
-        preferredCaughtUpInTerm = close ? Raft.Term : 0;
+        var closeBefore = preferredCloseInTerm == Raft.Term;
+        preferredCloseInTerm = close ? Raft.Term : 0;
         if (match == Raft.LastIndex && closeBefore && Raft.TransferLeadership(PreferredLeader)) transferStartedTo = PreferredLeader;
     }
 

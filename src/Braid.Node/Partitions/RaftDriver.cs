@@ -215,7 +215,7 @@ internal sealed partial class RaftDriver : BackgroundService, IHostedLifecycleSe
     /// <summary>Set by the loop after each round: every replica here is quiescent (issue 14, item 5).</summary>
     private bool allQuiescent;
 
-    /// <summary>While every replica is quiescent the loop ticks once per this many periods (200 ms).</summary>
+    /// <summary>While every replica is quiescent the tick period is this many times the usual one (200 ms).</summary>
     private const int IdleTickEvery = 4;
 
     private readonly PeriodicTimer tickTimer = new(TickInterval);
