@@ -169,10 +169,7 @@ internal sealed partial class RaftDriver : BackgroundService, IHostedLifecycleSe
         var placement = streams.ReplicasOf(partition)!;
         var stream = streams.StreamOf(partition);
         var directory = streams.DirectoryOf(partition);
-        // A replica of a stream created after this node's saved catalog may be opened for the
-        // first time now; any other one with an empty folder lost its state.
-        var expectExisting = options.JoinsExisting
-            || options.HadPlacementRecord && (stream is null || stream.Id == 0 || stream.CreatedIndex <= startCatalogVersion || Directory.Exists(directory));
+        var expectExisting = ExpectExisting(stream, directory);
         if (rebuild is not null)
         {
             foreach (var q in Core.Log.ReplicaStorage.Discard(new FileDevice(directory, storageMetrics.Synced), rebuild))
@@ -185,6 +182,43 @@ internal sealed partial class RaftDriver : BackgroundService, IHostedLifecycleSe
         ReportStorage(replica);
         health.SetStatus(HealthName(partition), Grpc.Health.V1.HealthCheckResponse.Types.ServingStatus.Serving);
         return replica;
+    }
+
+    /// <summary>
+    /// Whether this node held the replica before (so an empty folder means its state was lost).
+    /// A replica of a stream created after this node's saved catalog is opened here for the first
+    /// time; any other one with an empty folder lost its state. A node that rejoins with its
+    /// catalog gone too (<see cref="NodeOptions.JoinsExisting"/> on a wiped disk) cannot tell
+    /// which streams it held: until <see cref="rejoinHorizon"/> is known, every stream's replica is
+    /// treated as one it held, and after that only those of streams created by then. A node that
+    /// kept its catalog uses it even when restarted with JoinsExisting: a stream created after
+    /// the restart never had a replica here, and treating it as lost left a new stream whose
+    /// replicas sat on two restarted nodes without a leader for ever (no voter would vote).
+    /// </summary>
+    private bool ExpectExisting(Core.Streams.StreamDefinition? stream, string directory)
+    {
+        if (!options.HadPlacementRecord) return false;
+        if (stream is null || stream.Id == 0 || stream.CreatedIndex <= startCatalogVersion || Directory.Exists(directory)) return true;
+        return CatalogLost && stream.CreatedIndex <= (rejoinHorizon ?? ulong.MaxValue);
+    }
+
+    /// <summary>The node rejoined its cluster with no catalog of its own (a wiped or replaced disk).</summary>
+    private bool CatalogLost => options.JoinsExisting && startCatalogVersion == 0;
+
+    /// <summary>
+    /// For a node whose catalog was lost: the catalog version once the node had caught up with
+    /// the cluster's metadata (its metadata replica no longer recovering, or, holding none, the
+    /// first catalog it adopted). Every stream it could have held was created by then.
+    /// </summary>
+    private ulong? rejoinHorizon;
+
+    private void NoteRejoinHorizon()
+    {
+        if (!CatalogLost || rejoinHorizon is not null) return;
+        var caughtUp = replicas.TryGetValue(StreamGroups.MetaGroup, out var meta)
+            ? !meta.Raft.Recovering && meta.Raft.Leader is not null
+            : !streams.MetaReplicas.Contains(options.NodeId) && streams.Catalog.Version > 0;
+        if (caughtUp) rejoinHorizon = streams.Catalog.Version;
     }
 
     /// <summary>The gRPC health service name of this node's replica of a partition: NOT_SERVING
@@ -245,6 +279,7 @@ internal sealed partial class RaftDriver : BackgroundService, IHostedLifecycleSe
     {
         partitions.Tick();
         MaintainCatalog();
+        NoteRejoinHorizon();
         MaintainMembership();
         Publish();
         CheckReplayEnded();
