@@ -114,14 +114,42 @@ public sealed class BraidProducer : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Bytes (<see cref="ProducerBatch.Bytes"/>) one append carries at most when it joins batches
+    /// that waited while the one before was in flight: well under the node's limit
+    /// (<see cref="BraidClient.BatchBytesMax"/>), whatever the request adds per record.
+    /// </summary>
+    internal const long JoinedBytesMax = 1 << 20;
+
     private async Task SendAsync(int partition)
     {
-        await foreach (var batch in queues[partition].Reader.ReadAllAsync(CancellationToken.None).ConfigureAwait(false))
+        var reader = queues[partition].Reader;
+        var joined = new List<ProducerBatch>();
+        var records = new List<RawRecord>();
+        while (await reader.WaitToReadAsync(CancellationToken.None).ConfigureAwait(false))
         {
+            // Every batch sealed while the previous append was in flight goes out in this one
+            // append (one Raft entry), as Kafka's sender drains a partition's ready batches into
+            // one request: with one append in flight per partition (order), sending them one by
+            // one would cap a partition at one lingered batch per round trip however many wait.
+            joined.Clear();
+            records.Clear();
+            long bytes = 0;
+            while (reader.TryPeek(out var next) && (joined.Count == 0 || bytes + next.Bytes <= Math.Max(JoinedBytesMax, batcher.Options.BatchBytesMax)) && reader.TryRead(out next))
+            {
+                joined.Add(next);
+                records.AddRange(next.Records);
+                bytes += next.Bytes;
+            }
             try
             {
-                var reply = await client.AppendRawAsync(Stream, (uint)partition, producers[partition], ++sequences[partition], batch.Records, stop.Token).ConfigureAwait(false);
-                batcher.Acknowledge(batch, new RecordPosition { Partition = (uint)partition, Index = reply.Index, Ordinal = 0 });
+                var reply = await client.AppendRawAsync(Stream, (uint)partition, producers[partition], ++sequences[partition], records, stop.Token).ConfigureAwait(false);
+                uint ordinal = 0;
+                foreach (var batch in joined)
+                {
+                    batcher.Acknowledge(batch, new RecordPosition { Partition = (uint)partition, Index = reply.Index, Ordinal = ordinal });
+                    ordinal += (uint)batch.Count;
+                }
             }
             catch (Exception e)
             {
@@ -133,7 +161,7 @@ public sealed class BraidProducer : IAsyncDisposable
                     producers[partition] = NewProducerId();
                     sequences[partition] = 0;
                 }
-                batcher.Fail(batch, e);
+                foreach (var batch in joined) batcher.Fail(batch, e);
             }
             wake.Release();
         }

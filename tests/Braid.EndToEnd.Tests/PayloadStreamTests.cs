@@ -111,9 +111,12 @@ public sealed class PayloadStreamTests
 
         // One record at a time through the batching producer: each acknowledged with its own position, read back there.
         await braid.CreateStreamAsync("small", "raw", 2, 3);
-        var values = Enumerable.Range(0, 2000).Select(i => { var v = new byte[150]; BitConverter.TryWriteBytes(v, i); return v; }).ToList();
+        var values = Enumerable.Range(0, 5000).Select(i => { var v = new byte[150]; BitConverter.TryWriteBytes(v, i); return v; }).ToList();
         var acks = await Task.WhenAll(values.Select(v => braid.ProduceAsync("small", v.AsMemory(0, 4), v)));
         Assert.Equal(values.Count, acks.Select(a => (a.Partition, a.Index, a.Ordinal)).Distinct().Count());
+        // Batches sealed while their partition's append was in flight went out joined in one
+        // append: more records in one entry than one batch holds (BatchRecordsMax, 1,000).
+        Assert.True(acks.GroupBy(a => (a.Partition, a.Index)).Max(g => g.Count()) > new ProducerOptions().BatchRecordsMax);
         var stored = new Dictionary<(uint, ulong, uint), byte[]>();
         await foreach (var chunk in braid.ReadRawAsync("small"))
             for (var i = 0; i < chunk.Records.Count; i++) stored[(chunk.Positions[i].Partition, chunk.Positions[i].Index, chunk.Positions[i].Ordinal)] = chunk.Records[i].Value.ToByteArray();

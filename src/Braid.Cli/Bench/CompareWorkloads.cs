@@ -5,7 +5,9 @@ using Braid.Data;
 namespace Braid.Cli.Bench;
 
 /// <summary>One row of <c>bench compare</c> with the per-parameter counts Braid must hold after it.</summary>
-internal sealed record CompareRow(CompareWorkload Workload, IReadOnlyDictionary<AirParameter, long> ExpectedCounts);
+/// <param name="ThroughProducer">Sent through each system's producer API one record per call (Braid:
+/// <c>BraidProducer</c> into a raw stream), not as pre-built batches through an <c>IngestSession</c>.</param>
+internal sealed record CompareRow(CompareWorkload Workload, IReadOnlyDictionary<AirParameter, long> ExpectedCounts, bool ThroughProducer = false);
 
 /// <summary>The workloads of <c>braid bench compare</c>, built once and sent unchanged to both systems.</summary>
 internal static class CompareWorkloads
@@ -21,15 +23,15 @@ internal static class CompareWorkloads
 
     /// <summary>The first <paramref name="count"/> readings of the data set, each alone in a message of exactly
     /// <paramref name="recordBytes"/> bytes (see <see cref="EncodeExactly"/>): records sent one at a time.</summary>
-    public static CompareRow SingleRecords(int seed, int count, int recordBytes)
+    public static CompareRow SingleRecords(int seed, int count, int recordBytes, bool throughProducer)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(count, 1);
         var messages = new List<(byte[] Payload, int Records)>(count);
         foreach (var file in AirQualityGenerator.Generate(seed, count))
             foreach (var record in file.Records)
                 messages.Add((EncodeExactly(record, recordBytes), 1));
-        var name = string.Create(CultureInfo.InvariantCulture, $"{recordBytes}-byte records, one at a time");
-        return new CompareRow(new CompareWorkload(name, messages, CompareWorkload.DefaultWarmup(messages.Count)), AirQualityGenerator.ExpectedCounts(count));
+        var name = recordBytes.ToString(CultureInfo.InvariantCulture) + (throughProducer ? "-byte records, one at a time" : "-byte records, one per batch");
+        return new CompareRow(new CompareWorkload(name, messages, CompareWorkload.DefaultWarmup(messages.Count)), AirQualityGenerator.ExpectedCounts(count), throughProducer);
     }
 
     /// <summary>

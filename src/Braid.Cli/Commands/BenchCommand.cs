@@ -297,12 +297,27 @@ internal static class BenchCommand
         var rounds = new Option<int>("--rounds") { Description = "Runs of every row on each system (alternating which goes first); medians are compared", DefaultValueFactory = _ => 3 };
         var records = new Option<long?>("--records") { Description = "Records of the data set rows (default: the full 1,167,525)" };
         var seed = new Option<int>("--seed") { Description = "Generator seed", DefaultValueFactory = _ => 1 };
-        var rows = new Option<string>("--rows") { Description = "Rows, comma-separated: a number of records per batch (data set rows) or 'single' (records one at a time)", DefaultValueFactory = _ => "1000,64,single" };
+        var rows = new Option<string>("--rows")
+        {
+            Description = "Rows, comma-separated: a number of records per batch (data set rows), 'single' (records one at a time through each system's producer API) "
+                + "or 'unbatched' (one record per Braid batch through an IngestSession, against one NATS message each)",
+            DefaultValueFactory = _ => "1000,64,single",
+        };
         var single = new Option<int>("--single-records") { Description = "Records sent one at a time in the 'single' row", DefaultValueFactory = _ => 100_000 };
         var bytes = new Option<int>("--record-bytes") { Description = "Size of each message of the 'single' row (one encoded reading, padded)", DefaultValueFactory = _ => 150 };
         var partitions = new Option<int>("--partitions") { Description = "Partitions of the Braid cluster", DefaultValueFactory = _ => 12 };
         var window = new Option<int>("--inflight") { Description = "Braid: unacknowledged batches per partition (client window)", DefaultValueFactory = _ => new Braid.Client.BraidClientOptions { Seeds = [] }.InflightBatchesPerPartition };
-        var natsWindow = new Option<int?>("--nats-inflight") { Description = "NATS: unacknowledged publishes in flight (default: partitions x --inflight, Braid's total window)" };
+        var natsWindow = new Option<int?>("--nats-inflight") { Description = "NATS: unacknowledged publishes in flight in the batch rows (default: partitions x --inflight, Braid's total window)" };
+        var producerWindow = new Option<int>("--producer-inflight")
+        {
+            Description = "The 'single' row: records produced and not yet acknowledged at a time, on each system alike",
+            DefaultValueFactory = _ => CompareBench.DefaultProducerInflight,
+        };
+        var producerPartitions = new Option<int>("--producer-partitions")
+        {
+            Description = "The 'single' row: partitions of the raw stream Braid's producer writes (NATS writes one stream)",
+            DefaultValueFactory = _ => CompareBench.DefaultProducerPartitions,
+        };
         var tls = new Option<bool>("--tls") { Description = "Run Braid with mutual TLS (NATS runs plaintext either way; the default compares plaintext with plaintext)" };
         var comparePasses = new Option<int>("--passes") { Description = "Send each row's messages this many times (the steady state rather than fresh processes' warm-up)", DefaultValueFactory = _ => 1 };
         var compareWarmup = new Option<int?>("--warmup-messages") { Description = "Messages sent and acknowledged before the clock starts, on both systems (default: 5% of the row, at most 2,000)" };
@@ -312,7 +327,7 @@ internal static class BenchCommand
         var json = Options.Json();
         var command = new Command("compare", "Side by side with NATS JetStream R3 (nats-server, file storage): the data set at 1,000 and 64 records per batch and 150-byte records one at a time; ratio Braid/NATS per row")
         {
-            rounds, records, seed, rows, single, bytes, partitions, window, natsWindow, tls, noInstall, comparePasses, compareWarmup, port, dir, json,
+            rounds, records, seed, rows, single, bytes, partitions, window, natsWindow, producerWindow, producerPartitions, tls, noInstall, comparePasses, compareWarmup, port, dir, json,
         };
         command.SetAction((p, ct) => CommandRunner.RunAsync(() =>
         {
@@ -320,7 +335,8 @@ internal static class BenchCommand
             if (rowNames.Length == 0) throw new Cluster.CliException("--rows names no row");
             var settings = new CompareBench.Settings(p.GetValue(dir)!, p.GetValue(port), Math.Clamp(p.GetValue(rounds), 1, 50), p.GetValue(records), p.GetValue(seed), rowNames,
                 Math.Clamp(p.GetValue(single), 2, 1_000_000), Math.Clamp(p.GetValue(bytes), 64, 4096), Math.Clamp(p.GetValue(partitions), 1, 64), Math.Max(1, p.GetValue(window)),
-                p.GetValue(natsWindow) is { } n ? Math.Max(1, n) : null, p.GetValue(tls), !p.GetValue(noInstall), Math.Clamp(p.GetValue(comparePasses), 1, 100), p.GetValue(compareWarmup));
+                p.GetValue(natsWindow) is { } n ? Math.Max(1, n) : null, p.GetValue(tls), !p.GetValue(noInstall), Math.Clamp(p.GetValue(comparePasses), 1, 100), p.GetValue(compareWarmup),
+                Math.Clamp(p.GetValue(producerWindow), 1, 100_000), Math.Clamp(p.GetValue(producerPartitions), 1, 64));
             return ReportAsync(p.GetValue(json), output => CompareBench.RunAsync(settings, output, ct), report => report.Ok ? 0 : 1);
         }));
         return command;

@@ -123,7 +123,9 @@ internal sealed record FuzzRefusalReport(string Reason, long Count);
 internal sealed record FuzzFailureReport(long Case, int Seed, long ReplayFrom, string Kind, string Detail, string? Reproducer);
 
 /// <summary><c>braid bench compare --json</c>: every run of every row on both systems, and each row's medians.</summary>
-/// <param name="NatsInflight">Unacknowledged publishes NATS had in flight.</param>
+/// <param name="NatsInflight">Unacknowledged publishes NATS had in flight (the batch rows).</param>
+/// <param name="ProducerInflight">Unacknowledged records in flight on each system in the producer row ("single").</param>
+/// <param name="ProducerPartitions">Partitions of the raw stream Braid's producer row writes.</param>
 /// <param name="TargetRatio">Braid's median over NATS's should reach this.</param>
 /// <param name="Ok">Every run stored exactly what was sent.</param>
 internal sealed record CompareBenchReport(
@@ -132,6 +134,8 @@ internal sealed record CompareBenchReport(
     int Partitions,
     int InflightPerPartition,
     int NatsInflight,
+    int ProducerInflight,
+    int ProducerPartitions,
     bool Tls,
     int Passes,
     string NatsVersion,

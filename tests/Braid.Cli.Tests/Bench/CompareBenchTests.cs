@@ -39,7 +39,9 @@ public sealed class CompareBenchTests
     [Fact]
     public void SingleRecordMessagesAreExactlyTheAskedSizeAndDecodeToOneReading()
     {
-        var row = CompareWorkloads.SingleRecords(seed: 1, count: 400, recordBytes: 150);
+        var row = CompareWorkloads.SingleRecords(seed: 1, count: 400, recordBytes: 150, throughProducer: true);
+        Assert.True(row.ThroughProducer);
+        Assert.False(CompareWorkloads.SingleRecords(seed: 1, count: 4, recordBytes: 150, throughProducer: false).ThroughProducer);
         Assert.Equal(400, row.Workload.Messages.Count);
         Assert.Equal(400, row.Workload.Records);
         Assert.Equal(400, row.ExpectedCounts.Values.Sum());
