@@ -27,7 +27,11 @@ internal sealed class NodeClients(Braid.Client.Security.ClientTls? tls) : IDispo
         return channel;
     }
 
-    /// <summary>Status of a node, or null when it does not answer within <paramref name="timeout"/>.</summary>
+    /// <summary>Status of a node, or null when it does not answer within <paramref name="timeout"/>.
+    /// A failed call drops the address's channel, so the next one dials afresh: a channel whose
+    /// connection failed (a node not listening yet, or restarting) waits out a growing reconnect
+    /// backoff (grpc-dotnet's, up to 2 min) before it dials again. A CI run's `cluster up` gave up
+    /// after 60 s on a node whose log shows it serving, linked and routed from its second second.</summary>
     public async Task<StatusReply?> TryStatusAsync(string address, TimeSpan timeout, CancellationToken cancellationToken)
     {
         try
@@ -36,8 +40,15 @@ internal sealed class NodeClients(Braid.Client.Security.ClientTls? tls) : IDispo
         }
         catch (RpcException)
         {
+            Forget(address);
             return null;
         }
+    }
+
+    /// <summary>Drops the channel to <paramref name="address"/>; the next call opens a new one.</summary>
+    public void Forget(string address)
+    {
+        if (channels.Remove(address, out var channel)) channel.Dispose();
     }
 
     public void Dispose()
