@@ -13,7 +13,7 @@ internal static class CompareBench
 {
     public sealed record Settings(string Directory, int BasePort, int Rounds, long? Records, int Seed, IReadOnlyList<string> Rows,
         int SingleRecords, int RecordBytes, int Partitions, int InflightPerPartition, int? NatsInflight, bool Tls, bool Install, int Passes = 1, int? WarmupMessages = null,
-        int ProducerInflight = DefaultProducerInflight, int ProducerPartitions = DefaultProducerPartitions)
+        int ProducerInflight = DefaultProducerInflight, int ProducerPartitions = DefaultProducerPartitions, int WarmupPasses = 0)
     {
         /// <summary>NATS gets as many unacknowledged messages in flight as Braid's client allows in all partitions together.</summary>
         public int NatsWindow => NatsInflight ?? Partitions * InflightPerPartition;
@@ -122,20 +122,23 @@ internal static class CompareBench
             return new Json.CompareRowReport(w.Name, w.Records, w.Messages.Count, w.PayloadBytes, w.WarmupMessages, braid, nats,
                 Math.Round(CompareReport.Median(braid), 1), Math.Round(CompareReport.Median(nats), 1), double.IsFinite(ratio) ? Math.Round(ratio, 3) : null);
         }).ToList();
-        return new Json.CompareBenchReport(Topology, s.Rounds, s.Partitions, s.InflightPerPartition, s.NatsWindow, s.ProducerInflight, s.ProducerPartitions, s.Tls, s.Passes, natsVersion,
+        return new Json.CompareBenchReport(Topology, s.Rounds, s.Partitions, s.InflightPerPartition, s.NatsWindow, s.ProducerInflight, s.ProducerPartitions, s.Tls, s.Passes, s.WarmupPasses, natsVersion,
             rowReports, runs, Target, ok);
     }
 
-    /// <summary>The row's messages sent <see cref="Settings.Passes"/> times (a longer run: the
-    /// steady state rather than the warm-up of fresh processes; Braid's JIT compiles for the first
-    /// seconds of a run, nats-server is compiled ahead), with the warm-up given.</summary>
-    private static CompareRow BuildRow(Settings s, string row)
+    /// <summary>The row's messages sent <see cref="Settings.WarmupPasses"/> times untimed, then
+    /// <see cref="Settings.Passes"/> times timed (the steady state rather than the warm-up of fresh
+    /// processes: Braid's JIT compiles for the first seconds of a run, nats-server is compiled
+    /// ahead), or with the warm-up given in messages.</summary>
+    internal static CompareRow BuildRow(Settings s, string row)
     {
         var one = BuildOnePass(s, row);
-        if (s.Passes <= 1 && s.WarmupMessages is null) return one;
-        var messages = Enumerable.Repeat(one.Workload.Messages, Math.Max(1, s.Passes)).SelectMany(m => m).ToList();
-        var warmup = Math.Clamp(s.WarmupMessages ?? CompareWorkload.DefaultWarmup(messages.Count), 0, messages.Count - 1);
-        var counts = one.ExpectedCounts.ToDictionary(kv => kv.Key, kv => kv.Value * Math.Max(1, s.Passes));
+        var sends = Math.Max(1, s.Passes) + Math.Max(0, s.WarmupPasses);
+        if (sends <= 1 && s.WarmupMessages is null) return one;
+        var messages = Enumerable.Repeat(one.Workload.Messages, sends).SelectMany(m => m).ToList();
+        var warmup = Math.Clamp(s.WarmupMessages ?? (s.WarmupPasses > 0 ? s.WarmupPasses * one.Workload.Messages.Count : CompareWorkload.DefaultWarmup(messages.Count)),
+            0, messages.Count - 1);
+        var counts = one.ExpectedCounts.ToDictionary(kv => kv.Key, kv => kv.Value * sends);
         var name = s.Passes > 1 ? $"{one.Workload.Name} x{s.Passes}" : one.Workload.Name;
         return new CompareRow(new CompareWorkload(name, messages, warmup), counts, one.ThroughProducer);
     }

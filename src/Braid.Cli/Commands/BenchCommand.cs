@@ -320,14 +320,20 @@ internal static class BenchCommand
         };
         var tls = new Option<bool>("--tls") { Description = "Run Braid with mutual TLS (NATS runs plaintext either way; the default compares plaintext with plaintext)" };
         var comparePasses = new Option<int>("--passes") { Description = "Send each row's messages this many times (the steady state rather than fresh processes' warm-up)", DefaultValueFactory = _ => 1 };
-        var compareWarmup = new Option<int?>("--warmup-messages") { Description = "Messages sent and acknowledged before the clock starts, on both systems (default: 5% of the row, at most 2,000)" };
+        var warmupPasses = new Option<int>("--warmup-passes")
+        {
+            Description = "Untimed passes of each row's messages before the timed pass, on both systems (the steady state: Braid's JIT compiles hot code during "
+                + "the first seconds of a fresh process, nats-server is compiled ahead); 0 times fresh processes from their first message but the 5% warm-up",
+            DefaultValueFactory = _ => 1,
+        };
+        var compareWarmup = new Option<int?>("--warmup-messages") { Description = "Messages sent and acknowledged before the clock starts, on both systems (instead of --warmup-passes; with --warmup-passes 0 the default is 5% of the row, at most 2,000)" };
         var noInstall = new Option<bool>("--no-install") { Description = "Do not run scripts/install-nats.sh when nats-server is missing (fail with instructions instead)" };
         var port = Port(7750);
         var dir = Dir("bench-compare");
         var json = Options.Json();
         var command = new Command("compare", "Side by side with NATS JetStream R3 (nats-server, file storage): the data set at 1,000 and 64 records per batch and 150-byte records one at a time; ratio Braid/NATS per row")
         {
-            rounds, records, seed, rows, single, bytes, partitions, window, natsWindow, producerWindow, producerPartitions, tls, noInstall, comparePasses, compareWarmup, port, dir, json,
+            rounds, records, seed, rows, single, bytes, partitions, window, natsWindow, producerWindow, producerPartitions, tls, noInstall, comparePasses, warmupPasses, compareWarmup, port, dir, json,
         };
         command.SetAction((p, ct) => CommandRunner.RunAsync(() =>
         {
@@ -336,7 +342,8 @@ internal static class BenchCommand
             var settings = new CompareBench.Settings(p.GetValue(dir)!, p.GetValue(port), Math.Clamp(p.GetValue(rounds), 1, 50), p.GetValue(records), p.GetValue(seed), rowNames,
                 Math.Clamp(p.GetValue(single), 2, 1_000_000), Math.Clamp(p.GetValue(bytes), 64, 4096), Math.Clamp(p.GetValue(partitions), 1, 64), Math.Max(1, p.GetValue(window)),
                 p.GetValue(natsWindow) is { } n ? Math.Max(1, n) : null, p.GetValue(tls), !p.GetValue(noInstall), Math.Clamp(p.GetValue(comparePasses), 1, 100), p.GetValue(compareWarmup),
-                Math.Clamp(p.GetValue(producerWindow), 1, 100_000), Math.Clamp(p.GetValue(producerPartitions), 1, 64));
+                Math.Clamp(p.GetValue(producerWindow), 1, 100_000), Math.Clamp(p.GetValue(producerPartitions), 1, 64),
+                Math.Clamp(p.GetValue(warmupPasses), 0, 10));
             return ReportAsync(p.GetValue(json), output => CompareBench.RunAsync(settings, output, ct), report => report.Ok ? 0 : 1);
         }));
         return command;

@@ -126,6 +126,7 @@ internal sealed record FuzzFailureReport(long Case, int Seed, long ReplayFrom, s
 /// <param name="NatsInflight">Unacknowledged publishes NATS had in flight (the batch rows).</param>
 /// <param name="ProducerInflight">Unacknowledged records in flight on each system in the producer row ("single").</param>
 /// <param name="ProducerPartitions">Partitions of the raw stream Braid's producer row writes.</param>
+/// <param name="WarmupPasses">Untimed passes of each row's messages before the timed ones, on both systems.</param>
 /// <param name="TargetRatio">Braid's median over NATS's should reach this.</param>
 /// <param name="Ok">Every run stored exactly what was sent.</param>
 internal sealed record CompareBenchReport(
@@ -138,6 +139,7 @@ internal sealed record CompareBenchReport(
     int ProducerPartitions,
     bool Tls,
     int Passes,
+    int WarmupPasses,
     string NatsVersion,
     IReadOnlyList<CompareRowReport> Rows,
     IReadOnlyList<CompareRunReport> Runs,

@@ -208,7 +208,7 @@ public sealed class BenchJsonTests : IDisposable
         var settings = new CompareBench.Settings("/tmp/x", 7750, 3, 1_000, 1, ["64", "single"], 10, 150, 12, 8, null, false, false);
         var run = new CompareRunReport(1, rows[0].Name, CompareReport.Braid, 1_000, 16, 40_000, 0.5, 2000, 0.08, true);
         var root = Parse(CompareBench.Report(settings, "nats-server v2.9.10", rows, report, [run], ok: true));
-        Assert.Equal(["benchmark", "topology", "rounds", "partitions", "inflight_per_partition", "nats_inflight", "producer_inflight", "producer_partitions", "tls", "passes", "nats_version", "rows", "runs",
+        Assert.Equal(["benchmark", "topology", "rounds", "partitions", "inflight_per_partition", "nats_inflight", "producer_inflight", "producer_partitions", "tls", "passes", "warmup_passes", "nats_version", "rows", "runs",
             "target_ratio", "ok"], Keys(root));
         Assert.Equal("compare", root.GetProperty("benchmark").GetString());
         Assert.Equal(96, root.GetProperty("nats_inflight").GetInt32()); // Braid's whole window: 12 partitions x 8

@@ -37,6 +37,22 @@ public sealed class CompareBenchTests
     }
 
     [Fact]
+    public void AWarmupPassSendsTheRowOnceUntimedBeforeTheTimedPass()
+    {
+        var settings = new CompareBench.Settings("/tmp/x", 7750, 1, 2_000, 1, ["64"], 10, 150, 12, 8, null, false, false, WarmupPasses: 1);
+        var one = CompareWorkloads.DataSet(seed: 1, records: 2_000, batchRecords: 64);
+        var row = CompareBench.BuildRow(settings, "64");
+        Assert.Equal(2 * one.Workload.Messages.Count, row.Workload.Messages.Count);
+        Assert.Equal(one.Workload.Messages.Count, row.Workload.WarmupMessages);
+        Assert.Equal(2_000, row.Workload.TimedRecords);
+        Assert.Equal(one.Workload.Name, row.Workload.Name);
+        foreach (var (parameter, count) in one.ExpectedCounts) Assert.Equal(2 * count, row.ExpectedCounts[parameter]);
+        var cold = CompareBench.BuildRow(settings with { WarmupPasses = 0 }, "64");
+        Assert.Equal(one.Workload.Messages.Count, cold.Workload.Messages.Count);
+        Assert.Equal(CompareWorkload.DefaultWarmup(one.Workload.Messages.Count), cold.Workload.WarmupMessages);
+    }
+
+    [Fact]
     public void SingleRecordMessagesAreExactlyTheAskedSizeAndDecodeToOneReading()
     {
         var row = CompareWorkloads.SingleRecords(seed: 1, count: 400, recordBytes: 150, throughProducer: true);
