@@ -34,7 +34,9 @@ void OnSignal(System.Runtime.InteropServices.PosixSignalContext context)
 {
     if (shutdown.IsCancellationRequested) return;
     context.Cancel = true;
-    shutdown.Cancel();
+    // The callbacks run on the thread pool, not here: with Cancel() the command's continuations
+    // (its clean-up, then the end of the program) ran on the runtime's signal-handling thread.
+    _ = shutdown.CancelAsync();
 }
 using var sigint = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGINT, OnSignal);
 using var sigterm = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGTERM, OnSignal);

@@ -143,8 +143,16 @@ public sealed class StatusCommandTests
                 await Task.Delay(100);
             }
             Assert.True(ProcessControl.Signal(process.Id, 2)); // SIGINT, as Ctrl-C
-            using var exit = new CancellationTokenSource(TimeSpan.FromSeconds(10));
-            await process.WaitForExitAsync(exit.Token);
+            using var exit = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+            try
+            {
+                await process.WaitForExitAsync(exit.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                var state = File.Exists($"/proc/{process.Id}/status") ? File.ReadLines($"/proc/{process.Id}/status").FirstOrDefault(l => l.StartsWith("State:", StringComparison.Ordinal)) : "gone";
+                Assert.Fail($"status --watch still running 30 s after SIGINT ({state}); stdout so far:\n{stdout}");
+            }
             await reader.WaitAsync(TimeSpan.FromSeconds(10));
         }
         finally
