@@ -113,12 +113,29 @@ public sealed partial class BraidClient : IDisposable
         handler.KeepAlivePingDelay = TimeSpan.FromSeconds(1);
         handler.KeepAlivePingTimeout = TimeSpan.FromSeconds(1);
         handler.KeepAlivePingPolicy = HttpKeepAlivePingPolicy.WithActiveRequests;
-        return GrpcChannel.ForAddress($"{Security.ClientTls.Scheme(tls)}://{address}", new GrpcChannelOptions
-        {
-            MaxReceiveMessageSize = 64 * 1024 * 1024,
-            HttpHandler = handler,
-        });
+        return GrpcChannel.ForAddress($"{Security.ClientTls.Scheme(tls)}://{address}", ChannelOptions(handler));
     }
+
+    /// <summary>First wait before a channel dials a node again after a failed connection.</summary>
+    public static readonly TimeSpan ReconnectBackoffInitial = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>
+    /// Longest wait before a channel dials a node again after failed connections. gRPC's
+    /// connection backoff (1 s, times 1.6 per failure, up to 2 min; grpc-dotnet follows it) is
+    /// made for clients of far-away services; a Braid node restarts in seconds and may lead
+    /// again at once, and a channel still backing off from its downtime fails every call to it
+    /// at once (Unavailable) until the wait ends.
+    /// </summary>
+    public static readonly TimeSpan ReconnectBackoffMax = TimeSpan.FromSeconds(1);
+
+    /// <summary>The options of every channel to a node (the client's and the CLI's).</summary>
+    public static GrpcChannelOptions ChannelOptions(HttpMessageHandler handler) => new()
+    {
+        MaxReceiveMessageSize = 64 * 1024 * 1024,
+        HttpHandler = handler,
+        InitialReconnectBackoff = ReconnectBackoffInitial,
+        MaxReconnectBackoff = ReconnectBackoffMax,
+    };
 
     /// <summary>Flushes the producers of <see cref="ProduceAsync"/> (up to the stall timeout), then closes the channels.</summary>
     public void Dispose()

@@ -4,7 +4,7 @@ using Grpc.Net.Client;
 
 namespace Braid.Cli.Cluster;
 
-/// <summary>One gRPC channel per node address, reused for every call of a command.</summary>
+/// <summary>One gRPC channel per node address, reused for every call of a command (thread-safe).</summary>
 /// <param name="tls">The client certificate and cluster CA; null speaks plaintext (an --insecure cluster).</param>
 internal sealed class NodeClients(Braid.Client.Security.ClientTls? tls) : IDisposable
 {
@@ -16,22 +16,25 @@ internal sealed class NodeClients(Braid.Client.Security.ClientTls? tls) : IDispo
 
     public GrpcChannel Channel(string address)
     {
+        lock (channels)
+            return ChannelLocked(address);
+    }
+
+    private GrpcChannel ChannelLocked(string address)
+    {
         if (!channels.TryGetValue(address, out var channel))
         {
-            channel = GrpcChannel.ForAddress($"{Braid.Client.Security.ClientTls.Scheme(tls)}://{address}", new GrpcChannelOptions
-            {
-                HttpHandler = Braid.Client.Security.ClientTls.Handler(tls),
-            });
+            channel = GrpcChannel.ForAddress($"{Braid.Client.Security.ClientTls.Scheme(tls)}://{address}",
+                Braid.Client.BraidClient.ChannelOptions(Braid.Client.Security.ClientTls.Handler(tls)));
             channels[address] = channel;
         }
         return channel;
     }
 
     /// <summary>Status of a node, or null when it does not answer within <paramref name="timeout"/>.
-    /// A failed call drops the address's channel, so the next one dials afresh: a channel whose
-    /// connection failed (a node not listening yet, or restarting) waits out a growing reconnect
-    /// backoff (grpc-dotnet's, up to 2 min) before it dials again. A CI run's `cluster up` gave up
-    /// after 60 s on a node whose log shows it serving, linked and routed from its second second.</summary>
+    /// A node that was not listening yet is dialled again within <see cref="Braid.Client.BraidClient.ReconnectBackoffMax"/>
+    /// (grpc-dotnet's own backoff grows to 2 min; a CI run's `cluster up` gave up after 60 s on a
+    /// node whose log shows it serving, linked and routed from its second second).</summary>
     public async Task<StatusReply?> TryStatusAsync(string address, TimeSpan timeout, CancellationToken cancellationToken)
     {
         try
@@ -40,20 +43,18 @@ internal sealed class NodeClients(Braid.Client.Security.ClientTls? tls) : IDispo
         }
         catch (RpcException)
         {
-            Forget(address);
             return null;
         }
     }
 
-    /// <summary>Drops the channel to <paramref name="address"/>; the next call opens a new one.</summary>
-    public void Forget(string address)
-    {
-        if (channels.Remove(address, out var channel)) channel.Dispose();
-    }
-
     public void Dispose()
     {
-        foreach (var c in channels.Values) c.Dispose();
-        channels.Clear();
+        List<GrpcChannel> all;
+        lock (channels)
+        {
+            all = [.. channels.Values];
+            channels.Clear();
+        }
+        foreach (var c in all) c.Dispose();
     }
 }
