@@ -150,17 +150,26 @@ internal static class CompareBench
                 ? CompareWorkloads.DataSet(s.Seed, s.Records, batch)
                 : throw new Cluster.CliException($"--rows: '{row}' is neither 'single', 'unbatched' nor a number of records per batch (1-20000)");
 
+    /// <summary>One run of a row on a fresh Braid cluster: pre-built batches through an
+    /// <c>IngestSession</c>, or the producer row through <see cref="Braid.Client.BraidProducer"/>.</summary>
     private static async Task<(RunFigures Figures, bool Ok, string Note)> RunBraidAsync(Settings s, CompareRow row, CancellationToken ct)
     {
-        if (row.ThroughProducer) return await RunBraidProducerAsync(s, row.Workload, ct).ConfigureAwait(false);
-        var w = row.Workload;
         await using var cluster = await BenchCluster.StartAsync(Topology, Path.Combine(s.Directory, "braid"), s.BasePort, TextWriter.Null, ct,
             partitions: s.Partitions, insecure: !s.Tls).ConfigureAwait(false);
         var seeds = cluster.State.Nodes.Select(n => n.Address).ToList();
         await BenchLoad.WaitForLeadersAsync(seeds, cluster.Tls, TimeSpan.FromSeconds(30), ct).ConfigureAwait(false);
-        var figures = await BenchLoad.IngestAsync(seeds, w.Messages, w.PayloadBytes, s.InflightPerPartition, cluster.Tls, TextWriter.Null, ct, w.WarmupMessages).ConfigureAwait(false);
+        return row.ThroughProducer
+            ? await RunBraidProducerAsync(s, seeds, cluster.Tls, row.Workload, ct).ConfigureAwait(false)
+            : await RunBraidIngestAsync(s, seeds, cluster.Tls, row, ct).ConfigureAwait(false);
+    }
+
+    private static async Task<(RunFigures Figures, bool Ok, string Note)> RunBraidIngestAsync(Settings s, List<string> seeds, Braid.Client.Security.ClientTls? tls,
+        CompareRow row, CancellationToken ct)
+    {
+        var w = row.Workload;
+        var figures = await BenchLoad.IngestAsync(seeds, w.Messages, w.PayloadBytes, s.InflightPerPartition, tls, TextWriter.Null, ct, w.WarmupMessages).ConfigureAwait(false);
         var counts = new StringWriter(CultureInfo.InvariantCulture);
-        var ok = await BenchLoad.VerifyCountsAsync(seeds, cluster.Tls, row.ExpectedCounts, counts, ct).ConfigureAwait(false);
+        var ok = await BenchLoad.VerifyCountsAsync(seeds, tls, row.ExpectedCounts, counts, ct).ConfigureAwait(false);
         var note = string.Create(CultureInfo.InvariantCulture, $"retries {figures.Retries}, duplicates {figures.Duplicates}; counts {(ok ? "ok" : "MISMATCH\n" + counts)}");
         return (new RunFigures(figures.Records, figures.Batches, figures.PayloadBytes, figures.Elapsed), ok, note);
     }
@@ -171,13 +180,10 @@ internal static class CompareBench
     /// partitions), <see cref="Settings.ProducerInflight"/> unacknowledged at a time; then the
     /// stream is read back and must hold each value exactly as often as it was sent.
     /// </summary>
-    private static async Task<(RunFigures Figures, bool Ok, string Note)> RunBraidProducerAsync(Settings s, CompareWorkload w, CancellationToken ct)
+    private static async Task<(RunFigures Figures, bool Ok, string Note)> RunBraidProducerAsync(Settings s, List<string> seeds, Braid.Client.Security.ClientTls? tls,
+        CompareWorkload w, CancellationToken ct)
     {
-        await using var cluster = await BenchCluster.StartAsync(Topology, Path.Combine(s.Directory, "braid"), s.BasePort, TextWriter.Null, ct,
-            partitions: s.Partitions, insecure: !s.Tls).ConfigureAwait(false);
-        var seeds = cluster.State.Nodes.Select(n => n.Address).ToList();
-        await BenchLoad.WaitForLeadersAsync(seeds, cluster.Tls, TimeSpan.FromSeconds(30), ct).ConfigureAwait(false);
-        using var client = await Braid.Client.BraidClient.ConnectAsync(new Braid.Client.BraidClientOptions { Seeds = seeds, Tls = cluster.Tls }, ct).ConfigureAwait(false);
+        using var client = await Braid.Client.BraidClient.ConnectAsync(new Braid.Client.BraidClientOptions { Seeds = seeds, Tls = tls }, ct).ConfigureAwait(false);
         await client.CreateStreamAsync(ProducerStream, "raw", (uint)s.ProducerPartitions, 3, 0, ct).ConfigureAwait(false);
         TimeSpan elapsed;
         await using (var producer = await Braid.Client.BraidProducer.CreateAsync(client, ProducerStream, new Braid.Client.ProducerOptions(), ct).ConfigureAwait(false))
@@ -215,7 +221,11 @@ internal static class CompareBench
     private static async Task<(long Stored, long Differing)> ReadBackAsync(Braid.Client.BraidClient client, List<(byte[] Payload, int Records)> messages, CancellationToken ct)
     {
         var expected = new Dictionary<string, int>(StringComparer.Ordinal);
-        foreach (var (payload, _) in messages) expected[Convert.ToBase64String(payload)] = expected.GetValueOrDefault(Convert.ToBase64String(payload)) + 1;
+        foreach (var (payload, _) in messages)
+        {
+            var key = Convert.ToBase64String(payload);
+            expected[key] = expected.GetValueOrDefault(key) + 1;
+        }
         long stored = 0;
         await foreach (var chunk in client.ReadRawAsync(ProducerStream, ct: ct).ConfigureAwait(false))
             foreach (var record in chunk.Records)

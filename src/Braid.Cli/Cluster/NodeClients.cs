@@ -17,18 +17,15 @@ internal sealed class NodeClients(Braid.Client.Security.ClientTls? tls) : IDispo
     public GrpcChannel Channel(string address)
     {
         lock (channels)
-            return ChannelLocked(address);
-    }
-
-    private GrpcChannel ChannelLocked(string address)
-    {
-        if (!channels.TryGetValue(address, out var channel))
         {
-            channel = GrpcChannel.ForAddress($"{Braid.Client.Security.ClientTls.Scheme(tls)}://{address}",
-                Braid.Client.BraidClient.ChannelOptions(Braid.Client.Security.ClientTls.Handler(tls)));
-            channels[address] = channel;
+            if (!channels.TryGetValue(address, out var channel))
+            {
+                channel = GrpcChannel.ForAddress($"{Braid.Client.Security.ClientTls.Scheme(tls)}://{address}",
+                    Braid.Client.BraidClient.ChannelOptions(Braid.Client.Security.ClientTls.Handler(tls)));
+                channels[address] = channel;
+            }
+            return channel;
         }
-        return channel;
     }
 
     /// <summary>Status of a node, or null when it does not answer within <paramref name="timeout"/>.
