@@ -224,25 +224,49 @@ internal sealed class PartitionSender
     {
         var ackTimeout = (long)(client.Options.AckTimeout.TotalSeconds * client.Options.Clock.TimestampFrequency);
         lock (gate) pending.Reopen(); // a new stream sends every unacknowledged batch again, in order
-        while (!ct.IsCancellationRequested)
+        // One timer for the stream's life, re-armed each round (CancelAfter reuses it): a new one
+        // per round cost a timer and a token source per acknowledgement.
+        var tick = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        try
         {
-            List<(ulong Sequence, PendingBatch Batch)> toSend;
-            var now = client.Options.Clock.GetTimestamp();
-            lock (gate)
+            while (!ct.IsCancellationRequested)
             {
-                if (completing && pending.IsEmpty) break; // the queue is empty too: it only waits while the window is full
-                toSend = pending.TakeUnsent(now);
-                if (toSend.Count == 0 && pending.AckOverdue(now, ackTimeout)) return; // an acknowledgement is overdue: reopen and resend
+                // Every wake-up so far is served by this round (one comes per acknowledgement); one
+                // that comes after this line wakes the next round.
+                while (wake.Reader.TryRead(out _)) { }
+                List<(ulong Sequence, PendingBatch Batch)> toSend;
+                var now = client.Options.Clock.GetTimestamp();
+                lock (gate)
+                {
+                    if (completing && pending.IsEmpty) break; // the queue is empty too: it only waits while the window is full
+                    toSend = pending.TakeUnsent(now);
+                    if (toSend.Count == 0 && pending.AckOverdue(now, ackTimeout)) return; // an acknowledgement is overdue: reopen and resend
+                }
+                for (var i = 0; i < toSend.Count; i++)
+                {
+                    // Every batch of a round but the last is buffered: the round goes out in one flush.
+                    requests.WriteOptions = i < toSend.Count - 1 ? Buffered : null;
+                    var (sequence, batch) = toSend[i];
+                    await requests.WriteAsync(new AppendRequest { Partition = partition, Producer = producer, Sequence = sequence, Payload = UnsafeByteOperations.UnsafeWrap(batch.Payload), Forward = forward, Stream = stream }, ct).ConfigureAwait(false);
+                }
+                if (!tick.TryReset())
+                {
+                    tick.Dispose();
+                    tick = CancellationTokenSource.CreateLinkedTokenSource(ct);
+                }
+                tick.CancelAfter(TimeSpan.FromMilliseconds(500));
+                try { await wake.Reader.WaitToReadAsync(tick.Token).ConfigureAwait(false); }
+                catch (OperationCanceledException) when (!ct.IsCancellationRequested) { }
             }
-            foreach (var (sequence, batch) in toSend)
-                await requests.WriteAsync(new AppendRequest { Partition = partition, Producer = producer, Sequence = sequence, Payload = UnsafeByteOperations.UnsafeWrap(batch.Payload), Forward = forward, Stream = stream }, ct).ConfigureAwait(false);
-            using var tick = CancellationTokenSource.CreateLinkedTokenSource(ct);
-            tick.CancelAfter(TimeSpan.FromMilliseconds(500));
-            try { await wake.Reader.ReadAsync(tick.Token).ConfigureAwait(false); }
-            catch (OperationCanceledException) when (!ct.IsCancellationRequested) { }
+        }
+        finally
+        {
+            tick.Dispose();
         }
         await requests.CompleteAsync().ConfigureAwait(false);
     }
+
+    private static readonly WriteOptions Buffered = new(WriteFlags.BufferHint);
 
     private void Acked(ulong sequence, bool duplicate)
     {

@@ -4,6 +4,16 @@ using Braid.Protocol.V1;
 
 namespace Braid.Node.Partitions;
 
+/// <summary>
+/// Who waits for an append's answer. <see cref="Complete"/> runs on the partition loop, at most
+/// once per proposal: it must not block (hand the reply on, or complete a task whose continuations
+/// run elsewhere).
+/// </summary>
+internal abstract class AppendWaiter
+{
+    public abstract void Complete(AppendReply reply);
+}
+
 /// <summary>Client-facing operations of the partition loop: append, describe, read back.</summary>
 internal sealed partial class RaftDriver
 {
@@ -27,26 +37,59 @@ internal sealed partial class RaftDriver
         return await answer.WaitAsync(cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// Proposes every request of <paramref name="batch"/> on the loop in one hand-off, in order;
+    /// each waiter is answered on the loop when its append is decided (an ingest stream's batches:
+    /// one wake of the loop for all of them, no task per batch). Never forwards.
+    /// </summary>
+    public ValueTask ProposeAllAsync(IReadOnlyList<(AppendRequest Request, AppendWaiter Waiter)> batch, CancellationToken cancellationToken) =>
+        inbox.Writer.WriteAsync(() =>
+        {
+            foreach (var (request, waiter) in batch)
+            {
+                try
+                {
+                    Propose(request, waiter);
+                }
+                catch (Exception e) when (e is not OperationCanceledException)
+                {
+                    // Not proposed (a failure outside the partition's guard): a resend is safe.
+                    Log.LoopWorkFailed(logger, e);
+                    waiter.Complete(new AppendReply { Status = AppendStatus.Retry, Error = $"the append could not be proposed on {options.NodeId}" });
+                }
+            }
+        }, cancellationToken);
+
     /// <summary>Appends proposed here and not answered yet, with when they were proposed (<see cref="System.Diagnostics.Stopwatch"/> ticks).</summary>
-    private readonly Dictionary<long, (uint Partition, TaskCompletionSource<AppendReply> Completion, long ProposedAt)> waiting = [];
+    private readonly Dictionary<long, (uint Partition, AppendWaiter Waiter, long ProposedAt)> waiting = [];
     private long nextTicket;
 
     private TaskCompletionSource<AppendReply> Propose(AppendRequest request)
     {
         var completion = new TaskCompletionSource<AppendReply>(TaskCreationOptions.RunContinuationsAsynchronously);
+        Propose(request, new TaskWaiter(completion));
+        return completion;
+    }
+
+    private void Propose(AppendRequest request, AppendWaiter waiter)
+    {
         if (!replicas.TryGetValue(request.Partition, out var replica))
         {
             var leaderHint = streams.ReplicasOf(request.Partition)?[0] ?? "";
-            completion.SetResult(NotLeader(leaderHint, $"{options.NodeId} holds no replica of partition {request.Partition}"));
-            return completion;
+            waiter.Complete(NotLeader(leaderHint, $"{options.NodeId} holds no replica of partition {request.Partition}"));
+            return;
         }
         var ticket = ++nextTicket;
-        waiting[ticket] = (request.Partition, completion, System.Diagnostics.Stopwatch.GetTimestamp());
+        waiting[ticket] = (request.Partition, waiter, System.Diagnostics.Stopwatch.GetTimestamp());
         AppendAck? answer = null;
         // A failure answers every waiting call of the partition, this one included.
         partitions.Run(request.Partition, r => answer = r.Append(ticket, request.Producer, request.Sequence, request.Payload.Memory));
         if (answer is { } immediate) Answer(immediate);
-        return completion;
+    }
+
+    private sealed class TaskWaiter(TaskCompletionSource<AppendReply> completion) : AppendWaiter
+    {
+        public override void Complete(AppendReply reply) => completion.TrySetResult(reply);
     }
 
     /// <summary>Completes the request an ack answers, translated to the wire's reply.</summary>
@@ -54,7 +97,7 @@ internal sealed partial class RaftDriver
     {
         if (!waiting.Remove(ack.Ticket, out var w)) return;
         if (ack.Status == AckStatus.Ok && !ack.Duplicate) metrics.AppendAcknowledged(w.ProposedAt);
-        w.Completion.TrySetResult(ack.Status switch
+        w.Waiter.Complete(ack.Status switch
         {
             AckStatus.Ok => new AppendReply { Status = AppendStatus.AppendOk, Index = ack.Index, Duplicate = ack.Duplicate },
             AckStatus.NotLeader => NotLeader(ack.Leader ?? "", ack.Error ?? "not the leader"),

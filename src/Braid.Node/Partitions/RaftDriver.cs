@@ -242,7 +242,7 @@ internal sealed partial class RaftDriver : BackgroundService, IHostedLifecycleSe
         foreach (var (ticket, w) in waiting.Where(w => w.Value.Partition == partition).ToList())
         {
             waiting.Remove(ticket);
-            w.Completion.TrySetResult(new AppendReply { Status = AppendStatus.Retry, Error = $"partition {partition} failed on {options.NodeId} and is reopening" });
+            w.Waiter.Complete(new AppendReply { Status = AppendStatus.Retry, Error = $"partition {partition} failed on {options.NodeId} and is reopening" });
         }
     }
 

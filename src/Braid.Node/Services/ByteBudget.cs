@@ -10,13 +10,25 @@ internal sealed class ByteBudget(long capacity)
 {
     private readonly object gate = new();
     private long held;
-    private TaskCompletionSource freed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private TaskCompletionSource? freed; // set only while a taker waits: an uncontended Give allocates nothing
 
     public long Capacity { get; } = capacity > 0 ? capacity : throw new ArgumentOutOfRangeException(nameof(capacity));
 
     public long Held
     {
         get { lock (gate) return held; }
+    }
+
+    /// <summary>Takes <paramref name="bytes"/> if they fit now (or nothing is held); never waits.</summary>
+    public bool TryTake(long bytes)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(bytes);
+        lock (gate)
+        {
+            if (held != 0 && held + bytes > Capacity) return false;
+            held += bytes;
+            return true;
+        }
     }
 
     public async ValueTask TakeAsync(long bytes, CancellationToken ct)
@@ -32,6 +44,7 @@ internal sealed class ByteBudget(long capacity)
                     held += bytes;
                     return;
                 }
+                freed ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
                 wait = freed.Task;
             }
             await wait.WaitAsync(ct).ConfigureAwait(false);
@@ -40,14 +53,14 @@ internal sealed class ByteBudget(long capacity)
 
     public void Give(long bytes)
     {
-        TaskCompletionSource wake;
+        TaskCompletionSource? wake;
         lock (gate)
         {
             held -= bytes;
             if (held < 0) throw new InvalidOperationException("more bytes given back than taken");
             wake = freed;
-            freed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            freed = null;
         }
-        wake.TrySetResult();
+        wake?.TrySetResult();
     }
 }

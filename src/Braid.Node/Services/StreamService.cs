@@ -50,40 +50,80 @@ internal sealed partial class StreamService(RaftDriver raft, AppendForwarder app
     /// Bidirectional ingest: reads batches while fewer than <see cref="IngestInflightMax"/> are
     /// unacknowledged (so a fast client cannot make the node buffer without bound), proposes each,
     /// and acknowledges each as it commits. A malformed batch ends the stream with a clear status;
-    /// batches acknowledged before it stay acknowledged.
+    /// batches acknowledged before it stay acknowledged. Batches that arrive together are proposed
+    /// together (one hand-off to the partition loop; see <see cref="IngestStream"/>), in order: a
+    /// batch is never proposed before one read earlier on the stream.
     /// </summary>
     public override async Task Ingest(IAsyncStreamReader<AppendRequest> requestStream, IServerStreamWriter<IngestAck> responseStream, ServerCallContext context)
     {
         var token = context.CancellationToken;
-        var acks = System.Threading.Channels.Channel.CreateBounded<IngestAck>(IngestInflightMax);
-        using var window = new SemaphoreSlim(IngestInflightMax);
-        var streamBytes = new ByteBudget(IngestStreamBytesMax);
-        var writer = Task.Run(async () =>
-        {
-            await foreach (var ack in acks.Reader.ReadAllAsync(CancellationToken.None).ConfigureAwait(false))
-                await responseStream.WriteAsync(ack, token).ConfigureAwait(false);
-        }, CancellationToken.None);
+        var ingest = new IngestStream(IngestInflightMax, IngestStreamBytesMax, NodeBudget, metrics);
+        var writer = Task.Run(() => ingest.WriteAnswersAsync(responseStream, token), CancellationToken.None);
+        var proposals = new List<(AppendRequest, AppendWaiter)>();
         try
         {
-            await foreach (var received in requestStream.ReadAllAsync(token).ConfigureAwait(false))
+            while (true)
             {
-                var stream = await ResolveAsync(received.Stream, token).ConfigureAwait(false);
-                var (records, request) = Admit(received, stream);
-                await window.WaitAsync(token).ConfigureAwait(false);
-                await streamBytes.TakeAsync(request.Payload.Length, token).ConfigureAwait(false);
-                await NodeBudget.TakeAsync(request.Payload.Length, token).ConfigureAwait(false);
-                _ = AcknowledgeAsync(request, received.Partition, records, acks.Writer, window, streamBytes, token);
+                var next = requestStream.MoveNext(token);
+                // Nothing more has arrived: what was read goes to the loop before waiting for more.
+                if (!next.IsCompleted) proposals = await ProposeAsync(proposals, token).ConfigureAwait(false);
+                if (!await next.ConfigureAwait(false)) break;
+                var received = requestStream.Current;
+                int records;
+                AppendRequest request;
+                try
+                {
+                    var stream = raft.Streams.TryResolve(received.Stream, out var known) ? known : await ResolveAsync(received.Stream, token).ConfigureAwait(false);
+                    (records, request) = Admit(received, stream);
+                }
+                catch (RpcException)
+                {
+                    // The stream ends on a refused batch; the good ones read before it still go in.
+                    await ProposeAsync(proposals, token).ConfigureAwait(false);
+                    throw;
+                }
+                var bytes = request.Payload.Length;
+                if (!ingest.TryReserve(bytes))
+                {
+                    // The room comes from answers to what was read before: propose that first.
+                    proposals = await ProposeAsync(proposals, token).ConfigureAwait(false);
+                    await ingest.ReserveAsync(bytes, token).ConfigureAwait(false);
+                }
+                var batch = ingest.Track(received.Partition, request.Producer, request.Sequence, records, bytes);
+                if (request.Forward)
+                {
+                    // A batch the client may want forwarded to the leader takes the single path
+                    // (it can wait on another node); what came before it is proposed first.
+                    proposals = await ProposeAsync(proposals, token).ConfigureAwait(false);
+                    _ = AnswerAsync(request, batch, token);
+                    continue;
+                }
+                proposals.Add((request, batch));
+                if (proposals.Count >= ProposalsPerHandOff) proposals = await ProposeAsync(proposals, token).ConfigureAwait(false);
             }
-            for (var i = 0; i < IngestInflightMax; i++) await window.WaitAsync(token).ConfigureAwait(false);
+            await ProposeAsync(proposals, token).ConfigureAwait(false);
+            await ingest.DrainAsync(token).ConfigureAwait(false);
         }
         finally
         {
-            acks.Writer.TryComplete();
+            ingest.Close();
             await writer.ConfigureAwait(false);
         }
     }
 
-    private async Task AcknowledgeAsync(AppendRequest request, uint partition, int records, System.Threading.Channels.ChannelWriter<IngestAck> acks, SemaphoreSlim window, ByteBudget streamBytes, CancellationToken token)
+    /// <summary>Batches one hand-off to the partition loop carries at most.</summary>
+    private const int ProposalsPerHandOff = 256;
+
+    /// <summary>Hands <paramref name="proposals"/> to the loop (if any); returns the list to fill next.</summary>
+    private async ValueTask<List<(AppendRequest, AppendWaiter)>> ProposeAsync(List<(AppendRequest, AppendWaiter)> proposals, CancellationToken token)
+    {
+        if (proposals.Count == 0) return proposals;
+        await raft.ProposeAllAsync(proposals, token).ConfigureAwait(false);
+        return [];
+    }
+
+    /// <summary>One batch through the forwarding path, its answer handed to its stream.</summary>
+    private async Task AnswerAsync(AppendRequest request, AppendWaiter waiter, CancellationToken token)
     {
         AppendReply reply;
         try
@@ -94,14 +134,7 @@ internal sealed partial class StreamService(RaftDriver raft, AppendForwarder app
         {
             reply = new AppendReply { Status = AppendStatus.Retry, Error = "cancelled" };
         }
-        finally
-        {
-            NodeBudget.Give(request.Payload.Length);
-            streamBytes.Give(request.Payload.Length);
-        }
-        metrics.Answered(reply, records);
-        await acks.WriteAsync(new IngestAck { Partition = partition, Producer = request.Producer, Sequence = request.Sequence, Reply = reply }, CancellationToken.None).ConfigureAwait(false);
-        window.Release();
+        waiter.Complete(reply);
     }
 
     /// <summary>Checks a client's batch (<see cref="Validate"/>) and counts a refusal; returns its
