@@ -22,6 +22,13 @@ public sealed record LogOptions
     /// </summary>
     public int EntryBytesMax { get; init; } = 16 * 1024 * 1024;
 
+    /// <summary>
+    /// Frame bytes of the newest entries kept in memory for reads (the tail cache; see
+    /// <c>SegmentedLog.Tail.cs</c>). 0, the default, keeps none: every read goes to the device
+    /// and verifies its checksums again.
+    /// </summary>
+    public long TailCacheBytes { get; init; }
+
     /// <summary>Size of the buffer used to scan segments on open; bounds recovery memory.</summary>
     public int ScanBufferBytes { get; init; } = 256 * 1024;
 

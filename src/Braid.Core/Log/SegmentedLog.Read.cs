@@ -8,7 +8,8 @@ public sealed partial class SegmentedLog
     /// (inclusive) while their frames total at most <paramref name="maxBytes"/>, but always at
     /// least one entry, so a caller paging through the log always progresses (etcd's
     /// <c>Entries(lo, hi, maxSize)</c>). Checksums are verified again: a bit flip since open is
-    /// reported as <see cref="LogCorruptionException"/>, never returned as data.
+    /// reported as <see cref="LogCorruptionException"/>, never returned as data (entries served by
+    /// the tail cache, <see cref="LogOptions.TailCacheBytes"/>, come from memory instead).
     /// Sees appended entries whether or not they are durable yet.
     /// </summary>
     public IReadOnlyList<LogEntry> Read(ulong firstIndex, ulong lastIndex, long maxBytes)
@@ -16,6 +17,7 @@ public sealed partial class SegmentedLog
         ThrowIfUnusable();
         ArgumentOutOfRangeException.ThrowIfLessThan(firstIndex, FirstIndex);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(lastIndex, LastIndex);
+        if (TryReadCached(firstIndex, lastIndex, maxBytes, out var cached)) return cached;
         var entries = new List<LogEntry>();
         long budget = maxBytes;
         ulong next = firstIndex;

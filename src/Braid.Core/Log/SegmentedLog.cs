@@ -52,7 +52,15 @@ public sealed partial class SegmentedLog : IDisposable
     /// return: wait for <see cref="Sync"/> to cover it. Terms must not decrease (Raft log terms
     /// are monotonic; a decrease is a caller bug).
     /// </summary>
-    public ulong Append(ulong term, ReadOnlySpan<byte> payload)
+    public ulong Append(ulong term, ReadOnlySpan<byte> payload) => Append(term, payload, shared: null);
+
+    /// <summary>
+    /// <see cref="Append(ulong, ReadOnlySpan{byte})"/> of a payload its owner never changes
+    /// afterwards, which the tail cache (<see cref="LogOptions.TailCacheBytes"/>) may keep as it is.
+    /// </summary>
+    public ulong AppendShared(ulong term, ReadOnlyMemory<byte> payload) => Append(term, payload.Span, payload);
+
+    private ulong Append(ulong term, ReadOnlySpan<byte> payload, ReadOnlyMemory<byte>? shared)
     {
         ThrowIfUnusable();
         ArgumentOutOfRangeException.ThrowIfGreaterThan(payload.Length, options.EntryBytesMax);
@@ -67,6 +75,7 @@ public sealed partial class SegmentedLog : IDisposable
             WriteFrame(active, frame);
             active.Add(term, frameBytes);
             activeDirty = true;
+            if (options.TailCacheBytes > 0) CacheAppended(index, term, shared ?? payload.ToArray(), frameBytes);
             return index;
         }
         catch (StorageFullException e)
@@ -152,6 +161,7 @@ public sealed partial class SegmentedLog : IDisposable
             return;
         }
 
+        UncacheFrom(fromIndex);
         try
         {
             TruncateSuffixOnDevice(fromIndex);
@@ -194,6 +204,8 @@ public sealed partial class SegmentedLog : IDisposable
             {
                 DeleteSegmentDurably(0);
             }
+
+            UncacheBefore(FirstIndex);
         }
         catch (Exception e) when (IsDeviceFailure(e))
         {
@@ -215,6 +227,7 @@ public sealed partial class SegmentedLog : IDisposable
     {
         ThrowIfUnusable();
         ArgumentOutOfRangeException.ThrowIfZero(nextIndex);
+        ClearTail();
         try
         {
             activeHandle?.Dispose();

@@ -118,7 +118,7 @@ public sealed partial class RaftNode
                 ConfigurationTruncated(e.Index);
             }
             Invariant.Check(e.Index == log.LastIndex + 1, $"append gap: entry {e.Index} after {log.LastIndex}");
-            log.Append(e.Term, e.Data.Span);
+            log.AppendShared(e.Term, e.Data.Memory); // a received message's bytes never change
             if (e.Data.Span[0] == EntryConfig) ConfigurationAppended(e.Index, RaftConfiguration.TryDecode(e.Data.Span[1..], out _)!);
         }
         var lastNew = m.Index + (ulong)m.Entries.Count;

@@ -206,7 +206,7 @@ public sealed partial class RaftNode
         var buffer = new byte[data.Length + 1];
         buffer[0] = kind;
         data.CopyTo(buffer.AsSpan(1));
-        return log.Append(Term, buffer);
+        return log.AppendShared(Term, buffer);
     }
 
     private void Send(RaftMessage m)

@@ -18,8 +18,16 @@ public sealed record PartitionReplicaOptions(
     long CheckpointEveryBytes = 0,
     int PendingMax = 20_000,
     ulong ProducerIdleEntries = PartitionState.DefaultProducerIdleEntries,
-    long RetainTicks = 0)
+    long RetainTicks = 0,
+    long TailCacheBytes = PartitionReplicaOptions.DefaultTailCacheBytes)
 {
+    /// <summary>
+    /// The log's tail cache (<see cref="Log.LogOptions.TailCacheBytes"/>) by default: 2 MiB, about
+    /// 55 batches of 1,000 air-quality records or 900 of 64, per replica, so what a leader has
+    /// just appended is sent and applied from memory.
+    /// </summary>
+    public const long DefaultTailCacheBytes = 2L * 1024 * 1024;
+
     /// <summary>The checkpoint interval in use: a quarter segment unless set.</summary>
     public long CheckpointBytes => CheckpointEveryBytes > 0 ? CheckpointEveryBytes : Math.Max(1, SegmentBytes / 4);
 }
@@ -80,7 +88,7 @@ public sealed partial class PartitionReplica : IDisposable
         PreferredLeader = placement[0];
         placementOrder = [.. placement];
         this.device = device;
-        storage = ReplicaStorage.Open(device, new LogOptions { SegmentBytesMax = options.SegmentBytes }, random, expectExisting, PartitionState.ValidateSnapshot);
+        storage = ReplicaStorage.Open(device, new LogOptions { SegmentBytesMax = options.SegmentBytes, TailCacheBytes = options.TailCacheBytes }, random, expectExisting, PartitionState.ValidateSnapshot);
         log = storage.Log;
         // A replica joining a running group on an empty disk starts with no configuration: it is
         // not a member until the leader's entries or snapshot say so (the bootstrap voters may
