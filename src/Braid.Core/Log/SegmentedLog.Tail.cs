@@ -8,7 +8,9 @@ namespace Braid.Core.Log;
 /// same way (its <c>unstable</c> log and the storage's entry cache).
 /// </summary>
 /// <remarks>
-/// It holds a suffix of the log, [<c>tailFirst</c>, <see cref="LastIndex"/>], or nothing; every
+/// Raft releases what it has read (<see cref="ReleaseCachedBefore"/>), so the cache holds the
+/// entries still to be applied or sent, and the byte limit only bounds how far a slow reader can
+/// make it grow. It holds a suffix of the log, [<c>tailFirst</c>, <see cref="LastIndex"/>], or nothing; every
 /// change of the log's end keeps that true (a truncation drops the removed entries, a reset or an
 /// entry too large for it empties it). Entries read from it were never on the device and back, so
 /// a bit flip on the device after the append is found when the entry has left the cache, or at the
@@ -52,6 +54,13 @@ public sealed partial class SegmentedLog
     }
 
     private static long FrameBytesOf(LogEntry entry) => SegmentFormat.FrameHeaderBytes + (long)entry.Payload.Length;
+
+    /// <summary>
+    /// Drops cached entries before <paramref name="index"/>: their reader has them (Raft calls it
+    /// with the next entry to apply or to send), so the cache holds what is still to be read, up
+    /// to <see cref="LogOptions.TailCacheBytes"/>, rather than that many bytes of old entries.
+    /// </summary>
+    public void ReleaseCachedBefore(ulong index) => UncacheBefore(index);
 
     /// <summary>Drops cached entries from <paramref name="fromIndex"/> on (a suffix truncation).</summary>
     private void UncacheFrom(ulong fromIndex)

@@ -176,6 +176,7 @@ public sealed partial class RaftNode
             if (Role == RaftRole.Leader) MaybeCommit();
         }
         CollectCommitted(pending);
+        log.ReleaseCachedBefore(CachedNeededFrom());
         var ready = pending;
         pending = new RaftReady();
         return ready;
@@ -184,6 +185,20 @@ public sealed partial class RaftNode
     /// <summary>True when <see cref="TakeReady"/> has something to hand out or persist.</summary>
     public bool HasReady =>
         !pending.IsEmpty || hardStateDirty || log.LastDurableIndex < log.LastIndex || appliedIndex < CommitIndex;
+
+    /// <summary>
+    /// The oldest entry still worth keeping in the log's tail cache: the next one to apply, and on
+    /// a leader the next one to send to each follower that keeps up (a lagging or silent one reads
+    /// from the device, so it cannot pin the cache).
+    /// </summary>
+    private ulong CachedNeededFrom()
+    {
+        var from = appliedIndex + 1;
+        if (Role == RaftRole.Leader)
+            foreach (var p in progresses.Values)
+                if (p.Replicating && p.RecentActive) from = Math.Min(from, p.Next);
+        return from;
+    }
 
     private void CollectCommitted(RaftReady ready)
     {

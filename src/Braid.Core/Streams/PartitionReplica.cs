@@ -22,11 +22,12 @@ public sealed record PartitionReplicaOptions(
     long TailCacheBytes = PartitionReplicaOptions.DefaultTailCacheBytes)
 {
     /// <summary>
-    /// The log's tail cache (<see cref="Log.LogOptions.TailCacheBytes"/>) by default: 2 MiB, about
-    /// 55 batches of 1,000 air-quality records or 900 of 64, per replica, so what a leader has
-    /// just appended is sent and applied from memory.
+    /// The log's tail cache (<see cref="Log.LogOptions.TailCacheBytes"/>) by default, at most
+    /// 16 MiB per replica (about 440 batches of 1,000 air-quality records), so what a leader has
+    /// just appended is sent and applied from memory. Raft releases entries once applied and sent
+    /// to every follower that keeps up, so a busy replica holds its in-flight entries, not 16 MiB.
     /// </summary>
-    public const long DefaultTailCacheBytes = 2L * 1024 * 1024;
+    public const long DefaultTailCacheBytes = 16L * 1024 * 1024;
 
     /// <summary>The checkpoint interval in use: a quarter segment unless set.</summary>
     public long CheckpointBytes => CheckpointEveryBytes > 0 ? CheckpointEveryBytes : Math.Max(1, SegmentBytes / 4);

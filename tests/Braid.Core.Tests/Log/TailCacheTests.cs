@@ -47,6 +47,11 @@ public sealed class TailCacheTests
                     plain.Reset(next);
                     cached.Reset(next);
                 }
+                else if (roll < 72 && plain.LastIndex >= plain.FirstIndex)
+                {
+                    // What Raft has read (applied, sent) leaves the cache; reads of it still work.
+                    cached.ReleaseCachedBefore(plain.FirstIndex + (ulong)random.NextInt64((long)(plain.LastIndex - plain.FirstIndex + 2)));
+                }
                 else if (roll < 75)
                 {
                     plain.Sync();
@@ -108,5 +113,22 @@ public sealed class TailCacheTests
         var all = log.Read(1, 3, long.MaxValue);
         Assert.Equal([1UL, 2UL, 3UL], all.Select(e => e.Index));
         Assert.Equal([3, 500, 3], all.Select(e => e.Payload.Length));
+    }
+
+    [Fact]
+    public void ReleasedEntriesAreReadFromTheDeviceAgain()
+    {
+        var device = new SimulatedDevice(5);
+        const int payloadBytes = 100;
+        const int frameBytes = SegmentFormat.FrameHeaderBytes + payloadBytes;
+        using var log = SegmentedLog.Open(device, new LogOptions { TailCacheBytes = 1 << 20 });
+        for (byte i = 1; i <= 4; i++) log.AppendShared(1, Enumerable.Repeat(i, payloadBytes).ToArray());
+        log.Sync();
+        device.FlipBit(FirstSegment, SegmentFormat.HeaderBytes + frameBytes + 40, 1); // entry 2
+        Assert.Equal(4, log.Read(1, 4, long.MaxValue).Count); // all four still cached
+
+        log.ReleaseCachedBefore(3);
+        Assert.Equal([3UL, 4UL], log.Read(3, 4, long.MaxValue).Select(e => e.Index));
+        Assert.Equal(2UL, Assert.Throws<LogCorruptionException>(() => log.Read(2, 2, long.MaxValue)).Index);
     }
 }
