@@ -50,18 +50,13 @@ public sealed class PhiAccrualDetector
 
     public TimeSpan? LastHeartbeat => lastHeartbeat;
 
-    /// <summary>Records a heartbeat (any frame) that arrived at <paramref name="now"/>.</summary>
+    /// <summary>Records a heartbeat that arrived at <paramref name="now"/>.</summary>
     public void Heartbeat(TimeSpan now)
     {
         if (lastHeartbeat is { } last)
         {
-            // A gap shorter than half the heartbeat interval is a data frame of a busy link, not
-            // the heartbeat rhythm: it proves life but is not learned. Learning it taught the
-            // detector, under load, to expect a frame every few milliseconds, and then a stall of
-            // half a second on a loaded machine (a GC, a starved thread) read as a crash and
-            // failed over every partition the node led.
             var interval = (now - last).TotalMilliseconds;
-            if (interval >= options.ExpectedInterval.TotalMilliseconds / 2) AddSample(interval);
+            if (interval >= 0) AddSample(interval);
         }
         else
         {

@@ -27,20 +27,6 @@ public sealed class PhiAccrualDetectorTests
     }
 
     [Fact]
-    public void A_busy_link_does_not_teach_the_detector_to_expect_frames_every_few_milliseconds()
-    {
-        // Under load every data frame counts as a heartbeat, arriving every 5 ms. A 600 ms stall
-        // of the sender (a loaded 2-core machine, a GC) must not read as a crash: a quiet link
-        // heartbeats every 200 ms, and the detector judges silence against that rhythm.
-        var detector = new PhiAccrualDetector(PhiAccrualOptions.Default);
-        for (var t = 0; t <= 5000; t += 200) detector.Heartbeat(Ms(t));
-        for (var t = 5005; t <= 10_000; t += 5) detector.Heartbeat(Ms(t));
-        Assert.False(detector.IsSuspected(Ms(10_000 + 600)), $"phi {detector.Phi(Ms(10_600)):F1} after a 600 ms stall of a busy link");
-        // A real outage is still found within about a second.
-        Assert.True(detector.IsSuspected(Ms(10_000 + 1000)));
-    }
-
-    [Fact]
     public void No_false_suspicion_under_bounded_jitter()
     {
         // Heartbeats every 200 ms (the default interval) with up to +-100 ms of seeded jitter: the detector, checked
