@@ -45,68 +45,58 @@ internal static class BenchLoad
         return (batches, bytes);
     }
 
-    /// <summary>Waits until every partition has a leader (the start-up elections are not part of the measurement).</summary>
+    /// <summary>
+    /// Waits until every partition has a leader (the start-up elections are not part of the
+    /// measurement), then, for at most <see cref="BalanceTimeout"/> (a cluster that does not
+    /// settle is measured as it is), until every partition is led by its preferred leader, the
+    /// first of its replicas. The start-up elections leave leaders where the first candidate won,
+    /// and the nodes hand each partition to its preferred leader within a few seconds (a check
+    /// every 2 s): a benchmark started before that measured those hand-offs as retries in the
+    /// middle of its load.
+    /// </summary>
     public static async Task WaitForLeadersAsync(IReadOnlyList<string> seeds, ClientTls? tls, TimeSpan timeout, CancellationToken ct)
     {
+        using var nodes = new NodeClients(tls);
         var clock = Stopwatch.StartNew();
         while (true)
         {
-            // A node describes only the partitions it holds a replica of: ask every node.
-            var led = new HashSet<uint>();
-            var partitions = int.MaxValue;
-            foreach (var seed in seeds)
-            {
-                try
-                {
-                    using var client = await BraidClient.ConnectAsync(new BraidClientOptions { Seeds = [seed], Tls = tls }, ct).ConfigureAwait(false);
-                    led.UnionWith(client.Leaders.Keys);
-                    partitions = client.Partitions;
-                }
-                catch (BraidException) when (clock.Elapsed < timeout)
-                {
-                }
-            }
-            if (led.Count == partitions) break;
+            // A node knows the leaders of the partitions it holds a replica of: ask every node.
+            var replies = await DescribeEachAsync(nodes, seeds, ct).ConfigureAwait(false);
+            var led = replies.SelectMany(r => r.Partitions.Where(p => p.Leader.Length > 0).Select(p => p.Partition)).ToHashSet();
+            if (replies.Count > 0 && led.Count == replies[0].Partitions.Count) break;
             if (clock.Elapsed > timeout) throw new CliException($"not every partition had a leader after {timeout.TotalSeconds:F0} s");
             await Task.Delay(100, ct).ConfigureAwait(false);
         }
-        await WaitForPreferredLeadersAsync(seeds, tls, BalanceTimeout, ct).ConfigureAwait(false);
+        var settling = Stopwatch.StartNew();
+        while (settling.Elapsed < BalanceTimeout)
+        {
+            // Each node's own view of the groups it leads: each must be one it is preferred for.
+            var replies = await DescribeEachAsync(nodes, seeds, ct).ConfigureAwait(false);
+            if (replies.Count == seeds.Count && replies.All(r => r.Partitions.Where(p => p.LocalRole == "Leader").All(p => p.Replicas.Count > 0 && p.Replicas[0] == r.NodeId)))
+                return;
+            await Task.Delay(200, ct).ConfigureAwait(false);
+        }
     }
 
     /// <summary>How long a benchmark waits for leadership to settle on the preferred leaders.</summary>
     private static readonly TimeSpan BalanceTimeout = TimeSpan.FromSeconds(8);
 
-    /// <summary>
-    /// Waits (at most <paramref name="timeout"/>; a cluster that does not settle is measured as it
-    /// is) until every partition is led by its preferred leader, the first of its replicas. The
-    /// start-up elections leave leaders where the first candidate won, and the nodes hand each
-    /// partition to its preferred leader within a few seconds (a check every 2 s): a benchmark
-    /// started before that measured those hand-offs as retries in the middle of its load.
-    /// </summary>
-    private static async Task WaitForPreferredLeadersAsync(IReadOnlyList<string> seeds, ClientTls? tls, TimeSpan timeout, CancellationToken ct)
+    /// <summary>The description of every node of <paramref name="seeds"/> that answers within 2 s.</summary>
+    private static async Task<List<DescribeReply>> DescribeEachAsync(NodeClients nodes, IReadOnlyList<string> seeds, CancellationToken ct)
     {
-        var clock = Stopwatch.StartNew();
-        using var nodes = new Cluster.NodeClients(tls);
-        while (clock.Elapsed < timeout)
+        var replies = new List<DescribeReply>();
+        foreach (var seed in seeds)
         {
-            var settled = true;
-            foreach (var seed in seeds)
+            try
             {
-                try
-                {
-                    var cluster = await new Protocol.V1.Stream.StreamClient(nodes.Channel(seed))
-                        .DescribeAsync(new Protocol.V1.DescribeRequest(), deadline: DateTime.UtcNow.AddSeconds(2), cancellationToken: ct).ResponseAsync.ConfigureAwait(false);
-                    // The node's own view of the groups it leads: each must be one it is preferred for.
-                    settled &= cluster.Partitions.Where(p => p.LocalRole == "Leader").All(p => p.Replicas.Count > 0 && p.Replicas[0] == cluster.NodeId);
-                }
-                catch (Grpc.Core.RpcException)
-                {
-                    settled = false;
-                }
+                replies.Add(await new Protocol.V1.Stream.StreamClient(nodes.Channel(seed))
+                    .DescribeAsync(new DescribeRequest(), deadline: DateTime.UtcNow.AddSeconds(2), cancellationToken: ct).ResponseAsync.ConfigureAwait(false));
             }
-            if (settled) return;
-            await Task.Delay(200, ct).ConfigureAwait(false);
+            catch (Grpc.Core.RpcException) when (!ct.IsCancellationRequested)
+            {
+            }
         }
+        return replies;
     }
 
     /// <summary>Sends every batch through one ingest session and waits for every acknowledgement.</summary>

@@ -30,7 +30,6 @@ public sealed partial class SegmentedLog
     /// must never change afterwards.</summary>
     private void CacheAppended(ulong index, ulong term, ReadOnlyMemory<byte> payload, long frameBytes)
     {
-        if (options.TailCacheBytes <= 0) return;
         if (frameBytes > options.TailCacheBytes)
         {
             ClearTail(); // the cache holds a suffix of the log or nothing
@@ -55,12 +54,6 @@ public sealed partial class SegmentedLog
 
     private static long FrameBytesOf(LogEntry entry) => SegmentFormat.FrameHeaderBytes + (long)entry.Payload.Length;
 
-    /// <summary>
-    /// Drops cached entries before <paramref name="index"/>: their reader has them (Raft calls it
-    /// with the next entry to apply or to send), so the cache holds what is still to be read, up
-    /// to <see cref="LogOptions.TailCacheBytes"/>, rather than that many bytes of old entries.
-    /// </summary>
-    public void ReleaseCachedBefore(ulong index) => UncacheBefore(index);
 
     /// <summary>Drops cached entries from <paramref name="fromIndex"/> on (a suffix truncation).</summary>
     private void UncacheFrom(ulong fromIndex)
@@ -73,10 +66,15 @@ public sealed partial class SegmentedLog
         if (TailCount == 0) ClearTail();
     }
 
-    /// <summary>Drops cached entries before <paramref name="firstIndex"/> (a prefix truncation).</summary>
-    private void UncacheBefore(ulong firstIndex)
+    /// <summary>
+    /// Drops cached entries before <paramref name="index"/>: a prefix truncation, or their reader
+    /// has them (Raft calls it with the next entry to apply or to send), so the cache holds what is
+    /// still to be read, up to <see cref="LogOptions.TailCacheBytes"/>, rather than that many bytes
+    /// of old entries.
+    /// </summary>
+    public void ReleaseCachedBefore(ulong index)
     {
-        while (TailCount > 0 && TailFirst < firstIndex) DropOldestCached();
+        while (TailCount > 0 && TailFirst < index) DropOldestCached();
         if (TailCount == 0) ClearTail();
     }
 

@@ -205,7 +205,7 @@ public sealed partial class SegmentedLog : IDisposable
                 DeleteSegmentDurably(0);
             }
 
-            UncacheBefore(FirstIndex);
+            ReleaseCachedBefore(FirstIndex);
         }
         catch (Exception e) when (IsDeviceFailure(e))
         {

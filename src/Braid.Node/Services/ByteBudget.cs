@@ -25,11 +25,14 @@ internal sealed class ByteBudget(long capacity)
         ArgumentOutOfRangeException.ThrowIfNegative(bytes);
         lock (gate)
         {
-            if (held != 0 && held + bytes > Capacity) return false;
+            if (!Fits(bytes)) return false;
             held += bytes;
             return true;
         }
     }
+
+    /// <summary>Whether <paramref name="bytes"/> may be taken now (under the gate).</summary>
+    private bool Fits(long bytes) => held == 0 || held + bytes <= Capacity;
 
     public async ValueTask TakeAsync(long bytes, CancellationToken ct)
     {
@@ -39,7 +42,7 @@ internal sealed class ByteBudget(long capacity)
             Task wait;
             lock (gate)
             {
-                if (held == 0 || held + bytes <= Capacity)
+                if (Fits(bytes))
                 {
                     held += bytes;
                     return;
